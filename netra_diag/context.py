@@ -1,0 +1,178 @@
+"""The context a check receives: the target's profile and ways to reach its code.
+
+A check runs in its own fresh interpreter with the target's source root first on
+``sys.path``. It reads everything about the target from ``ctx.profile`` (role names, build
+arguments, deprecated entry points, events, budgets): never a hard-coded path of the
+reference pipeline, never the list of injected faults (the context does not carry it).
+
+Contract for check authors:
+
+* ``ctx.resolve(role)`` imports a role's object. A role the profile does not name, a module
+  that is not there or a dependency that is not installed raises ``SetupError`` (an
+  ``error`` result saying how to fix the set-up); an exception raised by the target's own
+  module while importing raises ``TargetFailure`` with its traceback (a ``fail``).
+* ``ctx.build_value(spec)`` turns a ``build:`` entry into a value (literal, ``import`` or
+  ``factory``).
+* ``ctx.relpath(path)`` renders a path relative to the target root for evidence.
+* Return a ``Verdict`` (``passed``/``failed``/``errored``/``skipped``) or ``None`` (a pass).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SetupError, TargetFailure
+from .model import Evidence
+from .profile import ROLES, Profile
+
+__all__ = ["CheckContext", "import_string", "target_traceback"]
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may know about its run (see the module docstring)."""
+
+    profile: Profile
+    check_id: str
+    timeout_s: float = 60.0
+    static: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.profile.root
+
+    def has_role(self, role: str) -> bool:
+        return role in self.profile.roles
+
+    def role(self, role: str) -> str:
+        """The ``module:attr`` string for ``role``; ``SetupError`` when the profile lacks it."""
+        try:
+            return self.profile.roles[role]
+        except KeyError:
+            what = ROLES.get(role, role)
+            raise SetupError(
+                f"the profile does not name the '{role}' role ({what})",
+                fix=f"add 'roles: {{{role}: package.module:attr}}' to {self.profile.source}",
+            ) from None
+
+    def resolve(self, role: str) -> Any:
+        """Import the object a role names (see the module docstring for the error rules)."""
+        return import_string(self.role(role), root=self.root, what=f"role '{role}'")
+
+    def import_entry(self, entry: str, what: str) -> Any:
+        """Import any ``module:attr`` in the target with the same error rules as roles."""
+        return import_string(entry, root=self.root, what=what)
+
+    def build_value(self, value: Any, key: str) -> Any:
+        """Turn one ``build:`` value into an object: ``{factory:}``, ``{import:}`` or literal."""
+        if isinstance(value, dict) and "factory" in value:
+            factory = import_string(value["factory"], root=self.root, what=f"'{key}.factory'")
+            return factory(**{k: self.build_value(v, f"{key}.args.{k}")
+                              for k, v in (value.get("args") or {}).items()})
+        if isinstance(value, dict) and "import" in value:
+            return import_string(value["import"], root=self.root, what=f"'{key}.import'")
+        return value
+
+    def build_kwargs(self, role: str) -> dict[str, Any]:
+        """The profile's keyword arguments for constructing ``role``, built into objects."""
+        raw = self.profile.build.get(role, {})
+        return {name: self.build_value(v, f"build.{role}.{name}") for name, v in raw.items()}
+
+    def relpath(self, path: str | Path) -> str:
+        """``path`` relative to the target root (POSIX form), or as given when outside it."""
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return str(path)
+
+    def in_target(self, path: str | Path) -> bool:
+        try:
+            Path(path).resolve().relative_to(self.root.resolve())
+        except (ValueError, OSError):
+            return False
+        return True
+
+
+def import_string(entry: str, *, root: Path, what: str) -> Any:
+    """Import ``module:attr`` from the target (error rules in the module docstring)."""
+    module_name, _, attr_path = entry.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or "?"
+        top = missing.split(".")[0]
+        inside = (root / top).exists() or (root / f"{top}.py").exists()
+        if inside or missing == module_name or module_name.startswith(missing + "."):
+            raise SetupError(
+                f"{what}: module '{module_name}' was not found under {root}",
+                fix="check the profile's module path and 'root'",
+            ) from None
+        raise SetupError(
+            f"{what}: importing '{module_name}' needs the module '{missing}', "
+            "which is not installed here",
+            fix=f"install '{top}' into this environment, or run with --static to judge "
+            "what the source alone can show",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - the target's module crashed while importing
+        raise TargetFailure(
+            f"{what}: importing '{module_name}' raised {type(exc).__name__}: {exc}",
+            *target_traceback(exc, root),
+        ) from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SetupError(
+                f"{what}: '{module_name}' has no attribute '{attr_path}'",
+                fix="check the attribute name in the profile",
+            ) from None
+    return obj
+
+
+def target_traceback(exc: BaseException, root: Path) -> list[Evidence]:
+    """Evidence for an exception from the target: its location and a traceback trimmed to
+    the target's own frames (frames of the tool and the standard library are dropped)."""
+    root_r = root.resolve()
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)
+        if _inside(f.filename, root_r)
+    ]
+    message = f"{type(exc).__name__}: {exc}"
+    evidence: list[Evidence] = []
+    if frames:
+        last = frames[-1]
+        rel = Path(last.filename).resolve().relative_to(root_r).as_posix()
+        evidence.append(Evidence("location", f"raised here: {message}", rel, last.lineno))
+        lines = ["Traceback (target frames only):"]
+        for f in frames:
+            frel = Path(f.filename).resolve().relative_to(root_r).as_posix()
+            lines.append(f'  File "{frel}", line {f.lineno}, in {f.name}')
+            if f.line:
+                lines.append(f"    {f.line}")
+        lines.append(message)
+        evidence.append(Evidence("traceback", "\n".join(lines)))
+    else:
+        evidence.append(Evidence("traceback", message))
+    return evidence
+
+
+def _inside(filename: str, root: Path) -> bool:
+    try:
+        Path(filename).resolve().relative_to(root)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def ensure_on_path(root: Path) -> None:
+    """Put the target root first on ``sys.path`` (done once by the worker)."""
+    entry = str(root)
+    if sys.path[:1] != [entry]:
+        sys.path.insert(0, entry)

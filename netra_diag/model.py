@@ -1,0 +1,241 @@
+"""The result model: statuses, evidence, verdicts, per-check results and the run report.
+
+This module owns the ``netra-diag/run/v1`` JSON contract (see DESIGN.md). Everything here
+is plain data: no I/O, no knowledge of checks, runners or reporters.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = [
+    "SCHEMA",
+    "Evidence",
+    "Status",
+    "Verdict",
+    "CheckResult",
+    "RunReport",
+    "Why",
+    "passed",
+    "failed",
+    "errored",
+    "skipped",
+]
+
+SCHEMA = "netra-diag/run/v1"
+
+#: ``why`` is 1..5 for the five whys and ``"e2e"`` for end-to-end checks (``None`` only for a
+#: plugin that could not even be loaded, so its level is unknown).
+Why = int | str | None
+
+
+class Status(str, enum.Enum):
+    """A check's verdict (a DESIGN.md contract).
+
+    ``fail`` means the target's own code violates the property; ``error`` means the tool
+    could not decide and the message says how to fix the set-up. They are never blurred.
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation backing a verdict.
+
+    ``kind`` is free text, conventionally one of ``location`` (a file and line in the
+    target), ``observed`` (what was seen against what was expected), ``traceback``,
+    ``events`` (events received, in order), ``timing``, ``warning`` or ``note``. ``file``
+    is relative to the target root when it lies inside it.
+    """
+
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    data: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        if self.file is not None:
+            out["file"] = self.file
+        if self.line is not None:
+            out["line"] = self.line
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Evidence:
+        return cls(
+            kind=str(raw["kind"]),
+            message=str(raw["message"]),
+            file=raw.get("file"),
+            line=raw.get("line"),
+            data=raw.get("data"),
+        )
+
+    @property
+    def location(self) -> str | None:
+        """``path:line`` (or just ``path``) when the evidence points into a file."""
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check returns: a status, a one-line summary, evidence and an optional fix hint."""
+
+    status: Status
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    fix: str | None = None
+
+
+def passed(summary: str, *evidence: Evidence) -> Verdict:
+    """The property holds; ``evidence`` says what was observed."""
+    return Verdict(Status.PASS, summary, tuple(evidence))
+
+
+def failed(summary: str, *evidence: Evidence, fix: str | None = None) -> Verdict:
+    """The target's own code violates the property."""
+    return Verdict(Status.FAIL, summary, tuple(evidence), fix)
+
+
+def errored(summary: str, *evidence: Evidence, fix: str | None = None) -> Verdict:
+    """The check could not decide; ``summary`` or ``fix`` says how to repair the set-up."""
+    return Verdict(Status.ERROR, summary, tuple(evidence), fix)
+
+
+def skipped(summary: str, *evidence: Evidence) -> Verdict:
+    """Not applicable here; ``summary`` gives the reason."""
+    return Verdict(Status.SKIP, summary, tuple(evidence))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A verdict bound to the check that produced it, with its wall-clock duration."""
+
+    id: str
+    why: Why
+    title: str
+    status: Status
+    summary: str
+    evidence: tuple[Evidence, ...] = ()
+    fix: str | None = None
+    duration_s: float = 0.0
+
+    @classmethod
+    def from_verdict(
+        cls, *, id: str, why: Why, title: str, verdict: Verdict, duration_s: float,
+        fix: str | None = None,
+    ) -> CheckResult:
+        """Bind ``verdict``; the check's own fix hint stands in when the verdict has none."""
+        hint = verdict.fix or (fix if verdict.status in (Status.FAIL, Status.ERROR) else None)
+        return cls(id, why, title, verdict.status, verdict.summary, verdict.evidence, hint,
+                   round(duration_s, 6))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "why": self.why,
+            "title": self.title,
+            "status": self.status.value,
+            "summary": self.summary,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "fix": self.fix,
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CheckResult:
+        return cls(
+            id=str(raw["id"]),
+            why=raw.get("why"),
+            title=str(raw.get("title", "")),
+            status=Status(raw["status"]),
+            summary=str(raw.get("summary", "")),
+            evidence=tuple(Evidence.from_dict(e) for e in raw.get("evidence", ())),
+            fix=raw.get("fix"),
+            duration_s=float(raw.get("duration_s", 0.0)),
+        )
+
+
+def count_statuses(results: tuple[CheckResult, ...] | list[CheckResult]) -> dict[str, int]:
+    """Counts per status, every status present (zero when absent)."""
+    counts = {s.value: 0 for s in Status}
+    for result in results:
+        counts[result.status.value] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One run of the tool: the target, every result, the counts and the diagnosis.
+
+    ``counts`` is derived from ``results`` and never stored separately, so the two cannot
+    disagree. ``interrupted`` is true when the run was stopped (Ctrl-C) before every
+    selected check finished; ``command`` is the argv that reproduces the run.
+    """
+
+    tool_version: str
+    target: dict[str, Any]
+    started_at: str
+    duration_s: float
+    results: tuple[CheckResult, ...]
+    diagnosis: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+    command: tuple[str, ...] = ()
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_statuses(self.results)
+
+    def with_diagnosis(self, diagnosis: dict[str, Any]) -> RunReport:
+        return replace(self, diagnosis=diagnosis)
+
+    def result(self, check_id: str) -> CheckResult | None:
+        return next((r for r in self.results if r.id == check_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "netra-diag", "version": self.tool_version},
+            "target": self.target,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 6),
+            "interrupted": self.interrupted,
+            "command": list(self.command),
+            "environment": self.environment,
+            "results": [r.to_dict() for r in self.results],
+            "counts": self.counts,
+            "diagnosis": self.diagnosis,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunReport:
+        """Rebuild a report from its JSON form; raises ``ValueError`` on a foreign document."""
+        if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+            found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
+            raise ValueError(f"not a {SCHEMA} document (schema: {found!r})")
+        return cls(
+            tool_version=str(raw.get("tool", {}).get("version", "")),
+            target=dict(raw.get("target", {})),
+            started_at=str(raw.get("started_at", "")),
+            duration_s=float(raw.get("duration_s", 0.0)),
+            results=tuple(CheckResult.from_dict(r) for r in raw.get("results", ())),
+            diagnosis=dict(raw.get("diagnosis", {})),
+            interrupted=bool(raw.get("interrupted", False)),
+            command=tuple(raw.get("command", ())),
+            environment=dict(raw.get("environment", {})),
+        )

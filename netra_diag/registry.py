@@ -1,0 +1,250 @@
+"""Check declaration and discovery.
+
+Declaration is not registration (pluggy's lesson): ``@check(...)`` only attaches a frozen
+``CheckSpec`` to the function. A ``Registry`` instance collects specs from modules, plugin
+files, plugin folders and the ``netra_diag.checks`` entry-point group, validating them and
+rejecting duplicate ids at load time. A module that raises while importing becomes a
+``LoadFailure`` (reported as an ``error`` result) and never stops the others loading.
+
+A check is a function ``(ctx: CheckContext) -> Verdict | None``. Returning ``None`` means
+the check ran to the end without finding a problem: a pass, as in pytest. An exception
+escaping the check is an ``error`` (the check could not decide), never a ``fail``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, DuplicateCheckError
+
+__all__ = ["CheckSpec", "LoadFailure", "Origin", "Registry", "check", "BUILTIN_PACKAGE"]
+
+BUILTIN_PACKAGE = "netra_diag_checks"
+ENTRY_POINT_GROUP = "netra_diag.checks"
+_ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_WHYS: tuple[object, ...] = (1, 2, 3, 4, 5, "e2e")
+_SPEC_ATTR = "__netra_check__"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a check was loaded from, enough for a fresh interpreter to load it again.
+
+    ``kind`` is ``module`` (an importable module name in ``ref``) or ``file`` (a path).
+    """
+
+    kind: str
+    ref: str
+    label: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "ref": self.ref, "label": self.label}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, str]) -> Origin:
+        return cls(raw["kind"], raw["ref"], raw["label"])
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check's metadata, fixed at declaration."""
+
+    id: str
+    why: int | str
+    title: str
+    func: Callable[..., Any] = field(repr=False, compare=False)
+    depends_on: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    explain: str = ""
+    fix: str | None = None
+    static: bool = False
+    origin: Origin | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The public description used by ``list --format json``."""
+        return {
+            "id": self.id,
+            "why": self.why,
+            "title": self.title,
+            "tags": list(self.tags),
+            "depends_on": list(self.depends_on),
+            "static": self.static,
+            "source": self.origin.label if self.origin else None,
+        }
+
+
+def check(
+    *,
+    id: str,
+    why: int | str,
+    title: str,
+    depends_on: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    explain: str | None = None,
+    fix: str | None = None,
+    static: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a check.
+
+    ``id`` is a stable kebab-case id; ``why`` is 1..5 for the five whys or ``"e2e"``;
+    ``depends_on`` lists ids that must pass before this check can judge anything (use it
+    sparingly: dependants of a non-passing check are skipped); ``explain`` defaults to the
+    function's docstring (what it verifies, why it matters, causes, how to fix); ``fix`` is a
+    one-line hint attached to fail/error results; ``static`` says the check can decide from
+    source alone (it still runs under ``run --static``).
+    """
+    if not isinstance(id, str) or not _ID_RE.match(id):
+        raise ConfigError(f"check id {id!r} must be kebab-case: lowercase letters, digits, '-'")
+    if why not in _WHYS:
+        raise ConfigError(f"check {id!r}: why must be one of 1, 2, 3, 4, 5 or 'e2e', not {why!r}")
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        spec = CheckSpec(
+            id=id,
+            why=why,
+            title=title,
+            func=func,
+            depends_on=tuple(depends_on),
+            tags=tuple(tags),
+            explain=(explain or func.__doc__ or "").strip(),
+            fix=fix,
+            static=static,
+        )
+        setattr(func, _SPEC_ATTR, spec)
+        return func
+
+    return mark
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A check module that raised while importing."""
+
+    origin: Origin
+    message: str
+    traceback: str
+
+
+class Registry:
+    """Collects check specs; one instance per run (tests build their own)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, CheckSpec] = {}
+        self.failures: list[LoadFailure] = []
+
+    def __contains__(self, check_id: str) -> bool:
+        return check_id in self._specs
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def get(self, check_id: str) -> CheckSpec:
+        return self._specs[check_id]
+
+    @property
+    def specs(self) -> list[CheckSpec]:
+        """Specs in a stable order: the five whys in order, then end-to-end, then by id."""
+        return sorted(self._specs.values(), key=_order_key)
+
+    def add(self, spec: CheckSpec) -> None:
+        known = self._specs.get(spec.id)
+        if known is not None:
+            first = known.origin.label if known.origin else "?"
+            second = spec.origin.label if spec.origin else "?"
+            raise DuplicateCheckError(
+                f"duplicate check id {spec.id!r}: defined in {first} and in {second}; "
+                "rename one of them"
+            )
+        self._specs[spec.id] = spec
+
+    def add_from_namespace(self, namespace: dict[str, Any], origin: Origin) -> int:
+        """Register every decorated function found in a module namespace."""
+        found = 0
+        for value in list(namespace.values()):
+            spec = getattr(value, _SPEC_ATTR, None)
+            if isinstance(spec, CheckSpec) and spec.func is value:
+                self.add(_with_origin(spec, origin))
+                found += 1
+        return found
+
+    def load_module(self, name: str, label: str | None = None) -> None:
+        """Import ``name`` and register its checks; an import crash becomes a LoadFailure."""
+        origin = Origin("module", name, label or name)
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - any plugin crash is reported, never raised
+            self._record_failure(origin, exc)
+            return
+        self.add_from_namespace(vars(module), origin)
+
+    def load_file(self, path: Path) -> None:
+        """Import a plugin file by path under a private module name."""
+        path = path.resolve()
+        origin = Origin("file", str(path), str(path))
+        try:
+            namespace = load_file_namespace(path)
+        except Exception as exc:  # noqa: BLE001 - any plugin crash is reported, never raised
+            self._record_failure(origin, exc)
+            return
+        self.add_from_namespace(namespace, origin)
+
+    def load_dir(self, folder: Path) -> None:
+        """Load every ``*.py`` in ``folder`` (not recursive; ``_``-prefixed files ignored)."""
+        if not folder.is_dir():
+            raise ConfigError(f"checks folder {folder} does not exist or is not a folder")
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_"):
+                self.load_file(path)
+
+    def load_builtin(self) -> None:
+        """Load the built-in checks shipped as the ``netra_diag_checks`` package."""
+        package = importlib.import_module(BUILTIN_PACKAGE)
+        for name in getattr(package, "BUILTIN_MODULES", ()):
+            self.load_module(f"{BUILTIN_PACKAGE}.{name}", label=f"built-in {name}")
+
+    def load_entry_points(self) -> None:
+        """Load third-party checks from the ``netra_diag.checks`` entry-point group."""
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            module_name = ep.value.split(":", 1)[0].strip()
+            self.load_module(module_name, label=f"entry point {ep.name} ({ep.value})")
+
+    def _record_failure(self, origin: Origin, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(exc))
+        self.failures.append(LoadFailure(origin, f"{type(exc).__name__}: {exc}", tb))
+
+
+def load_file_namespace(path: Path) -> dict[str, Any]:
+    """Execute a plugin file as a module named after its path and return its namespace."""
+    mod_name = "netra_diag_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(mod_name, None)
+        raise
+    return vars(module)
+
+
+def _with_origin(spec: CheckSpec, origin: Origin) -> CheckSpec:
+    from dataclasses import replace
+
+    return replace(spec, origin=origin)
+
+
+def _order_key(spec: CheckSpec) -> tuple[int, str]:
+    rank = spec.why if isinstance(spec.why, int) else 6
+    return (rank, spec.id)
