@@ -120,7 +120,7 @@ def import_string(entry: str, *, root: Path, what: str) -> Any:
             fix=f"install '{top}' into this environment, or run with --static to judge "
             "what the source alone can show",
         ) from None
-    except Exception as exc:  # noqa: BLE001 - the target's module crashed while importing
+    except Exception as exc:
         raise TargetFailure(
             f"{what}: importing '{module_name}' raised {type(exc).__name__}: {exc}",
             *target_traceback(exc, root),

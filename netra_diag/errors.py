@@ -7,12 +7,12 @@ Problems found in a target are results, never exceptions; these are about the to
 from __future__ import annotations
 
 __all__ = [
-    "NetraDiagError",
     "ConfigError",
     "DuplicateCheckError",
+    "NetraDiagError",
+    "OutputError",
     "SetupError",
     "TargetFailure",
-    "OutputError",
 ]
 
 

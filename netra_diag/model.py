@@ -12,15 +12,15 @@ from typing import Any
 
 __all__ = [
     "SCHEMA",
+    "CheckResult",
     "Evidence",
+    "RunReport",
     "Status",
     "Verdict",
-    "CheckResult",
-    "RunReport",
     "Why",
-    "passed",
-    "failed",
     "errored",
+    "failed",
+    "passed",
     "skipped",
 ]
 
@@ -31,7 +31,7 @@ SCHEMA = "netra-diag/run/v1"
 Why = int | str | None
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """A check's verdict (a DESIGN.md contract).
 
     ``fail`` means the target's own code violates the property; ``error`` means the tool
@@ -42,9 +42,6 @@ class Status(str, enum.Enum):
     FAIL = "fail"
     ERROR = "error"
     SKIP = "skip"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -184,7 +181,10 @@ class RunReport:
 
     ``counts`` is derived from ``results`` and never stored separately, so the two cannot
     disagree. ``interrupted`` is true when the run was stopped (Ctrl-C) before every
-    selected check finished; ``command`` is the argv that reproduces the run.
+    selected check finished; ``command`` is the argv that reproduces the run;
+    ``environment`` holds the tool version, Python and platform; ``checks`` maps each
+    check id to its metadata (title, why, explain, fix, tags, depends_on) so reporters can
+    render rules and help from a saved run without loading any check.
     """
 
     tool_version: str
@@ -196,6 +196,7 @@ class RunReport:
     interrupted: bool = False
     command: tuple[str, ...] = ()
     environment: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -217,6 +218,7 @@ class RunReport:
             "interrupted": self.interrupted,
             "command": list(self.command),
             "environment": self.environment,
+            "checks": self.checks,
             "results": [r.to_dict() for r in self.results],
             "counts": self.counts,
             "diagnosis": self.diagnosis,
@@ -238,4 +240,5 @@ class RunReport:
             interrupted=bool(raw.get("interrupted", False)),
             command=tuple(raw.get("command", ())),
             environment=dict(raw.get("environment", {})),
+            checks=dict(raw.get("checks", {})),
         )

@@ -45,15 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 
 __all__ = [
+    "CRITICAL_EVENTS",
+    "DEFAULT_METHODS",
     "PROFILE_FILENAME",
     "ROLES",
-    "DEFAULT_METHODS",
-    "CRITICAL_EVENTS",
     "Deprecated",
     "Profile",
     "load_profile",
@@ -217,6 +215,8 @@ def load_profile(path: Path) -> Profile:
 
 def parse_profile(text: str, path: Path) -> Profile:
     """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
+    import yaml  # deferred: the check interpreters never parse YAML
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -229,8 +229,10 @@ def parse_profile(text: str, path: Path) -> Profile:
     return _Validator(path, lines).profile(data)
 
 
-def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
     """Map dotted key paths (``roles.registry``, ``deprecated.0.entry``) to 1-based lines."""
+    import yaml
+
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:

@@ -1,0 +1,14 @@
+"""The built-in checks, installed as ``netra_diag_checks`` (never as a bare ``checks``).
+
+Each module holds one check. Inside this package, import siblings relatively and the core
+as ``netra_diag``. ``BUILTIN_MODULES`` lists the modules the registry loads, in chain order.
+"""
+
+BUILTIN_MODULES: tuple[str, ...] = (
+    "import_chain",
+    "emitter_methods",
+    "registry_wiring",
+    "engine_factory",
+    "deprecation_warnings",
+    "event_flow",
+)

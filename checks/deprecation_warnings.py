@@ -1,0 +1,89 @@
+"""WHY #5: deprecations. Does every deprecated entry point warn, naming its replacement?"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from netra_diag import CheckContext, Evidence, Verdict, check, failed, passed, skipped
+from netra_diag.support.calls import fill_arguments
+
+from ._common import (
+    SAMPLE_VALUES,
+    attach_recorder,
+    call_target,
+    context_values,
+    make_user_context,
+    run_async,
+    skip_static,
+)
+
+EXPLAIN = """\
+Verifies that every deprecated entry point listed in the profile (`deprecated:`) emits a
+DeprecationWarning (or PendingDeprecationWarning / FutureWarning) when used, and that the
+warning names its replacement.
+
+Why it matters: during a migration the old and new paths coexist. Warnings are the only
+signal that code still takes the old path; a deprecated entry point that stops warning lets
+a regression back onto the shared singleton go unnoticed.
+
+How it is judged: each entry point is imported and called (a class is instantiated) in a
+fresh interpreter with every warning recorded, arguments built from its real signature; the
+warnings it raises are listed with their category, text and the line they point at.
+
+Typical causes: a warnings filter or `stacklevel`-less shim that swallows the warning; the
+warning call deleted during a refactor; a message that does not say what to use instead.
+
+How to fix: call `warnings.warn("X is deprecated; use Y", DeprecationWarning, stacklevel=2)`
+at the top of each deprecated entry point."""
+
+_CATEGORIES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+@check(id="deprecation-warnings", why=5, title="Deprecation Warnings", explain=EXPLAIN,
+       fix="make each deprecated entry point warn with DeprecationWarning naming its replacement")
+def deprecation_warnings(ctx: CheckContext) -> Verdict:
+    if not ctx.profile.deprecated:
+        return skipped("the profile lists no deprecated entry points")
+    if ctx.static:
+        return skip_static("warnings are only seen when the entry points run")
+    failures, evidence = run_async(ctx, lambda: _exercise(ctx))
+    if failures:
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        return failed(failures[0] + more, *evidence)
+    n = len(ctx.profile.deprecated)
+    return passed(f"deprecation warnings working: all {n} deprecated entry points warn and "
+                  "name their replacement", *evidence)
+
+
+async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
+    failures: list[str] = []
+    evidence: list[Evidence] = []
+    user_context = await make_user_context(ctx, "deprecations")
+    _recorder, manager = await attach_recorder(ctx, user_context)
+    available: dict[str, Any] = {**SAMPLE_VALUES, **context_values(user_context),
+                                 "manager": manager, "websocket_manager": manager}
+    for dep in ctx.profile.deprecated:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            target = ctx.import_entry(dep.entry, f"deprecated entry '{dep.entry}'")
+            if callable(target):
+                call = fill_arguments(target, available=available,
+                                      overrides=ctx.profile.build.get(dep.attr, {}),
+                                      profile_key=f"build.{dep.attr}", what=dep.entry)
+                await call_target(ctx, f"{dep.attr}()", target, *call.args, **call.kwargs)
+        ours = [w for w in caught if issubclass(w.category, _CATEGORIES)]
+        if not ours:
+            failures.append(f"{dep.attr} raised no DeprecationWarning when used")
+            evidence.append(Evidence("observed", f"{dep.entry}: used it; no deprecation "
+                                     f"warning (expected one naming {dep.replacement})"))
+            continue
+        named = [w for w in ours if dep.replacement.lower() in str(w.message).lower()]
+        for w in ours:
+            where = ctx.relpath(w.filename) if ctx.in_target(w.filename) else None
+            evidence.append(Evidence("warning", f"{w.category.__name__}: {w.message}",
+                                     where, w.lineno if where else None))
+        if not named:
+            failures.append(f"{dep.attr} warns but does not name its replacement "
+                            f"{dep.replacement}")
+    return failures, evidence

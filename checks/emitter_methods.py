@@ -1,0 +1,149 @@
+"""WHY #2: the user emitter. Does the bridge yield a real emitter with the notify methods?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netra_diag import CheckContext, Evidence, Verdict, check, failed, passed
+from netra_diag.support.calls import describe_type, fill_arguments, signature_text
+from netra_diag.support.static import class_methods, unawaited_calls
+
+from ._common import (
+    SAMPLE_VALUES,
+    attach_recorder,
+    build_role,
+    call_target,
+    context_values,
+    location_evidence,
+    make_user_context,
+    method_call,
+    run_async,
+    scan,
+)
+
+EXPLAIN = """\
+Verifies that the bridge's user-emitter factory (create_user_emitter on the `bridge_factory`
+role's bridge) yields a real emitter object, awaited where the factory is async, exposing
+the notify method of each critical event, and that each method emits its event to the
+user's connection.
+
+Why it matters: agents report progress only through these methods. A factory called without
+`await` hands out a coroutine instead of an emitter: every notify call then fails or is
+silently skipped, and the user sees nothing.
+
+How it is judged: statically, every production call site of an async emitter factory or
+notify method is checked for a missing `await`, and the emitter class (the `emitter` role) is
+checked for each method named under `events.methods`. Dynamically, the check builds the
+bridge, asks it for a user emitter (awaiting it if needed), calls every notify method with
+arguments built from its real signature, and watches a recording connection registered for
+that user receive each event.
+
+Typical causes: `emitter = bridge.create_user_emitter(ctx)` without await; an emitter class
+rewritten during a migration without its notify_* methods.
+
+How to fix: await the factory at every call site; implement the missing notify methods on
+the emitter, each sending its event through send_event."""
+
+
+@check(id="emitter-methods", why=2, title="User Emitter Methods", explain=EXPLAIN, static=True,
+       fix="await create_user_emitter(...) at every call site and give the emitter every "
+       "notify method")
+def emitter_methods(ctx: CheckContext) -> Verdict:
+    event_methods = ctx.profile.event_methods
+    factory_name = ctx.profile.method("create_user_emitter")
+    send_name = ctx.profile.method("send_event")
+    emitter_class = ctx.role("emitter").split(":", 1)[1].split(".")[-1]
+    modules, problems = scan(ctx, [factory_name, send_name, *event_methods.values(),
+                                   emitter_class])
+    evidence: list[Evidence] = []
+    failures: list[str] = []
+
+    methods = class_methods(modules, emitter_class)
+    async_names = {factory_name}
+    if methods is not None:
+        async_names |= {n for n, info in methods.items() if info.is_async}
+        missing = [m for m in event_methods.values() if m not in methods]
+        if missing:
+            failures.append(f"{emitter_class} lacks {', '.join(missing)}")
+            info = next(iter(methods.values()), None)
+            evidence.append(Evidence("observed", f"{emitter_class} is missing the critical "
+                                     f"methods {missing}", info.relpath if info else None,
+                                     None, {"missing": missing}))
+        sync = [m for m in event_methods.values() if m in methods and not methods[m].is_async]
+        if sync:
+            evidence.append(Evidence("note", f"{emitter_class} defines {sync} as plain "
+                                     "functions (not async); calls are judged as they are"))
+    unawaited = unawaited_calls(modules, async_names)
+    for finding in unawaited:
+        failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
+        evidence.append(location_evidence(finding))
+    if ctx.static:
+        evidence.append(Evidence("note", "--static: the emitter was not built or called"))
+        if methods is None:
+            evidence.append(Evidence("note", f"no class {emitter_class} found in the source"))
+        return _verdict(failures, evidence, problems, len(event_methods))
+    dynamic_failures, dynamic_evidence = run_async(ctx, lambda: _exercise(ctx))
+    return _verdict(failures + dynamic_failures, evidence + dynamic_evidence, problems,
+                    len(event_methods))
+
+
+def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evidence],
+             total: int) -> Verdict:
+    if failures:
+        return failed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1
+                                     else ""), *evidence, *problems)
+    return passed(f"the user emitter exposes all {total} notify methods and each emits its "
+                  "event", *evidence, *problems)
+
+
+async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
+    failures: list[str] = []
+    evidence: list[Evidence] = []
+    user_context = await make_user_context(ctx, "emitter")
+    recorder, _manager = await attach_recorder(ctx, user_context)
+    bridge, notes = await build_role(ctx, "bridge_factory", context_values(user_context))
+    evidence += notes
+    evidence.append(Evidence("observed", f"bridge factory returned {describe_type(bridge)}"))
+    emitter, awaited = await method_call(ctx, bridge, "create_user_emitter",
+                                         context_values(user_context),
+                                         what="asking the bridge for a user emitter")
+    factory = ctx.profile.method("create_user_emitter")
+    how = "is async: awaited it and " if awaited else ""
+    evidence.append(Evidence("observed", f"{factory}() {how}got {describe_type(emitter)}"))
+    if emitter is None:
+        return [f"{factory}() returned None instead of an emitter"], evidence
+    missing = [m for m in ctx.profile.event_methods.values()
+               if not callable(getattr(emitter, m, None))]
+    if missing:
+        failures.append(f"the user emitter {describe_type(emitter)} is missing {missing}")
+        evidence.append(Evidence("observed", f"missing critical methods: {missing}",
+                                 data={"missing": missing}))
+    for event, name in ctx.profile.event_methods.items():
+        if name in missing:
+            continue
+        method = getattr(emitter, name)
+        before = len(recorder.frames)
+        call = fill_arguments(method, available=SAMPLE_VALUES,
+                              overrides=ctx.profile.build.get(name, {}),
+                              profile_key=f"build.{name}", what=signature_text(method))
+        _, was_async = await call_target(ctx, f"{name}()", method, *call.args, **call.kwargs)
+        await recorder.wait_for(before + 1, timeout=2.0)
+        got = [_type_of(frame) for _, frame in recorder.frames[before:]]
+        if event in got:
+            evidence.append(Evidence("observed", f"{name}({', '.join(call.kwargs)}) "
+                                     f"{'(awaited) ' if was_async else ''}emitted {event}"))
+        else:
+            failures.append(f"{name}() ran but no {event} event reached the user's connection")
+            evidence.append(Evidence("observed", f"{name}() emitted {got or 'nothing'}; "
+                                     f"expected {event}"))
+    return failures, evidence
+
+
+def _type_of(frame: Any) -> Any:
+    import json
+
+    try:
+        value = json.loads(frame) if isinstance(frame, str | bytes) else frame
+    except ValueError:
+        return None
+    return value.get("type") if isinstance(value, dict) else None

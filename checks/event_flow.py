@@ -1,0 +1,107 @@
+"""End to end: does a real agent run deliver all critical events, in order, to the right client?"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
+from netra_diag.support.judge import judge_run
+from netra_diag.support.wire import Capture, drive_run
+
+from ._common import build_role, call_target, run_async, skip_static
+
+EXPLAIN = """\
+Verifies that a real agent run delivers every critical event (by default agent_started,
+agent_thinking, tool_executing, tool_completed, agent_completed) over a real WebSocket to the
+client that asked for it: exactly one agent_started first and one agent_completed last, each
+tool_executing paired with a tool_completed, ids matching the request, `seq` without gaps or
+duplicates, and each event carrying the documented fields.
+
+Why it matters: this is what the user sees. Every other check explains *why* this one fails.
+
+How it is judged: the check starts the target's WebSocket endpoint (the `server` role) on
+127.0.0.1 and an ephemeral port with a generated user and token, connects as that user,
+starts an agent run and records every frame until agent_completed, an error frame, a close,
+or the run budget (`budgets.run_timeout_s`) runs out.
+
+Typical causes: any broken link upstream (see the five whys); a server that writes to the
+wrong connection; events emitted on a manager nobody listens to.
+
+How to fix: fix the earliest failing link in the chain, then re-run."""
+
+
+@check(id="event-flow", why="e2e", title="Complete Event Flow", explain=EXPLAIN,
+       tags=("wire",), fix="fix the earliest failing link of the chain, then re-run")
+def event_flow(ctx: CheckContext) -> Verdict:
+    if ctx.static:
+        return skip_static("events only flow when the pipeline runs")
+    if not ctx.has_role("server"):
+        return errored("the profile names no 'server' role, so no WebSocket run can be made",
+                       fix="add 'roles: {server: module:start_server}' to the profile")
+    capture, url = run_async(ctx, lambda: _run_over_server(ctx))
+    return verdict_for(ctx.profile.critical_events, capture, url)
+
+
+async def _run_over_server(ctx: CheckContext) -> tuple[Capture, str]:
+    user, token = "netra-diag-flow", secrets.token_urlsafe(24)
+    available: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "users": {user: token},
+                                 "tokens": {user: token}}
+    server, _ = await build_role(ctx, "server", available)
+    try:
+        url = server_url(ctx, server)
+        budget = min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2)
+        capture = await drive_run(url, token, timeout=max(1.0, budget))
+    finally:
+        close = getattr(server, "close", None) or getattr(server, "aclose", None)
+        if close is not None:
+            await call_target(ctx, "closing the server", close)
+    return capture, url
+
+
+def server_url(ctx: CheckContext, server: Any) -> str:
+    url = getattr(server, "url", None)
+    if isinstance(url, str):
+        return url
+    port = getattr(server, "port", None)
+    if not isinstance(port, int):
+        raise SetupError("the server role returned an object with neither 'url' nor 'port'",
+                         fix="make the server role return an object with .url or .port")
+    path = str(ctx.profile.server.get("path", "/ws"))
+    return f"ws://127.0.0.1:{port}{path}"
+
+
+def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: str,
+                *, wire: str = "over a real WebSocket") -> Verdict:
+    """The event-flow verdict for one captured run (shared with ``probe``)."""
+    judgement = judge_run(capture.frames, critical=critical, user_id=capture.user_id,
+                          thread_id=capture.thread_id, run_id=capture.run_id)
+    events = Evidence(
+        "events",
+        f"events received in order: {judgement.received or 'none'}",
+        data={"expected": list(critical), "received": judgement.received,
+              "delivered": judgement.delivered, "total": judgement.total,
+              "run_id": capture.run_id},
+    )
+    evidence = [events]
+    if capture.garbage:
+        evidence.append(Evidence("observed", f"{len(capture.garbage)} frame(s) were not JSON "
+                                 f"objects, e.g. {capture.garbage[0]!r}"))
+    for frame in capture.error_frames:
+        evidence.append(Evidence("observed", f"server error frame: {frame.get('code')}: "
+                                 f"{frame.get('message')}"))
+    if not capture.connected or capture.auth_refused:
+        return errored(f"could not run an agent over {url}: {capture.failure}", *evidence,
+                       fix="check that the endpoint is up and the token is valid")
+    if capture.run_id is None and not capture.frames:
+        return errored(f"the endpoint at {url} never accepted the run: {capture.failure}",
+                       *evidence)
+    if capture.failure:
+        evidence.append(Evidence("observed", capture.failure))
+    for problem in judgement.problems:
+        evidence.append(Evidence("observed", problem))
+    head = f"{judgement.headline} delivered"
+    if judgement.ok:
+        return passed(f"{head} in order {wire} ({url})", *evidence)
+    reason = judgement.problems[0] if judgement.problems else capture.failure
+    return failed(f"{head}: {reason}", *evidence)

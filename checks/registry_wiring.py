@@ -1,0 +1,154 @@
+"""WHY #3: registry wiring. Does every agent the registry hands out carry a working bridge?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netra_diag import CheckContext, Evidence, TargetFailure, Verdict, check, failed, passed
+from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.support.static import class_methods, constructor_calls_missing
+
+from ._common import (
+    attach_recorder,
+    call_target,
+    context_values,
+    find_attribute,
+    location_evidence,
+    make_user_context,
+    method_call,
+    probe_event,
+    run_async,
+    scan,
+)
+
+EXPLAIN = """\
+Verifies that the agent registry (the `registry` role), built the way the application builds
+it, wires the WebSocket bridge through to every agent it hands out: after
+set_websocket_manager(manager, user_context), each agent from get_agent() carries a bridge
+whose emitter delivers to that user's connection.
+
+Why it matters: agents emit events through the bridge the registry gives them. A registry
+that cannot be built (a constructor argument the wiring does not pass) or that stores the
+manager without wiring agents leaves every agent mute.
+
+How it is judged: statically, every production call of the registry constructor is checked
+against the constructor's required parameters. Dynamically, the registry is taken from the
+application's own wiring path (the `wiring_entry` role) when the profile names one, or else
+built from the profile's `build.registry` arguments; it is wired with a per-user manager
+holding a recording connection, and each agent must carry a bridge whose emitter reaches
+that connection.
+
+Typical causes: AgentRegistry() called without llm_manager after its signature changed;
+set_websocket_manager() that stores the manager and returns.
+
+How to fix: pass every required constructor argument where the application builds the
+registry; make set_websocket_manager build the bridge and attach it to every agent."""
+
+
+@check(id="registry-wiring", why=3, title="Registry Wiring", explain=EXPLAIN, static=True,
+       fix="build the registry with all its required arguments and wire the bridge to every "
+       "agent in set_websocket_manager")
+def registry_wiring(ctx: CheckContext) -> Verdict:
+    registry_class = ctx.role("registry").split(":", 1)[1].split(".")[-1]
+    modules, problems = scan(ctx, [registry_class])
+    evidence: list[Evidence] = []
+    failures: list[str] = []
+    methods = class_methods(modules, registry_class)
+    if methods is not None and "__init__" in methods:
+        init = methods["__init__"]
+        evidence.append(Evidence("observed", f"{registry_class}.__init__ requires "
+                                 f"{list(init.required) or 'no arguments'}", init.relpath,
+                                 init.line))
+        for finding in constructor_calls_missing(modules, registry_class, init.params,
+                                                 init.required):
+            failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
+            evidence.append(location_evidence(finding))
+    if ctx.static:
+        evidence.append(Evidence("note", "--static: the registry was not built or wired"))
+        return _verdict(failures, evidence, problems)
+    try:
+        dyn_failures, dyn_evidence = run_async(ctx, lambda: _exercise(ctx))
+    except TargetFailure as exc:
+        return failed(exc.summary, *evidence, *exc.evidence, *problems)
+    return _verdict(failures + dyn_failures, evidence + dyn_evidence, problems)
+
+
+def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evidence]) -> Verdict:
+    if failures:
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        return failed(failures[0] + more, *evidence, *problems)
+    return passed("every agent the registry hands out carries a bridge that reaches the user",
+                  *evidence, *problems)
+
+
+async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, list[Evidence]]:
+    registry_cls = ctx.resolve("registry")
+    if ctx.has_role("wiring_entry"):
+        entry = ctx.resolve("wiring_entry")
+        call = fill_arguments(entry, available=context_values(user_context),
+                              overrides=ctx.build_kwargs("wiring_entry"),
+                              profile_key="build.wiring_entry",
+                              what=f"the wiring entry ({ctx.role('wiring_entry')})")
+        try:
+            app, _ = await call_target(ctx, f"the application's wiring path "
+                                       f"{ctx.role('wiring_entry')}", entry, *call.args,
+                                       **call.kwargs)
+        except TargetFailure as exc:
+            raise TargetFailure(f"the application cannot build its registry: {exc.summary}",
+                                *exc.evidence) from exc
+        found = find_attribute(app, lambda v: isinstance(v, registry_cls)) \
+            if not isinstance(app, registry_cls) else ("(returned)", app)
+        if found is None:
+            raise TargetFailure(f"the wiring path returned {describe_type(app)}, which holds "
+                                f"no {registry_cls.__name__}")
+        return found[1], [Evidence("observed", f"registry taken from the wiring path: "
+                                   f"{describe_type(app)}.{found[0]}")]
+    call = fill_arguments(registry_cls, available={}, overrides=ctx.build_kwargs("registry"),
+                          profile_key="build.registry", what=f"{registry_cls.__name__}()")
+    registry, _ = await call_target(ctx, f"{registry_cls.__name__}()", registry_cls, *call.args,
+                                    **call.kwargs)
+    return registry, [Evidence("observed", f"registry built from the profile with "
+                               f"{sorted(call.kwargs)}")]
+
+
+async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
+    user_context = await make_user_context(ctx, "registry")
+    registry, evidence = await _obtain_registry(ctx, user_context)
+    recorder, manager = await attach_recorder(ctx, user_context)
+    available = {"manager": manager, "websocket_manager": manager, "ws_manager": manager,
+                 **context_values(user_context)}
+    await method_call(ctx, registry, "set_websocket_manager", available,
+                      what="wiring the registry to a per-user manager")
+    names, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
+    names = list(names or [])
+    if not names:
+        return ["the registry lists no agents"], evidence
+    failures: list[str] = []
+    bridge_method = ctx.profile.method("create_user_emitter")
+    for name in names:
+        agent, _ = await method_call(ctx, registry, "get_agent",
+                                     {"name": name, "agent_name": name, "agent_type": name,
+                                      **context_values(user_context)},
+                                     what=f"getting agent {name!r}")
+        found = find_attribute(agent, lambda v: callable(getattr(v, bridge_method, None)))
+        if found is None:
+            failures.append(f"agent {name!r} ({describe_type(agent)}) was handed out without a "
+                            "WebSocket bridge")
+            evidence.append(Evidence("observed", f"agent {name!r}: no attribute offers "
+                                     f"{bridge_method}() after set_websocket_manager()"))
+            continue
+        attr, bridge = found
+        emitter, _ = await method_call(ctx, bridge, "create_user_emitter",
+                                       context_values(user_context),
+                                       what=f"agent {name!r}'s bridge creating an emitter")
+        before = len(recorder.frames)
+        await method_call(ctx, emitter, "send_event", probe_event(name),
+                          what=f"agent {name!r}'s emitter sending an event")
+        if await recorder.wait_for(before + 1, timeout=2.0):
+            evidence.append(Evidence("observed", f"agent {name!r}: {attr} is "
+                                     f"{describe_type(bridge)}; its emitter reached the user"))
+        else:
+            failures.append(f"agent {name!r}'s bridge does not reach the user's connection")
+            evidence.append(Evidence("observed", f"agent {name!r}: an event sent through "
+                                     f"{attr} never reached the user's connection"))
+    return failures, evidence

@@ -1,0 +1,5 @@
+"""``python -m netra_diag``: the same CLI as the ``netra-diag`` console script."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,283 @@
+"""The ``netra-diag`` command line (typer). Thin: parse, call the library, render, exit.
+
+Heavy modules (rich, websockets, yaml, the reporters) are imported inside the commands that
+need them, so ``netra-diag --help`` starts fast. When stdout carries a machine format it
+carries only that document: progress, logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._version import __version__
+from .errors import ConfigError, NetraDiagError, OutputError
+from .exitcodes import ExitCode
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="netra-diag",
+    help="Diagnose agent event pipelines: from the import chain to events on the wire.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+RUN_FORMATS = ("rich", "json", "markdown", "junit", "sarif", "github")
+LIST_FORMATS = ("rich", "json")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"netra-diag {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """netra-diag: a Five Whys diagnosis of an agent event pipeline, as a tool."""
+
+
+def fail_usage(message: str) -> typer.Exit:
+    """Print a usage/configuration error to stderr and return the exit (code 4)."""
+    print(f"netra-diag: error: {message}", file=sys.stderr)
+    return typer.Exit(int(ExitCode.USAGE_ERROR))
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise fail_usage(f"{option} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def suggest(unknown: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(unknown, known, n=3, cutoff=0.4)
+    return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
+
+
+def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = ()) -> Any:
+    """Load built-in, entry-point and folder checks into a fresh registry."""
+    from .registry import Registry
+
+    registry = Registry()
+    registry.load_builtin()
+    registry.load_entry_points()
+    for folder in [*checks_dirs, *profile_dirs]:
+        registry.load_dir(folder)
+    return registry
+
+
+def select_specs(registry: Any, only: list[str], skip: list[str]) -> list[Any]:
+    known = [s.id for s in registry.specs]
+    for check_id in [*only, *skip]:
+        if check_id not in registry:
+            raise ConfigError(f"unknown check id {check_id!r}{suggest(check_id, known)}")
+    specs = registry.specs
+    if only:
+        specs = [s for s in specs if s.id in only]
+    return [s for s in specs if s.id not in skip]
+
+
+def parse_report_option(values: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition(":")
+        if not sep or not path:
+            raise ConfigError(f"--report takes FORMAT:PATH (got {value!r})")
+        if fmt not in RUN_FORMATS or fmt == "rich":
+            raise ConfigError(f"--report format must be one of "
+                              f"{', '.join(f for f in RUN_FORMATS if f != 'rich')} (got {fmt!r})")
+        out.append((fmt, Path(path)))
+    return out
+
+
+ProfileArg = Annotated[Path | None, typer.Argument(
+    help="Profile file, or a folder holding netra-diag.yaml. Default: ./netra-diag.yaml, "
+    "else the embedded reference pipeline.", show_default=False)]
+RunFormatOpt = Annotated[str, typer.Option(
+    "--format", "-f", help=f"Output format: {', '.join(RUN_FORMATS)}.")]
+ListFormatOpt = Annotated[str, typer.Option("--format", "-f", help="rich or json.")]
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write the output to FILE (atomically) instead of stdout.")]
+ReportOpt = Annotated[list[str] | None, typer.Option(
+    "--report", help="Also write FORMAT:PATH (repeatable), e.g. junit:results.xml.")]
+OnlyOpt = Annotated[list[str] | None, typer.Option(
+    "--only", help="Run only this check id (repeatable).")]
+SkipOpt = Annotated[list[str] | None, typer.Option(
+    "--skip", help="Do not run this check id (repeatable).")]
+InjectOpt = Annotated[list[str] | None, typer.Option(
+    "--inject", help="Inject a named fault into the reference (repeatable); see `faults`.")]
+ScenarioOpt = Annotated[str | None, typer.Option(
+    "--scenario", help="A named set of faults for the reference: healthy, incident.")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", min=0.1, help="Seconds before a check is killed and reported as error.")]
+ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
+    "--checks-dir", help="A folder of check plugins (repeatable).")]
+StaticOpt = Annotated[bool, typer.Option(
+    "--static", help="Judge from source only; never import the target.")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
+
+
+@app.command()
+def run(
+    profile: ProfileArg = None,
+    format: RunFormatOpt = "rich",
+    output: OutputOpt = None,
+    report: ReportOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    inject: InjectOpt = None,
+    scenario: ScenarioOpt = None,
+    jobs: JobsOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    checks_dir: ChecksDirOpt = None,
+    static: StaticOpt = False,
+    baseline: BaselineOpt = None,
+) -> None:
+    """Run the checks against a target and report pass / fail / error / skip with evidence."""
+    _choice(format, RUN_FORMATS, "--format")
+    from .session import RunRequest, execute_run
+
+    request = RunRequest(
+        profile=profile, format=format, output=output, reports=report or [],
+        only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,
+        jobs=jobs, timeout=timeout, checks_dirs=checks_dir or [], static=static,
+        baseline=baseline,
+        command=("netra-diag", *sys.argv[1:]),
+    )
+    raise typer.Exit(int(_guard(execute_run, request)))
+
+
+@app.command("list")
+def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None) -> None:
+    """List the available checks."""
+    _choice(format, LIST_FORMATS, "--format")
+
+    def body() -> ExitCode:
+        registry = build_registry(checks_dir or [])
+        rows = [s.describe() for s in registry.specs]
+        if format == "json":
+            import json
+
+            print(json.dumps(rows, indent=2))
+        else:
+            from rich.table import Table
+
+            from .reporters.terminal import make_console, why_label
+
+            table = Table(header_style="bold")
+            for col in ("why", "id", "title", "depends on", "tags"):
+                table.add_column(col)
+            for row in rows:
+                table.add_row(why_label(row["why"]), row["id"], row["title"],
+                              ", ".join(row["depends_on"]), ", ".join(row["tags"]))
+            make_console().print(table)
+        for failure in registry.failures:
+            print(f"netra-diag: warning: {failure.origin.label} failed to load: "
+                  f"{failure.message}", file=sys.stderr)
+        return ExitCode.OK
+
+    raise typer.Exit(int(_guard(body)))
+
+
+@app.command()
+def explain(
+    check_id: Annotated[str, typer.Argument(metavar="ID", help="A check id (see `list`).")],
+    checks_dir: ChecksDirOpt = None,
+) -> None:
+    """Explain what a check verifies, why it matters, typical causes and how to fix."""
+
+    def body() -> ExitCode:
+        registry = build_registry(checks_dir or [])
+        if check_id not in registry:
+            known = [s.id for s in registry.specs]
+            raise ConfigError(f"unknown check id {check_id!r}{suggest(check_id, known)}")
+        spec = registry.get(check_id)
+        from .reporters.terminal import why_label
+
+        print(f"{spec.id} (WHY {why_label(spec.why)}): {spec.title}\n")
+        print(spec.explain or "(no explanation given)")
+        if spec.fix:
+            print(f"\nFix hint: {spec.fix}")
+        if spec.depends_on:
+            print(f"\nDepends on: {', '.join(spec.depends_on)}")
+        return ExitCode.OK
+
+    raise typer.Exit(int(_guard(body)))
+
+
+@app.command()
+def faults(format: ListFormatOpt = "rich") -> None:
+    """List the named faults of the reference pipeline and the checks that must catch each."""
+    _choice(format, LIST_FORMATS, "--format")
+    from . import faults as faults_mod
+
+    rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by)}
+            for f in faults_mod.FAULTS.values()]
+    if format == "json":
+        import json
+
+        print(json.dumps(rows, indent=2))
+        raise typer.Exit(0)
+    from rich.table import Table
+
+    from .reporters.terminal import make_console
+
+    table = Table(header_style="bold")
+    for col in ("fault", "description", "caught by"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["description"], ", ".join(row["detected_by"]))
+    console = make_console()
+    console.print(table)
+    for name, members in faults_mod.SCENARIOS.items():
+        console.print(f"scenario {name}: {', '.join(members) or 'no faults'}")
+
+
+@app.command("report")
+def report_cmd(
+    run_json: Annotated[Path, typer.Argument(metavar="RUN.json", help="A saved JSON run.")],
+    format: RunFormatOpt = "markdown",
+    output: OutputOpt = None,
+    baseline: BaselineOpt = None,
+) -> None:
+    """Render a saved JSON run in another format, without re-running anything."""
+    _choice(format, RUN_FORMATS, "--format")
+    from .session import render_saved
+
+    raise typer.Exit(int(_guard(render_saved, run_json, format, output, baseline)))
+
+
+def _guard(func: Any, *args: Any) -> ExitCode:
+    """Run a command body, turning the tool's own errors into messages and exit codes."""
+    try:
+        return func(*args)
+    except OutputError as exc:
+        print(f"netra-diag: error: {exc}", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except ConfigError as exc:
+        print(f"netra-diag: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except NetraDiagError as exc:
+        print(f"netra-diag: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:
+        print("netra-diag: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,374 @@
+"""Faults: named, reviewed source mutations of the embedded reference pipeline.
+
+A fault is a set of exact text replacements in files of the reference source tree
+(``reference/src``, paths relative to it). Rules:
+
+* Every mutation's ``old`` text must occur **exactly once** in its file at the moment it is
+  applied, or ``apply_faults`` refuses with a ``FaultError`` naming the fault, the file and
+  the count. Nothing is written unless every mutation of every requested fault applies.
+* Faults are applied in place to a **copy** the caller made (``copy_reference`` makes one);
+  the shipped reference is never modified.
+* ``detected_by`` names the check ids that must fail when the fault is on; the test suite
+  proves it. Checks never read this module: they judge the tree they are given.
+* The incident faults touch disjoint text, so every combination of them applies together.
+
+Scenarios are named sets of faults: ``healthy`` (none) and ``incident`` (the incident
+document's five failures).
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = [
+    "FAULTS",
+    "SCENARIOS",
+    "Fault",
+    "FaultError",
+    "Mutation",
+    "apply_faults",
+    "copy_reference",
+    "reference_source",
+    "resolve_faults",
+]
+
+
+class FaultError(ConfigError):
+    """An unknown fault or scenario, or a mutation that does not apply exactly once."""
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """Replace ``old`` (exact text, found exactly once) with ``new`` in ``path``."""
+
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A named defect: what it breaks, which checks must catch it, and how it is made."""
+
+    name: str
+    description: str
+    detected_by: tuple[str, ...]
+    mutations: tuple[Mutation, ...]
+
+
+_DEPS = "netra_backend/app/dependencies.py"
+_EMITTER = "netra_backend/app/websocket_core/unified_emitter.py"
+_FACTORY = "netra_backend/app/agents/supervisor/execution_factory.py"
+_ENGINE = "netra_backend/app/agents/supervisor/execution_engine.py"
+_REGISTRY = "netra_backend/app/agents/supervisor/agent_registry.py"
+_MANAGER = "netra_backend/app/websocket_core/websocket_manager_factory.py"
+_SINGLETON = "netra_backend/app/websocket_core/unified_manager.py"
+_NOTIFIER = "netra_backend/app/agents/supervisor/websocket_notifier.py"
+
+_NOTIFY_METHODS = '''
+    async def notify_agent_started(
+        self, agent_name: str, metadata: dict[str, Any] | None = None
+    ) -> int:
+        return await self.send_event(
+            "agent_started", {"agent_name": agent_name, "metadata": metadata or {}}
+        )
+
+    async def notify_agent_thinking(
+        self, thought: str, metadata: dict[str, Any] | None = None
+    ) -> int:
+        return await self.send_event(
+            "agent_thinking", {"thought": thought, "metadata": metadata or {}}
+        )
+
+    async def notify_tool_executing(
+        self, tool_name: str, metadata: dict[str, Any] | None = None
+    ) -> int:
+        return await self.send_event(
+            "tool_executing", {"tool_name": tool_name, "metadata": metadata or {}}
+        )
+
+    async def notify_tool_completed(
+        self, tool_name: str, result: Any = None, metadata: dict[str, Any] | None = None
+    ) -> int:
+        return await self.send_event(
+            "tool_completed",
+            {"tool_name": tool_name, "result": result, "metadata": metadata or {}},
+        )
+
+    async def notify_agent_completed(
+        self, agent_name: str, result: Any = None, metadata: dict[str, Any] | None = None
+    ) -> int:
+        return await self.send_event(
+            "agent_completed",
+            {"agent_name": agent_name, "result": result, "metadata": metadata or {}},
+        )
+'''
+
+_ENGINE_GUARD = '''        if _token is not _FACTORY_TOKEN:
+            raise RuntimeError(
+                "ExecutionEngine cannot be constructed directly: use "
+                "ExecutionEngineFactory.create_for_user(user_context) "
+                "(netra_backend.app.agents.supervisor.execution_factory)"
+            )
+'''
+
+_ALL: tuple[Fault, ...] = (
+    Fault(
+        name="deprecated-singleton-import",
+        description=(
+            "dependencies.py line 16 imports the deprecated get_websocket_manager from "
+            "netra_backend.app.websocket_core and get_supervisor wires the shared singleton "
+            "instead of create_websocket_manager(user_context): every event goes to a manager "
+            "no connection is registered with, so none reaches the user"
+        ),
+        detected_by=("import-chain", "event-flow"),
+        mutations=(
+            Mutation(
+                _DEPS,
+                "from netra_backend.app.websocket_core.websocket_manager_factory import "
+                "create_websocket_manager\n",
+                "from netra_backend.app.websocket_core import get_websocket_manager\n",
+            ),
+            Mutation(
+                _DEPS,
+                "    websocket_manager = create_websocket_manager(user_context)\n",
+                "    websocket_manager = get_websocket_manager()\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="unawaited-user-emitter",
+        description=(
+            "ExecutionEngineFactory.create_for_user calls the async "
+            "bridge.create_user_emitter(user_context) without await, so the engine's "
+            "emitter is a coroutine and the agent's first notify call raises AttributeError"
+        ),
+        detected_by=("emitter-methods", "event-flow"),
+        mutations=(
+            Mutation(
+                _FACTORY,
+                "        emitter = await self.bridge.create_user_emitter(user_context)\n",
+                "        emitter = self.bridge.create_user_emitter(user_context)\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="emitter-missing-notify",
+        description=(
+            "UnifiedWebSocketEmitter lacks its five notify_* methods (only send_event is "
+            "left), so agents cannot report agent_started .. agent_completed"
+        ),
+        detected_by=("emitter-methods", "event-flow"),
+        mutations=(Mutation(_EMITTER, _NOTIFY_METHODS, ""),),
+    ),
+    Fault(
+        name="registry-missing-llm-manager",
+        description=(
+            "get_supervisor builds AgentRegistry() without its required llm_manager, so the "
+            "wiring path raises TypeError before any agent runs"
+        ),
+        detected_by=("registry-wiring", "event-flow"),
+        mutations=(
+            Mutation(
+                _DEPS,
+                "    registry = AgentRegistry(llm_manager=llm_manager or ScriptedLLMManager())\n",
+                "    registry = AgentRegistry()\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="engine-factory-no-emitter",
+        description=(
+            "ExecutionEngineFactory.create_for_user builds the engine but never binds the "
+            "user's emitter to it, so run_agent has nothing to report through"
+        ),
+        detected_by=("engine-factory", "event-flow"),
+        mutations=(Mutation(_FACTORY, "        engine.bind_emitter(emitter)\n", ""),),
+    ),
+    Fault(
+        name="deprecation-silenced",
+        description=(
+            "the deprecated entry points (get_websocket_manager, WebSocketNotifier) no longer "
+            "emit DeprecationWarning, so their remaining callers go unnoticed"
+        ),
+        detected_by=("deprecation-warnings",),
+        mutations=(
+            Mutation(
+                _SINGLETON,
+                '''    warnings.warn(
+        "SECURITY WARNING: get_websocket_manager() returns a singleton shared across users; "
+        "use create_websocket_manager(user_context)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+''',
+                "",
+            ),
+            Mutation(
+                _NOTIFIER,
+                '''        warnings.warn(
+            "WebSocketNotifier is deprecated. Use AgentWebSocketBridge instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+''',
+                "",
+            ),
+        ),
+    ),
+    Fault(
+        name="registry-stores-not-wires",
+        description=(
+            "AgentRegistry.set_websocket_manager stores the manager and builds a bridge but "
+            "never wires it to agents: every agent get_agent hands out has websocket_bridge "
+            "None (delivery still works, because the engine passes its own emitter)"
+        ),
+        detected_by=("registry-wiring",),
+        mutations=(
+            Mutation(
+                _REGISTRY,
+                "        self.websocket_bridge = bridge\n"
+                "        for agent in self._agents.values():\n"
+                "            self._wire(agent)\n",
+                "        self.websocket_bridge = bridge\n",
+            ),
+            Mutation(
+                _REGISTRY,
+                "        self._wire(agent)\n        return agent\n",
+                "        return agent\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="broadcast-events",
+        description=(
+            "the per-user manager sends every event to every connected user instead of only "
+            "its own user's connections"
+        ),
+        detected_by=("user-isolation",),
+        mutations=(
+            Mutation(
+                _MANAGER,
+                "        for conn in self._hub.connections_for(self.user_id):\n",
+                "        for conn in self._hub.all_connections():\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="slow-emission",
+        description=(
+            "the emitter sleeps 120 ms between stamping an event and sending it, beyond the "
+            "50 ms per-event budget"
+        ),
+        detected_by=("event-latency",),
+        mutations=(
+            Mutation(
+                _EMITTER,
+                "from __future__ import annotations\n\nimport itertools\n",
+                "from __future__ import annotations\n\nimport asyncio\nimport itertools\n",
+            ),
+            Mutation(
+                _EMITTER,
+                "        )\n        return await self.websocket_manager.send_to_user(event)\n",
+                "        )\n        await asyncio.sleep(0.12)\n"
+                "        return await self.websocket_manager.send_to_user(event)\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="engine-direct-construction",
+        description=(
+            "ExecutionEngine no longer refuses direct construction, so engines can be built "
+            "outside the per-user factory (and shared between users)"
+        ),
+        detected_by=("engine-factory",),
+        mutations=(Mutation(_ENGINE, _ENGINE_GUARD, ""),),
+    ),
+)
+
+#: Every fault by name, in declaration order (the incident's five first).
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in _ALL}
+
+#: Named sets of faults.
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "healthy": (),
+    "incident": (
+        "deprecated-singleton-import",
+        "unawaited-user-emitter",
+        "emitter-missing-notify",
+        "registry-missing-llm-manager",
+        "engine-factory-no-emitter",
+    ),
+}
+
+
+def reference_source() -> Path:
+    """The embedded reference pipeline's source root (``netra_diag/reference/src``)."""
+    return Path(__file__).parent / "reference" / "src"
+
+
+def copy_reference(dest: Path) -> Path:
+    """Copy the reference source into the new folder ``dest`` (without caches); returns it."""
+    shutil.copytree(
+        reference_source(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]")
+    )
+    return dest
+
+
+def _unknown(kind: str, name: str, known: Sequence[str]) -> FaultError:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+    return FaultError(f"unknown {kind} {name!r}; {hint}")
+
+
+def resolve_faults(scenario: str | None, inject: Sequence[str]) -> tuple[str, ...]:
+    """The scenario's faults followed by the injected ones, without duplicates, in order.
+
+    An unknown scenario or fault name is a ``FaultError`` suggesting the closest names.
+    """
+    names: list[str] = []
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            raise _unknown("scenario", scenario, list(SCENARIOS))
+        names.extend(SCENARIOS[scenario])
+    for name in inject:
+        if name not in FAULTS:
+            raise _unknown("fault", name, list(FAULTS))
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def apply_faults(root: Path, names: Sequence[str]) -> None:
+    """Apply the named faults in place to the reference copy at ``root`` (all or nothing)."""
+    root = Path(root)
+    texts: dict[Path, str] = {}
+    for name in dict.fromkeys(names):
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise _unknown("fault", name, list(FAULTS))
+        for mutation in fault.mutations:
+            path = root / mutation.path
+            if path not in texts:
+                try:
+                    texts[path] = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise FaultError(
+                        f"fault {name!r}: cannot read {mutation.path} under {root}: {exc}"
+                    ) from exc
+            count = texts[path].count(mutation.old)
+            if count != 1:
+                first = mutation.old.strip().splitlines()[0] if mutation.old.strip() else ""
+                raise FaultError(
+                    f"fault {name!r}: {mutation.path}: the text to replace must occur exactly "
+                    f"once but occurs {count} times (starting {first!r}); the reference "
+                    "source and the fault disagree"
+                )
+            texts[path] = texts[path].replace(mutation.old, mutation.new, 1)
+    for path, text in texts.items():
+        path.write_text(text, encoding="utf-8")

@@ -1,0 +1,1 @@
+"""The application: services, WebSocket core, agents, LLM access, wiring and routes."""

@@ -1,0 +1,1 @@
+"""LLM access (a scripted, deterministic manager: no network)."""

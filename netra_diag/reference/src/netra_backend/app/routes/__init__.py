@@ -1,0 +1,1 @@
+"""Network endpoints. Only ``websocket_server`` imports the ``websockets`` library."""

@@ -1,0 +1,1 @@
+"""Per-request services: the user execution context and the agent WebSocket bridge."""

@@ -1,0 +1,140 @@
+"""Reporters: every output format renders one ``RunReport`` and never calls a check.
+
+The reporter interface is ``render(report, fmt, *, baseline=None) -> str``: a complete
+document for ``json``, ``markdown``, ``junit``, ``sarif`` and ``github``. The ``rich``
+terminal view is printed by ``netra_diag.reporters.terminal`` on a console, not returned as
+text. Renderers are imported lazily so that ``netra-diag --help`` stays fast.
+
+This module also holds the plain-text form of evidence shared by the text formats (JUnit
+element text, GitHub groups), so that they describe a result in the same words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netra_diag.model import CheckResult, Evidence, RunReport
+
+__all__ = [
+    "FORMATS",
+    "SUFFIXES",
+    "evidence_text",
+    "headline",
+    "located_evidence",
+    "located_text",
+    "render",
+    "result_text",
+    "strip_controls",
+]
+
+FORMATS: tuple[str, ...] = ("rich", "json", "markdown", "junit", "sarif", "github")
+#: The usual file suffix for each document format (``--report FORMAT=PATH`` defaults).
+SUFFIXES: dict[str, str] = {
+    "rich": ".txt",
+    "json": ".json",
+    "markdown": ".md",
+    "junit": ".xml",
+    "sarif": ".sarif",
+    "github": ".txt",
+}
+
+
+def render(report: RunReport, fmt: str, *, baseline: RunReport | None = None) -> str:
+    """Render ``report`` as the document ``fmt``; ``baseline`` adds a before/after section
+    to the markdown report (other formats ignore it).
+
+    Raises ``ValueError`` for ``rich`` (a console rendering, see ``reporters.terminal``) and
+    for unknown formats.
+    """
+    if fmt == "json":
+        from .json_report import render_json
+
+        return render_json(report)
+    if fmt == "markdown":
+        from .markdown import render_markdown
+
+        return render_markdown(report, baseline)
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "github":
+        from .github import render_github
+
+        return render_github(report)
+    if fmt == "rich":
+        raise ValueError("the rich format is printed by reporters.terminal, not rendered as text")
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+# C0 controls but tab and LF, DEL, and lone surrogates (which no UTF-8 file can hold).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def strip_controls(text: str) -> str:
+    """Text documents without control characters: CR LF and lone CR become LF, terminal
+    escape sequences lose their ESC, NULs and the like go."""
+    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _data_lines(data: Any) -> list[str]:
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        return [json.dumps(data, sort_keys=True, default=repr)]
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list | tuple):
+            shown = ", ".join(str(v) for v in value) if value else "(none)"
+        elif isinstance(value, dict):
+            shown = json.dumps(value, sort_keys=True, default=repr)
+        else:
+            shown = str(value)
+        lines.append(f"{key}: {shown}")
+    return lines
+
+
+def evidence_text(ev: Evidence) -> str:
+    """``[kind] path:line: message``, continuation lines and ``data`` indented below."""
+    where = f"{ev.location}: " if ev.location else ""
+    first, *rest = ev.message.splitlines() or [""]
+    lines = [f"[{ev.kind}] {where}{first}"]
+    lines.extend(f"    {line}" for line in rest)
+    lines.extend(f"    {line}" for line in _data_lines(ev.data))
+    return "\n".join(lines)
+
+
+def result_text(result: CheckResult) -> str:
+    """A result as plain text: the summary, every piece of evidence, then the fix hint."""
+    lines = [f"{result.status.value.upper()} {result.id}: {result.summary}"]
+    lines.extend(evidence_text(ev) for ev in result.evidence)
+    if result.fix:
+        lines.append(f"fix: {result.fix}")
+    return "\n".join(lines)
+
+
+def located_evidence(result: CheckResult) -> list[Evidence]:
+    """The evidence that points into a file: ``location`` evidence, or, when a result has
+    none, any other evidence that carries a file (a traceback's frame, a warning's origin)."""
+    located = [ev for ev in result.evidence if ev.file]
+    return [ev for ev in located if ev.kind == "location"] or located
+
+
+def headline(ev: Evidence) -> str:
+    """One line for titles: a traceback's exception line, otherwise the first line."""
+    lines = [line.strip() for line in ev.message.splitlines() if line.strip()]
+    if not lines:
+        return ev.kind
+    return lines[-1] if ev.kind == "traceback" else lines[0]
+
+
+def located_text(ev: Evidence) -> str:
+    """What a located finding says: a traceback's exception line, else the whole message."""
+    return headline(ev) if ev.kind == "traceback" else ev.message

@@ -1,0 +1,394 @@
+"""The ``markdown`` format: the incident report, in the shape of the hand-written one.
+
+Sections, in order: title and header (date, severity, target, status), Executive Summary,
+Evidence-Based Root Cause Analysis (a results block in the incident's style, then one
+section per check along the chain), Causal Chain (a Mermaid flowchart coloured by verdict),
+Fix Plan, Success Criteria, Post-Fix Validation Checklist, Before/After (with a baseline),
+Environment and Reproduction, Conclusion.
+
+Every sentence is derived from the ``RunReport`` (the diagnosis is recomputed from the
+results, so it cannot disagree with them): no fixed verdicts, no current time, no
+randomness; the same report renders to the same text. Text from the target is escaped (or
+fenced) so it cannot break the document.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import re
+import shlex
+from typing import Any
+
+from netra_diag.analysis import (
+    EVENT_FLOW,
+    chain_order,
+    chain_rank,
+    diagnose,
+    event_delivery,
+    why_label,
+)
+from netra_diag.model import CheckResult, Evidence, RunReport, Status
+
+from . import evidence_text, located_evidence, located_text, strip_controls
+
+__all__ = ["code_span", "fence", "md_inline", "render_markdown", "severity"]
+
+_MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.ERROR: "⚠️", Status.SKIP: "⏭️"}
+_CLASS_DEFS = (
+    "classDef pass fill:#d4edda,stroke:#2e7d32,color:#1b5e20",
+    "classDef fail fill:#f8d7da,stroke:#c62828,color:#7f0000",
+    "classDef error fill:#fff3cd,stroke:#f9a825,color:#6d4c00",
+    "classDef skip fill:#e9ecef,stroke:#6c757d,color:#343a40",
+)
+_ESCAPED = "\\`*[]<>|&~"
+_LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+# -- markdown primitives -----------------------------------------------------------------
+
+def md_inline(text: str) -> str:
+    """Target text made safe inline: one line, markup characters backslash-escaped."""
+    out = " ".join(strip_controls(str(text)).split())
+    for char in _ESCAPED:
+        out = out.replace(char, "\\" + char)
+    return _LONE_UNDERSCORE.sub(r"\\_", out)
+
+
+def code_span(text: str) -> str:
+    """``text`` as an inline code span, whatever backticks it contains."""
+    text = " ".join(strip_controls(str(text)).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(body: str, lang: str = "") -> str:
+    """``body`` in a fenced code block longer than any backtick run inside it."""
+    body = strip_controls(body)
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{body.rstrip(chr(10))}\n{ticks}"
+
+
+# -- derived facts -----------------------------------------------------------------------
+
+def severity(report: RunReport) -> str:
+    """CRITICAL when no critical event reaches the client or events leak across users; HIGH
+    for any other failure; MEDIUM when checks could not decide; UNKNOWN for an interrupted
+    run with nothing wrong so far; NONE when healthy."""
+    statuses = {r.status for r in report.results}
+    if Status.FAIL in statuses:
+        flow = report.result(EVENT_FLOW)
+        delivery = event_delivery(flow) if flow and flow.status is Status.FAIL else None
+        isolation = report.result("user-isolation")
+        if (delivery and delivery[0] == 0) or (isolation and isolation.status is Status.FAIL):
+            return "CRITICAL"
+        return "HIGH"
+    if Status.ERROR in statuses or not report.results:
+        return "MEDIUM"
+    return "UNKNOWN" if report.interrupted else "NONE"
+
+
+def _date(started_at: str) -> str:
+    try:
+        return _dt.datetime.fromisoformat(started_at).date().isoformat()
+    except ValueError:
+        return started_at or "unknown"
+
+
+def _meta(report: RunReport, result: CheckResult) -> dict[str, Any]:
+    return report.checks.get(result.id) or {}
+
+
+def _property(report: RunReport, result: CheckResult) -> str:
+    explain = str(_meta(report, result).get("explain") or "").strip()
+    first = explain.split("\n\n", 1)[0] if explain else result.title
+    return md_inline(first or result.id)
+
+
+def _fix_hint(report: RunReport, result: CheckResult) -> str | None:
+    return result.fix or _meta(report, result).get("fix") or None
+
+
+def _label(result: CheckResult) -> str:
+    return md_inline(why_label(result.why, result.title or result.id))
+
+
+def _where(ev: Evidence) -> str:
+    return code_span(ev.location or "")
+
+
+def _faults(report: RunReport) -> str:
+    return ", ".join(str(f) for f in report.target.get("faults") or ()) or "none"
+
+
+# -- sections ----------------------------------------------------------------------------
+
+def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
+    verdict = d["verdict"]
+    title = {
+        "broken": "Agent Event Pipeline Failure - Five Whys Analysis and Fix Plan",
+        "healthy": "Agent Event Pipeline Healthy - Five Whys Diagnosis",
+        "undecided": "Agent Event Pipeline Not Proven Healthy - Five Whys Diagnosis",
+    }[verdict]
+    counts = d["counts"]
+    root = d["root_cause"]
+    if verdict == "broken":
+        status = f"ROOT CAUSE CANDIDATE: {md_inline(why_label(root['why'], root['title']))}"
+    elif verdict == "healthy":
+        status = f"HEALTHY: {counts['pass']} passed, {counts['skip']} skipped"
+    elif report.results:
+        status = f"NOT PROVEN: {counts['error']} check(s) could not decide"
+    else:
+        status = "NOT PROVEN: no check ran"
+    if report.interrupted:
+        status += " (INTERRUPTED: partial results)"
+    target = md_inline(str(report.target.get("name", "target")))
+    return [
+        f"# {title}",
+        "",
+        f"**Date:** {md_inline(_date(report.started_at))}\\",
+        f"**Severity:** {severity(report)}\\",
+        f"**Target:** {target} (faults: {md_inline(_faults(report))})\\",
+        f"**Status:** {status}",
+    ]
+
+
+def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
+    target = md_inline(str(report.target.get("name", "target")))
+    counts, total = d["counts"], len(report.results)
+    tally = (f"{counts['pass']} of {total} checks pass, {counts['fail']} fail, "
+             f"{counts['error']} could not decide, {counts['skip']} skipped.")
+    symptom = md_inline(d["symptom"]) if d["symptom"] else None
+    if d["verdict"] == "broken":
+        lead = f"The agent event pipeline of **{target}** is broken"
+    elif d["verdict"] == "healthy":
+        lead = f"The agent event pipeline of **{target}** is healthy"
+    else:
+        lead = f"The health of the agent event pipeline of **{target}** is not proven"
+    lines = ["## Executive Summary", "", f"{lead}{': ' + symptom if symptom else ''}. {tally}"]
+    if report.interrupted:
+        lines += ["", "The run was interrupted: only the checks that finished are reported."]
+    lines.append("")
+    if d["symptom"]:
+        lines.append(f"- **Symptom:** {symptom}")
+    if d["failing_links"]:
+        links = ", ".join(f"{md_inline(why_label(link['why'], link['title']))} "
+                          f"({code_span(link['id'])})" for link in d["failing_links"])
+        lines.append(f"- **Failing links (chain order):** {links}")
+    root = d["root_cause"]
+    if root:
+        where = f" at {code_span(root['location'])}" if root.get("location") else ""
+        lines.append(f"- **Root-cause candidate:** "
+                     f"{md_inline(why_label(root['why'], root['title']))}{where}. "
+                     f"{md_inline(root['reasoning'])}")
+    if d["undecided"]:
+        ids = ", ".join(code_span(i) for i in d["undecided"])
+        lines.append(f"- **Could not decide (set-up, not the target):** {ids}")
+    for skip in d["skipped"]:
+        lines.append(f"- **Skipped:** {code_span(skip['id'])}: {md_inline(skip['reason'])}")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _summary_block(ordered: list[CheckResult]) -> list[str]:
+    rows = [f"{r.status.value.upper()} {why_label(r.why, r.title or r.id)} - "
+            f"{' '.join(r.summary.split())}" for r in ordered]
+    return ["### Test Results Summary", "", fence("\n".join(rows) or "(no check ran)")]
+
+
+def _check_section(report: RunReport, result: CheckResult) -> list[str]:
+    status = result.status.value.upper()
+    lines = [f"### {_label(result)} - {status}", "",
+             f"**Property:** {_property(report, result)}\\",
+             f"**Verdict:** {status} - {md_inline(result.summary)}"]
+    located = located_evidence(result)
+    tracebacks = [ev for ev in result.evidence if ev.kind == "traceback"]
+    others = [ev for ev in result.evidence
+              if ev not in located and ev.kind not in ("location", "traceback")]
+    if others:
+        lines += ["", "**Test Evidence:**", fence("\n".join(evidence_text(ev) for ev in others))]
+    for ev in tracebacks:
+        where = f" ({_where(ev)})" if ev.file else ""
+        lines += ["", f"**Traceback{where}:**", fence(ev.message, "pytb")]
+    failing = result.status in (Status.FAIL, Status.ERROR)
+    if located:
+        lines += ["", "**Fix Location:**" if failing else "**Locations:**"]
+        for ev in located:
+            lines.append(f"- {_where(ev)}: {md_inline(located_text(ev))}")
+    hint = _fix_hint(report, result) if failing else None
+    if hint:
+        lines += ["", f"**Fix hint:** {md_inline(hint)}"]
+    return lines
+
+
+def _node(check_id: str) -> str:
+    return "n_" + re.sub(r"\W", "_", check_id)
+
+
+def _mermaid_label(result: CheckResult) -> str:
+    text = why_label(result.why, result.title or result.id)
+    for char, entity in (('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, entity)
+    return f"{text}<br/>{result.status.value.upper()}"
+
+
+def _mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
+    body = ["flowchart LR"]
+    body += [f'    {_node(r.id)}["{_mermaid_label(r)}"]' for r in ordered]
+    levels: dict[int, list[str]] = {}
+    for r in ordered:
+        if chain_rank(r.why) <= 5:
+            levels.setdefault(chain_rank(r.why), []).append(r.id)
+    ranks = sorted(levels)
+    for before, after in itertools.pairwise(ranks):
+        body += [f"    {_node(a)} --> {_node(b)}" for a in levels[before] for b in levels[after]]
+    present = {r.id for r in ordered}
+    last = levels[ranks[-1]] if ranks else []
+    for r in ordered:
+        if chain_rank(r.why) <= 5:
+            continue
+        deps = [d for d in _meta(report, r).get("depends_on") or () if d in present]
+        sources = deps or (last if chain_rank(r.why) == 6 else [])
+        body += [f"    {_node(s)} --> {_node(r.id)}" for s in sources]
+    for status in Status:
+        ids = [_node(r.id) for r in ordered if r.status is status]
+        if ids:
+            body.append(f"    class {','.join(ids)} {status.value}")
+    body += [f"    {line}" for line in _CLASS_DEFS]
+    return ["## Causal Chain", "",
+            "Each link of the chain, coloured by its verdict (green pass, red fail, amber "
+            "could not decide, grey skipped).", "", fence("\n".join(body), "mermaid")]
+
+
+def _fix_plan(report: RunReport, ordered: list[CheckResult]) -> list[str]:
+    lines = ["## Fix Plan"]
+    failing = [r for r in ordered if r.status is Status.FAIL]
+    errors = [r for r in ordered if r.status is Status.ERROR]
+    if not failing and not errors:
+        return [*lines, "", "No fix needed: no check fails or errors."]
+    for n, result in enumerate(failing, 1):
+        lines += ["", f"### Phase {n}: {_label(result)}", "",
+                  f"- **Problem:** {md_inline(result.summary)}"]
+        for ev in located_evidence(result):
+            lines.append(f"- **Where:** {_where(ev)}: {md_inline(located_text(ev))}")
+        hint = _fix_hint(report, result)
+        if hint:
+            lines.append(f"- **Fix:** {md_inline(hint)}")
+        lines.append(f"- **Done when:** {code_span(result.id)} passes")
+    if errors:
+        lines += ["", "### Set-up repairs (checks that could not decide)", ""]
+        for result in errors:
+            hint = _fix_hint(report, result)
+            lines.append(f"- {_label(result)} ({code_span(result.id)}): "
+                         f"{md_inline(result.summary)}"
+                         + (f". **Fix:** {md_inline(hint)}" if hint else ""))
+    lines += ["", "Fix in this order (the earliest link first), then re-run the command under "
+              "Environment and Reproduction."]
+    return lines
+
+
+def _success_criteria(report: RunReport, ordered: list[CheckResult]) -> list[str]:
+    lines = ["## Success Criteria", ""]
+    for r in ordered:
+        lines.append(f"- {_MARK[r.status]} **{_label(r)}:** {_property(report, r)} "
+                     f"({r.status.value.upper()})")
+    return lines if ordered else [*lines, "No check ran."]
+
+
+def _box(report: RunReport, check_id: str, text: str) -> str:
+    result = report.result(check_id)
+    ticked = "x" if result is not None and result.status is Status.PASS else " "
+    state = f"{result.status.value.upper()}: {md_inline(result.summary)}" if result else "not run"
+    return f"- [{ticked}] {text} ({code_span(check_id)}: {state})"
+
+
+def _latency_text(report: RunReport) -> str:
+    result = report.result("event-latency")
+    for ev in result.evidence if result else ():
+        if ev.kind == "latency" and isinstance(ev.data, dict) and "budget_ms" in ev.data:
+            return f"Event latency within the {ev.data['budget_ms']} ms budget"
+    return "Event latency within budget"
+
+
+def _checklist(report: RunReport) -> list[str]:
+    flow = report.result(EVENT_FLOW)
+    delivery = event_delivery(flow) if flow else None
+    events = f"All {delivery[1]} critical events" if delivery else "All critical events"
+    passed = sum(1 for r in report.results if r.status is Status.PASS)
+    all_pass = bool(report.results) and passed == len(report.results) and not report.interrupted
+    return [
+        "## Post-Fix Validation Checklist",
+        "",
+        _box(report, EVENT_FLOW, f"{events} delivered end to end, in order"),
+        _box(report, "user-isolation", "No cross-user event leakage"),
+        _box(report, "event-latency", _latency_text(report)),
+        _box(report, "import-chain", "No deprecated entry point on the production path"),
+        f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} pass)",
+    ]
+
+
+def _environment(report: RunReport) -> list[str]:
+    target, env = report.target, report.environment
+    lines = ["## Environment and Reproduction", "",
+             f"- **Tool:** netra-diag {md_inline(report.tool_version)}",
+             f"- **Target:** {md_inline(str(target.get('name', 'target')))}"
+             + (f" at {code_span(str(target['root']))}" if target.get("root") else "")]
+    for key in ("scenario", "profile"):
+        if target.get(key):
+            lines.append(f"- **{key.capitalize()}:** {md_inline(str(target[key]))}")
+    lines.append(f"- **Faults:** {md_inline(_faults(report))}")
+    if env.get("python"):
+        on = f" on {md_inline(str(env['platform']))}" if env.get("platform") else ""
+        lines.append(f"- **Python:** {md_inline(str(env['python']))}{on}")
+    lines.append(f"- **Started:** {md_inline(report.started_at)}; **duration:** "
+                 f"{report.duration_s:.2f} s" + ("; **interrupted**" if report.interrupted else ""))
+    lines += ["", "Reproduce this run:", ""]
+    if report.command:
+        lines.append(fence(shlex.join(report.command), "bash"))
+    else:
+        lines.append("The run did not record its command.")
+    return lines
+
+
+def _conclusion(report: RunReport, d: dict[str, Any]) -> list[str]:
+    root = d["root_cause"]
+    if root:
+        where = f" at {code_span(root['location'])}" if root.get("location") else ""
+        text = (f"**IMMEDIATE ACTION:** fix {md_inline(why_label(root['why'], root['title']))}"
+                f"{where} first (Phase 1 of the fix plan), then re-run and compare.")
+    elif d["verdict"] == "undecided":
+        text = ("**IMMEDIATE ACTION:** repair the set-up of the checks that could not decide, "
+                "then re-run: until they decide, health is not proven.")
+    elif report.interrupted:
+        text = "No check failed before the run was interrupted; re-run it to completion."
+    else:
+        text = "No action needed: every check that ran passed."
+    return ["## Conclusion", "", text]
+
+
+def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str:
+    """The incident report for ``report``; ``baseline`` adds a Before/After section."""
+    d = diagnose(report.results)
+    ordered = chain_order(report.results)
+    sections = [
+        _header(report, d),
+        _executive_summary(report, d),
+        ["## Evidence-Based Root Cause Analysis"],
+        _summary_block(ordered),
+        *(_check_section(report, r) for r in ordered),
+        _mermaid(report, ordered),
+        _fix_plan(report, ordered),
+        _success_criteria(report, ordered),
+        _checklist(report),
+    ]
+    if baseline is not None:
+        from .comparison import compare
+
+        sections.append(["## Before/After", "", compare(baseline, report).to_markdown().rstrip()])
+    sections += [_environment(report), _conclusion(report, d)]
+    return strip_controls("\n\n".join("\n".join(lines) for lines in sections) + "\n")
+

@@ -1,0 +1,172 @@
+"""The ``sarif`` format: SARIF 2.1.0 findings with file and line, for code scanning.
+
+One rule per check in the run (title, explain text, fix hint); one result per located
+piece of evidence of a non-passing check (``fail`` -> ``error``, ``error`` -> ``warning``);
+``pass`` and ``skip`` produce none, and findings without a file stay out (CI-FORMATS.md:
+they belong to JUnit, JSON and annotations). Checks that could not decide are also listed as
+tool execution notifications. URIs are relative to the target root (``%SRCROOT%``);
+``partialFingerprints`` hash the rule, path and message but not the line, so a finding is
+tracked across line shifts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import shlex
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+from urllib.parse import quote
+
+from netra_diag.analysis import chain_order, why_label
+from netra_diag.model import CheckResult, Evidence, RunReport, Status
+
+from . import headline, located_evidence
+
+__all__ = ["FINGERPRINT_KEY", "SARIF_SCHEMA_URI", "render_sarif"]
+
+SARIF_SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "netraDiagFinding/v1"
+_LEVEL = {Status.FAIL: "error", Status.ERROR: "warning"}
+
+
+def _rule_name(check_id: str) -> str:
+    return "".join(part.capitalize() for part in check_id.split("-"))
+
+
+def _first_paragraph(text: str) -> str:
+    return text.strip().split("\n\n", 1)[0].strip()
+
+
+def _rule(result: CheckResult, meta: dict[str, Any]) -> dict[str, Any]:
+    title = str(meta.get("title") or result.title or result.id)
+    explain = str(meta.get("explain") or "").strip() or title
+    fix = meta.get("fix") or result.fix
+    text = explain + (f"\n\nFix: {fix}" if fix else "")
+    markdown = explain + (f"\n\n**Fix:** {fix}" if fix else "")
+    rule: dict[str, Any] = {
+        "id": result.id,
+        "name": _rule_name(result.id),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": _first_paragraph(explain)},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"why": result.why if result.why is not None else "unknown"},
+    }
+    tags = [str(t) for t in meta.get("tags") or ()]
+    if tags:
+        rule["properties"]["tags"] = tags
+    return rule
+
+
+def _relative(file: str, root: str | None) -> str | None:
+    """POSIX path relative to the target root, or ``None`` when the file lies outside it."""
+    posix = file.replace("\\", "/")
+    if not (PurePosixPath(posix).is_absolute() or PureWindowsPath(file).drive):
+        return posix[2:] if posix.startswith("./") else posix
+    if root:
+        try:
+            return PurePosixPath(posix).relative_to(root.replace("\\", "/")).as_posix()
+        except ValueError:
+            return None
+    return None
+
+
+def _artifact(file: str, root: str | None) -> tuple[dict[str, Any], str]:
+    rel = _relative(file, root)
+    if rel is None:
+        uri = Path(file).as_uri() if Path(file).is_absolute() else quote(file, safe="/:")
+        return {"uri": uri}, file
+    return {"uri": quote(rel, safe="/"), "uriBaseId": SRCROOT}, rel
+
+
+def _fingerprint(rule_id: str, path: str, message: str) -> str:
+    digest = hashlib.sha256(f"{rule_id}\n{path}\n{message}".encode()).hexdigest()
+    return digest[:32]
+
+
+def _result(result: CheckResult, ev: Evidence, rule_index: int,
+            root: str | None) -> dict[str, Any]:
+    artifact, path = _artifact(str(ev.file), root)
+    verdict = "failed" if result.status is Status.FAIL else "could not be evaluated"
+    title = headline(ev).rstrip(".")
+    text = f"{title}. {why_label(result.why, result.title)} {verdict}: {result.summary}"
+    if len(ev.message.splitlines()) > 1:
+        text += "\n\n" + ev.message
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if isinstance(ev.line, int) and ev.line >= 1:
+        physical["region"] = {"startLine": ev.line}
+    return {
+        "ruleId": result.id,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[result.status],
+        "message": {"text": text},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(result.id, path, ev.message)},
+    }
+
+
+def _start_time(started_at: str) -> str | None:
+    try:
+        moment = _dt.datetime.fromisoformat(started_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": not report.interrupted}
+    if report.command:
+        invocation["commandLine"] = shlex.join(report.command)
+    start = _start_time(report.started_at)
+    if start:
+        invocation["startTimeUtc"] = start
+    notes = [
+        {"level": "warning",
+         "message": {"text": f"{r.id} could not be evaluated: {r.summary}"},
+         "associatedRule": {"id": r.id, "index": rule_index[r.id]}}
+        for r in chain_order(report.results) if r.status is Status.ERROR
+    ]
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
+    return invocation
+
+
+def render_sarif(report: RunReport) -> str:
+    """The run as a SARIF 2.1.0 log (one run), pretty-printed JSON."""
+    ordered = chain_order(report.results)
+    rules = [_rule(r, report.checks.get(r.id) or {}) for r in ordered]
+    rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
+    root = report.target.get("root")
+    root = str(root) if root else None
+    results = [
+        _result(r, ev, rule_index[r.id], root)
+        for r in ordered if r.status in _LEVEL
+        for ev in located_evidence(r)
+    ]
+    base: dict[str, Any] = {"description": {"text": "the diagnosed target's source root"}}
+    if root and Path(root).is_absolute():
+        base["uri"] = Path(root).as_uri().rstrip("/") + "/"
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "netra-diag",
+            "version": report.tool_version,
+            "rules": rules,
+        }},
+        "originalUriBaseIds": {SRCROOT: base},
+        "invocations": [_invocation(report, rule_index)],
+        "results": results,
+        "properties": {
+            "target": str(report.target.get("name", "")),
+            "faults": [str(f) for f in report.target.get("faults") or ()],
+            "counts": report.counts,
+        },
+    }
+    log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,206 @@
+"""One ``run`` from request to exit code: registry, target, runner, report, outputs.
+
+This is the library behind the CLI's ``run`` and ``report`` commands; it owns the order of
+operations and where output goes (stdout carries only the chosen document; progress and
+messages go to stderr), not the rendering (reporters) nor the running (runner).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import ConfigError
+from .exitcodes import ExitCode, exit_code_for
+from .model import CheckResult, RunReport
+
+__all__ = ["RunRequest", "assemble_report", "execute_run", "render_saved"]
+
+
+@dataclass
+class RunRequest:
+    """The parsed options of ``netra-diag run``."""
+
+    profile: Path | None = None
+    format: str = "rich"
+    output: Path | None = None
+    reports: Sequence[str] = ()
+    only: Sequence[str] = ()
+    skip: Sequence[str] = ()
+    inject: tuple[str, ...] = ()
+    scenario: str | None = None
+    jobs: int | None = None
+    timeout: float = 60.0
+    checks_dirs: Sequence[Path] = ()
+    static: bool = False
+    baseline: Path | None = None
+    command: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "tool_version": __version__,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def assemble_report(
+    *, target: dict[str, Any], results: Sequence[CheckResult], started_at: str,
+    duration_s: float, interrupted: bool, command: Sequence[str], specs: Sequence[Any],
+) -> RunReport:
+    """Build the RunReport, with the diagnosis and each check's metadata."""
+    from .analysis import diagnose
+
+    order = {s.id: i for i, s in enumerate(specs)}
+    ordered = sorted(results, key=lambda r: order.get(r.id, len(order)))
+    checks = {
+        s.id: {"title": s.title, "why": s.why, "explain": s.explain, "fix": s.fix,
+               "tags": list(s.tags), "depends_on": list(s.depends_on)}
+        for s in specs
+    }
+    return RunReport(
+        tool_version=__version__,
+        target=target,
+        started_at=started_at,
+        duration_s=duration_s,
+        results=tuple(ordered),
+        diagnosis=diagnose(ordered),
+        interrupted=interrupted,
+        command=tuple(command),
+        environment=environment(),
+        checks=checks,
+    )
+
+
+def execute_run(request: RunRequest) -> ExitCode:
+    """Run the checks the request selects and write its outputs; returns the exit code."""
+    from .cli import build_registry, parse_report_option, select_specs
+    from .target import open_target
+
+    extra_reports = parse_report_option(list(request.reports))
+    baseline = load_saved(request.baseline) if request.baseline else None
+    with open_target(request.profile, inject=request.inject,
+                     scenario=request.scenario) as target:
+        registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs)
+        specs = select_specs(registry, list(request.only), list(request.skip))
+        from .runner import Runner, load_failure_result
+
+        load_errors = [load_failure_result(f) for f in registry.failures]
+        if not specs and not load_errors:
+            print("netra-diag: no check selected", file=sys.stderr)
+            return ExitCode.NO_CHECKS
+        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        t0 = time.perf_counter()
+        progress = _progress(request.format, request.output, specs)
+        runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
+                        static=request.static, options=request.options,
+                        on_start=progress.on_start if progress else None,
+                        on_result=progress.on_result if progress else None)
+        if progress:
+            with progress:
+                outcome = runner.run(specs)
+        else:
+            outcome = runner.run(specs)
+        results = [*load_errors, *outcome.results]
+        report = assemble_report(
+            target=target.describe(), results=results, started_at=started_at,
+            duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
+            command=request.command, specs=specs,
+        )
+    write_outputs(report, request.format, request.output, extra_reports, baseline,
+                  request.secrets)
+    return exit_code_for(report.results, interrupted=report.interrupted)
+
+
+def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
+    """A live view on the terminal that is not carrying a document, or None."""
+    from .reporters.terminal import LiveProgress, interactive, make_console
+
+    stream = sys.stdout if fmt == "rich" and output is None else sys.stderr
+    if not interactive(stream):
+        return None
+    return LiveProgress(make_console(stream), list(specs))
+
+
+def write_outputs(report: RunReport, fmt: str, output: Path | None,
+                  extra: Sequence[tuple[str, Path]], baseline: RunReport | None,
+                  secrets: Sequence[str] = ()) -> None:
+    """Render the main format (stdout or ``output``) and every ``--report`` file."""
+    import os
+
+    from .reporters.atomic import redact, write_atomic
+
+    for extra_fmt, path in extra:
+        write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+    if fmt == "rich" and output is None:
+        from .reporters.terminal import make_console, render_report
+
+        comparison = None
+        if baseline is not None:
+            from .reporters.comparison import compare
+
+            comparison = compare(baseline, report).to_text()
+        render_report(report, make_console(), comparison=comparison)
+    else:
+        text = redact(_render(report, fmt, baseline), secrets)
+        if output is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_atomic(output, text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary:
+        from .reporters.github import append_step_summary
+
+        append_step_summary(report, Path(summary))
+
+
+def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:
+    if fmt == "rich":
+        from io import StringIO
+
+        from rich.console import Console
+
+        from .reporters.terminal import render_report
+
+        buf = StringIO()
+        render_report(report, Console(file=buf, no_color=True, width=120, color_system=None))
+        return buf.getvalue()
+    from .reporters import render
+
+    return render(report, fmt, baseline=baseline)
+
+
+def load_saved(path: Path) -> RunReport:
+    """Read a saved JSON run; ``ConfigError`` (exit 4) when it is missing or foreign."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable JSON run: {exc}") from None
+    try:
+        return RunReport.from_dict(raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def render_saved(run_json: Path, fmt: str, output: Path | None,
+                 baseline_path: Path | None) -> ExitCode:
+    """``netra-diag report``: render a saved run without re-running anything."""
+    report = load_saved(run_json)
+    baseline = load_saved(baseline_path) if baseline_path else None
+    write_outputs(report, fmt, output, (), baseline)
+    return ExitCode.OK

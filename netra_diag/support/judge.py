@@ -1,0 +1,150 @@
+"""Judge the events one agent run delivered: completeness, order, pairing, ids, seq, schema.
+
+Pure: takes the decoded frames a client received (in arrival order) and what the request
+was, returns a ``Judgement``. The same rules serve ``run`` (reference server), ``probe``
+(a live endpoint) and the in-process flow. Rules (DESIGN.md "Events on the wire"):
+
+* every critical event arrives; exactly one ``agent_started``, first; exactly one
+  ``agent_completed``, last;
+* each ``tool_executing`` is followed by its ``tool_completed`` (by tool name when given);
+* ``user_id``, ``thread_id`` and ``run_id`` match the request and the accepted run;
+* ``seq`` runs 1, 2, 3... in arrival order, with no gap, duplicate or reordering;
+* each event carries ``type``, ``user_id``, ``thread_id``, ``run_id`` (strings), ``seq``
+  (int), ``timestamp`` (number) and ``data`` (object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CONTROL_TYPES", "EVENT_FIELDS", "Judgement", "judge_run"]
+
+EVENT_FIELDS: dict[str, tuple[type, ...]] = {
+    "type": (str,),
+    "user_id": (str,),
+    "thread_id": (str,),
+    "run_id": (str,),
+    "seq": (int,),
+    "timestamp": (int, float),
+    "data": (dict,),
+}
+#: Frames of the endpoint's own protocol, not agent events.
+CONTROL_TYPES = {"auth_ok", "run_accepted", "error", "pong", "connected"}
+
+
+@dataclass
+class Judgement:
+    ok: bool
+    delivered: int
+    total: int
+    received: list[str]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def headline(self) -> str:
+        return f"{self.delivered}/{self.total} critical events"
+
+
+def judge_run(
+    frames: Sequence[dict[str, Any]],
+    *,
+    critical: Sequence[str],
+    user_id: str | None,
+    thread_id: str | None,
+    run_id: str | None,
+) -> Judgement:
+    """Judge the events of one run among ``frames`` (see the module docstring)."""
+    events = [f for f in frames if f.get("type") not in CONTROL_TYPES]
+    mine = [e for e in events if run_id is None or e.get("run_id") == run_id]
+    foreign = [e for e in events if run_id is not None and e.get("run_id") != run_id]
+    types = [str(e.get("type")) for e in mine]
+    delivered = sum(1 for name in critical if name in types)
+    problems: list[str] = []
+    missing = [name for name in critical if name not in types]
+    if missing:
+        problems.append(f"missing critical events: {missing}")
+    if foreign:
+        problems.append(f"{len(foreign)} event(s) of another run arrived on this connection: "
+                        f"{sorted({str(e.get('run_id')) for e in foreign})}")
+    if mine:
+        problems += _order_problems(types, critical)
+        problems += _pairing_problems(mine)
+        problems += _id_problems(mine, user_id, thread_id)
+        problems += _seq_problems(mine)
+        problems += _schema_problems(mine)
+    return Judgement(not problems, delivered, len(critical), types, problems)
+
+
+def _order_problems(types: list[str], critical: Sequence[str]) -> list[str]:
+    out = []
+    first, last = critical[0], critical[-1]
+    if types.count(first) > 1:
+        out.append(f"{first} arrived {types.count(first)} times (expected once)")
+    if types.count(last) > 1:
+        out.append(f"{last} arrived {types.count(last)} times (expected once)")
+    if first in types and types[0] != first:
+        out.append(f"{first} is not the first event (first was {types[0]})")
+    if last in types and types[-1] != last:
+        out.append(f"{last} is not the last event (last was {types[-1]})")
+    positions = [types.index(name) for name in critical if name in types]
+    if positions != sorted(positions):
+        out.append(f"critical events out of order: {types}")
+    return out
+
+
+def _pairing_problems(events: list[dict[str, Any]]) -> list[str]:
+    open_tools: list[str | None] = []
+    out = []
+    for e in events:
+        data = e.get("data") if isinstance(e.get("data"), dict) else {}
+        tool = data.get("tool_name") if data else None
+        if e.get("type") == "tool_executing":
+            open_tools.append(tool)
+        elif e.get("type") == "tool_completed":
+            if not open_tools:
+                out.append(f"tool_completed ({tool}) without a tool_executing before it")
+            elif tool is not None and tool in open_tools:
+                open_tools.remove(tool)
+            else:
+                open_tools.pop(0)
+    if open_tools:
+        out.append(f"tool_executing without tool_completed: {open_tools}")
+    return out
+
+
+def _id_problems(events: list[dict[str, Any]], user_id: str | None,
+                 thread_id: str | None) -> list[str]:
+    out = []
+    for key, expected in (("user_id", user_id), ("thread_id", thread_id)):
+        if expected is None:
+            continue
+        wrong = sorted({str(e.get(key)) for e in events if e.get(key) != expected})
+        if wrong:
+            out.append(f"{key} {wrong} does not match the request's {expected!r}")
+    return out
+
+
+def _seq_problems(events: list[dict[str, Any]]) -> list[str]:
+    seqs = [e.get("seq") for e in events]
+    if not all(isinstance(s, int) for s in seqs):
+        return []  # reported by the schema rule
+    expected = list(range(1, len(seqs) + 1))
+    if seqs == expected:
+        return []
+    if len(set(seqs)) != len(seqs):
+        return [f"duplicate seq numbers: {seqs}"]
+    if sorted(seqs) != seqs:
+        return [f"seq out of order (events reordered): {seqs}"]
+    return [f"seq has gaps: {seqs} (expected {expected})"]
+
+
+def _schema_problems(events: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for e in events:
+        bad = [k for k, kinds in EVENT_FIELDS.items()
+               if not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool)]
+        if bad:
+            out.append(f"{e.get('type')} event lacks or mistypes {bad}")
+    return out

@@ -1,0 +1,103 @@
+"""The check interpreter: ``python -m netra_diag.worker JOB.json RESULT.json``.
+
+The runner starts one fresh interpreter per check (clean import cache and warnings
+registry, so one check cannot mask another). This module loads that single check, runs it
+against the target, and writes one ``CheckResult`` as JSON to RESULT.json (atomically).
+Exceptions become results, like pytest's ``CallInfo.from_call``: ``SetupError`` is an
+``error`` (the set-up, not the target, is at fault), ``TargetFailure`` is a ``fail``, and any
+other exception escaping the check is an ``error`` carrying its traceback. Keep imports
+light: this runs once per check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .context import CheckContext, ensure_on_path
+from .errors import SetupError, TargetFailure
+from .model import CheckResult, Evidence, Verdict, errored, failed, passed
+from .profile import Profile
+from .registry import CheckSpec, Origin, Registry
+
+
+def load_spec(origin: Origin, check_id: str) -> CheckSpec:
+    """Load the one check this interpreter runs; a load crash raises."""
+    registry = Registry()
+    if origin.kind == "file":
+        registry.load_file(Path(origin.ref))
+    else:
+        registry.load_module(origin.ref, label=origin.label)
+    if registry.failures:
+        failure = registry.failures[0]
+        raise ImportError(f"{failure.message}\n{failure.traceback}")
+    return registry.get(check_id)
+
+
+def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
+    """Call the check and turn whatever happens into a verdict."""
+    try:
+        verdict = spec.func(ctx)
+    except SetupError as exc:
+        return errored(str(exc), fix=exc.fix)
+    except TargetFailure as exc:
+        evidence = [e for e in exc.evidence if isinstance(e, Evidence)]
+        return failed(exc.summary, *evidence, fix=exc.fix)
+    except Exception as exc:  # noqa: BLE001 - a crashing check is an error result
+        tb = "".join(traceback.format_exception(exc))
+        return errored(
+            f"the check itself crashed: {type(exc).__name__}: {exc}",
+            Evidence("traceback", tb),
+            fix="this is a defect in the check, not in the target: report it with the traceback",
+        )
+    if verdict is None:
+        return passed("completed without finding a problem")
+    if not isinstance(verdict, Verdict):
+        return errored(
+            f"the check returned {type(verdict).__name__}, not a Verdict or None",
+            fix="return passed(...), failed(...), errored(...) or skipped(...)",
+        )
+    return verdict
+
+
+def execute(job: dict[str, Any]) -> CheckResult:
+    """Run one job (the runner's JSON) and return its result."""
+    started = time.perf_counter()
+    check_id = job["check_id"]
+    profile = Profile.from_dict(job["profile"])
+    ensure_on_path(profile.root)
+    try:
+        spec = load_spec(Origin.from_dict(job["origin"]), check_id)
+    except Exception as exc:  # noqa: BLE001 - reported as the check's error
+        verdict = errored(f"could not load the check: {exc}".splitlines()[0],
+                          Evidence("traceback", str(exc)))
+        return CheckResult.from_verdict(id=check_id, why=job.get("why"), title=job.get("title", ""),
+                                        verdict=verdict, duration_s=time.perf_counter() - started)
+    ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
+                       static=job.get("static", False), options=job.get("options", {}))
+    verdict = run_spec(spec, ctx)
+    return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title, verdict=verdict,
+                                    duration_s=time.perf_counter() - started, fix=spec.fix)
+
+
+def write_result(path: Path, result: CheckResult) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result.to_dict(), default=repr), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str]) -> int:
+    job_path, result_path = Path(argv[0]), Path(argv[1])
+    job = json.loads(job_path.read_text(encoding="utf-8"))
+    result = execute(job)
+    write_result(result_path, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,155 @@
+"""The diagnosis: derived from the results, in chain order, JSON-able, never fixed text."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from report_fixtures import (
+    error_results,
+    healthy_results,
+    incident_results,
+)
+
+from netra_diag.analysis import (
+    chain_order,
+    diagnose,
+    event_delivery,
+    missing_events,
+    why_label,
+    why_tag,
+)
+from netra_diag.model import CheckResult, Evidence, Status
+
+INCIDENT_FAILING = ["import-chain", "emitter-methods", "registry-wiring", "engine-factory",
+                    "event-flow"]
+
+
+def _with(results: list[CheckResult], check_id: str, **changes: object) -> list[CheckResult]:
+    return [dataclasses.replace(r, **changes) if r.id == check_id else r for r in results]
+
+
+def test_incident_diagnosis() -> None:
+    d = diagnose(incident_results())
+    assert d["verdict"] == "broken"
+    assert d["symptom"] == "0/5 critical events reached the client"
+    assert [link["id"] for link in d["failing_links"]] == INCIDENT_FAILING
+    assert d["failing_links"][0] == {
+        "id": "import-chain", "why": 1, "title": "Import Chain",
+        "summary": "the wiring path uses the deprecated singleton WebSocket manager"}
+    root = d["root_cause"]
+    assert root["id"] == "import-chain" and root["why"] == 1 and root["title"] == "Import Chain"
+    assert root["location"] == "netra_backend/app/dependencies.py:16"
+    assert root["reasoning"].startswith(
+        "WHY #1 fails: the wiring path uses the deprecated singleton WebSocket manager")
+    assert "every later link depends on it" in root["reasoning"]
+    assert "(emitter-methods, registry-wiring, engine-factory, event-flow)" in root["reasoning"]
+    assert d["undecided"] == []
+    assert d["skipped"] == [
+        {"id": "user-isolation", "reason": "depends on event-flow, which did not pass"},
+        {"id": "event-latency", "reason": "depends on event-flow, which did not pass"},
+    ]
+    assert d["counts"] == {"pass": 1, "fail": 5, "error": 0, "skip": 2}
+
+
+def test_healthy_diagnosis() -> None:
+    d = diagnose(healthy_results())
+    assert d["verdict"] == "healthy"
+    assert d["symptom"] == "all 5 critical events delivered"
+    assert d["failing_links"] == [] and d["root_cause"] is None
+    assert d["undecided"] == [] and d["skipped"] == []
+
+
+def test_errors_make_the_run_undecided_never_broken() -> None:
+    d = diagnose(error_results())
+    assert d["verdict"] == "undecided"
+    assert d["undecided"] == ["registry-wiring", "event-flow"]
+    assert d["root_cause"] is None and d["failing_links"] == []
+    assert d["symptom"] == ("event flow could not be evaluated: timed out after 60.0 s "
+                            "waiting for the check")
+
+
+def test_nothing_ran_is_undecided() -> None:
+    d = diagnose([])
+    assert d["verdict"] == "undecided" and d["symptom"] is None
+
+
+def test_diagnosis_is_json_and_independent_of_completion_order() -> None:
+    results = incident_results()
+    d = diagnose(results)
+    assert json.loads(json.dumps(d)) == d
+    assert diagnose(list(reversed(results))) == d
+
+
+def test_root_cause_follows_the_results() -> None:
+    # WHY #1 fixed: the earliest failing link is now WHY #2, and its own summary explains it.
+    results = _with(incident_results(), "import-chain", status=Status.PASS,
+                    summary="per-user managers", evidence=())
+    root = diagnose(results)["root_cause"]
+    assert root["id"] == "emitter-methods"
+    assert root["reasoning"].startswith("WHY #2 fails: the user emitter lacks 5 critical "
+                                        "notify methods")
+    assert root["location"] == "netra_backend/app/agents/supervisor/execution_factory.py:88"
+
+
+def test_root_cause_without_later_failures() -> None:
+    results = [r for r in healthy_results()]
+    results = _with(results, "engine-factory", status=Status.FAIL, summary="direct construction")
+    d = diagnose(results)
+    assert d["root_cause"]["id"] == "engine-factory"
+    assert "no later link fails" in d["root_cause"]["reasoning"]
+    assert d["symptom"] == "all 5 critical events delivered"
+
+
+def test_end_to_end_failure_with_every_why_passing() -> None:
+    results = _with(healthy_results(), "event-flow", status=Status.FAIL,
+                    summary="3/5 critical events delivered", evidence=())
+    d = diagnose(results)
+    assert d["symptom"] == "3/5 critical events reached the client"
+    assert d["root_cause"]["id"] == "event-flow"
+    assert "no link WHY #1-#5 fails" in d["root_cause"]["reasoning"]
+
+
+def test_an_earlier_undecided_link_is_named() -> None:
+    results = _with(healthy_results(), "registry-wiring", status=Status.ERROR,
+                    summary="no llm_manager in the profile")
+    results = _with(results, "engine-factory", status=Status.FAIL, summary="direct construction")
+    reasoning = diagnose(results)["root_cause"]["reasoning"]
+    assert "registry-wiring could not be evaluated" in reasoning
+
+
+def test_absent_links_are_named_for_an_end_to_end_root_cause() -> None:
+    results = [r for r in healthy_results() if r.id in ("import-chain", "event-flow")]
+    results = _with(results, "event-flow", status=Status.FAIL, summary="wrong order")
+    reasoning = diagnose(results)["root_cause"]["reasoning"]
+    assert "(WHY #2, #3, #4, #5 not run)" in reasoning
+
+
+def test_symptom_absent_without_event_flow() -> None:
+    results = [r for r in incident_results() if r.id != "event-flow"]
+    assert diagnose(results)["symptom"] is None
+
+
+def test_chain_order_places_plugins_after_the_chain() -> None:
+    plugin = CheckResult("load-test", None, "Load", Status.PASS, "ok")
+    extra = CheckResult("extra-wiring", 3, "Extra", Status.PASS, "ok")
+    ordered = chain_order([plugin, *reversed(incident_results()), extra])
+    assert [r.id for r in ordered] == [
+        "import-chain", "emitter-methods", "registry-wiring", "extra-wiring", "engine-factory",
+        "deprecation-warnings", "event-flow", "user-isolation", "event-latency", "load-test"]
+
+
+def test_event_delivery_and_missing_events() -> None:
+    flow = next(r for r in incident_results() if r.id == "event-flow")
+    assert event_delivery(flow) == (0, 5)
+    assert missing_events(flow)[0] == "agent_started" and len(missing_events(flow)) == 5
+    bare = CheckResult("event-flow", "e2e", "Flow", Status.FAIL, "2/5 critical events ...",
+                       (Evidence("note", "n"),))
+    assert event_delivery(bare) == (2, 5)
+    assert missing_events(bare) == []
+
+
+def test_labels() -> None:
+    assert why_label(1, "Import Chain") == "WHY #1: Import Chain"
+    assert why_label("e2e", "Complete Event Flow") == "Complete Event Flow"
+    assert why_tag(3) == "WHY #3" and why_tag("e2e") == "E2E" and why_tag(None) == "-"

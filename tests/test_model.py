@@ -1,0 +1,55 @@
+import json
+
+from netra_diag.model import (
+    SCHEMA,
+    CheckResult,
+    Evidence,
+    RunReport,
+    Status,
+    failed,
+    passed,
+)
+
+
+def sample_report() -> RunReport:
+    results = (
+        CheckResult.from_verdict(id="import-chain", why=1, title="Import Chain",
+                                 verdict=failed("uses the singleton",
+                                                Evidence("location", "imports it", "a.py", 16)),
+                                 duration_s=0.25, fix="use the factory"),
+        CheckResult.from_verdict(id="event-flow", why="e2e", title="Complete Event Flow",
+                                 verdict=passed("5/5"), duration_s=0.5, fix="ignored on pass"),
+    )
+    return RunReport(tool_version="1", target={"name": "t", "faults": []},
+                     started_at="2026-01-01T00:00:00+00:00", duration_s=1.0, results=results)
+
+
+def test_json_round_trip_keeps_every_field():
+    report = sample_report()
+    raw = json.loads(json.dumps(report.to_dict()))
+    assert raw["schema"] == SCHEMA
+    again = RunReport.from_dict(raw)
+    assert again.to_dict() == report.to_dict()
+    assert again.results[0].evidence[0].location == "a.py:16"
+
+
+def test_counts_are_derived_from_results():
+    counts = sample_report().to_dict()["counts"]
+    assert counts == {"pass": 1, "fail": 1, "error": 0, "skip": 0}
+
+
+def test_fix_hint_attaches_only_to_fail_and_error():
+    report = sample_report()
+    assert report.results[0].fix == "use the factory"
+    assert report.results[1].fix is None
+
+
+def test_foreign_document_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="schema"):
+        RunReport.from_dict({"schema": "something/else"})
+
+
+def test_status_values_are_the_contract():
+    assert [s.value for s in Status] == ["pass", "fail", "error", "skip"]

@@ -1,0 +1,73 @@
+"""Profiles: validation names the file, the line, the key and the expected form."""
+
+from pathlib import Path
+
+import pytest
+
+from netra_diag.errors import ConfigError
+from netra_diag.profile import load_profile, reference_profile_path
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "netra-diag.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_builtin_reference_profile_is_valid():
+    profile = load_profile(reference_profile_path())
+    assert profile.name
+    for role in ("user_context", "manager_factory", "emitter", "bridge_factory", "registry",
+                 "engine_factory", "wiring_entry", "server"):
+        assert role in profile.roles
+    assert profile.deprecated
+
+
+def test_a_folder_means_its_netra_diag_yaml(tmp_path):
+    write(tmp_path, "name: mine\n")
+    assert load_profile(tmp_path).name == "mine"
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, "name: x\nroles:\n  registry: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_profile(path)
+    assert f"{path}:" in str(info.value)
+    assert "malformed YAML" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "expected"),
+    [
+        ("name: x\nroles:\n  registry: not-an-import\n", 3, "roles.registry", "package.module"),
+        ("name: x\nroles:\n  no_such_role: a.b:c\n", 3, "roles.no_such_role", "a known role"),
+        ("name: x\nbudgets:\n  event_latency_ms: -5\n", 3, "budgets.event_latency_ms",
+         "a positive number"),
+        ("name: x\nsurprise: 1\n", 2, "surprise", "one of"),
+        ("name: x\ndeprecated:\n  - entry: a.b:c\n    oops: d\n", 3, "deprecated.0",
+         "entry"),
+        ("name: x\nbuild:\n  registry:\n    llm: {factory: 12}\n", 4,
+         "build.registry.llm.factory", "package.module"),
+    ],
+)
+def test_errors_name_file_line_key_and_form(tmp_path, text, line, key, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: key '{key}'")
+    assert expected in message
+
+
+def test_profile_never_constructs_python_objects(tmp_path):
+    path = write(tmp_path, "name: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError):
+        load_profile(path)
+
+
+def test_paths_resolve_against_the_profile(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "more_checks").mkdir()
+    profile = load_profile(write(tmp_path, "root: src\nchecks_dirs: [more_checks]\n"))
+    assert profile.root == (tmp_path / "src").resolve()
+    assert profile.checks_dirs == ((tmp_path / "more_checks").resolve(),)

@@ -1,0 +1,129 @@
+"""SARIF 2.1.0, validated against the official OASIS schema shipped in tests/data."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from report_fixtures import error_report, healthy_report, hostile_report, incident_report
+
+from netra_diag.model import Evidence, Status
+from netra_diag.reporters.sarif import FINGERPRINT_KEY, SARIF_SCHEMA_URI, render_sarif
+
+SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft4Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def render(report) -> dict:
+    return json.loads(render_sarif(report))
+
+
+@pytest.mark.parametrize("report", [incident_report, healthy_report, error_report,
+                                    hostile_report])
+def test_valid_against_the_official_schema(report, validator) -> None:
+    log = render(report())
+    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    assert log["$schema"] == SARIF_SCHEMA_URI and log["version"] == "2.1.0"
+
+
+def test_rules_one_per_check() -> None:
+    run = render(incident_report())["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "netra-diag" and driver["version"]
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert list(rules) == ["import-chain", "emitter-methods", "registry-wiring",
+                           "engine-factory", "deprecation-warnings", "event-flow",
+                           "user-isolation", "event-latency"]
+    rule = rules["import-chain"]
+    assert rule["name"] == "ImportChain"
+    assert rule["shortDescription"]["text"] == "Import Chain"
+    assert rule["fullDescription"]["text"].startswith("The application's wiring path")
+    assert "A singleton manager mixes" not in rule["fullDescription"]["text"]
+    assert "A singleton manager mixes" in rule["help"]["text"]
+    assert "**Fix:** import create_websocket_manager" in rule["help"]["markdown"]
+    assert rule["defaultConfiguration"]["level"] == "error"
+
+
+def test_incident_finding_at_dependencies_line_16() -> None:
+    run = render(incident_report())["runs"][0]
+    results = run["results"]
+    first = results[0]
+    assert first["ruleId"] == "import-chain" and first["level"] == "error"
+    location = first["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "netra_backend/app/dependencies.py",
+                                            "uriBaseId": "%SRCROOT%"}
+    assert location["region"] == {"startLine": 16}
+    assert first["message"]["text"].startswith("imports deprecated get_websocket_manager. ")
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+    # one result per located evidence of a non-passing check; passes and skips give none
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+            for r in results] == [("import-chain", 16), ("emitter-methods", 88),
+                                  ("registry-wiring", 41), ("engine-factory", 131)]
+    registry = results[2]
+    assert registry["message"]["text"].startswith("TypeError: AgentRegistry.__init__()")
+
+
+def test_no_results_for_a_healthy_run() -> None:
+    assert render(healthy_report())["runs"][0]["results"] == []
+
+
+def test_errors_are_warnings_and_notifications() -> None:
+    report = error_report()
+    run = render(report)["runs"][0]
+    assert run["results"] == []  # no file: runtime findings stay out of SARIF
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [n["associatedRule"]["id"] for n in notes] == ["registry-wiring", "event-flow"]
+    located = [dataclasses.replace(r, evidence=(Evidence("location", "profile key", "p.yaml", 3),))
+               if r.id == "registry-wiring" else r for r in report.results]
+    run = render(dataclasses.replace(report, results=tuple(located)))["runs"][0]
+    (result,) = run["results"]
+    assert result["level"] == "warning" and result["ruleId"] == "registry-wiring"
+
+
+def test_fingerprint_survives_a_line_shift_but_not_a_new_message() -> None:
+    def fingerprint(line: int, message: str = "imports deprecated get_websocket_manager") -> str:
+        report = incident_report()
+        results = [dataclasses.replace(r, evidence=(Evidence(
+            "location", message, "netra_backend/app/dependencies.py", line),))
+            if r.id == "import-chain" else r for r in report.results]
+        run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
+        return run["results"][0]["partialFingerprints"][FINGERPRINT_KEY]
+
+    assert fingerprint(16) == fingerprint(40)
+    assert fingerprint(16) != fingerprint(16, "imports deprecated WebSocketNotifier")
+
+
+def test_paths_are_posix_relative_and_uri_encoded() -> None:
+    report = incident_report()
+    root = report.target["root"]
+    results = [dataclasses.replace(r, evidence=(
+        Evidence("location", "absolute inside", f"{root}/pkg/a b.py", 2),
+        Evidence("location", "windows style", "pkg\\win.py", 3),
+        Evidence("location", "outside", "/usr/lib/python3/x.py", 4),
+    )) if r.id == "import-chain" else r for r in report.results]
+    run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"][:3]]
+    assert uris == [{"uri": "pkg/a%20b.py", "uriBaseId": "%SRCROOT%"},
+                    {"uri": "pkg/win.py", "uriBaseId": "%SRCROOT%"},
+                    {"uri": "file:///usr/lib/python3/x.py"}]
+
+
+def test_skip_and_pass_produce_no_results_even_with_locations() -> None:
+    report = incident_report()
+    results = [dataclasses.replace(r, evidence=(Evidence("location", "x", "a.py", 1),))
+               if r.status in (Status.PASS, Status.SKIP) else r for r in report.results]
+    run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} == {"import-chain", "emitter-methods",
+                                                     "registry-wiring", "engine-factory"}
