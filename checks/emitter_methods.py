@@ -90,8 +90,11 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
 def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evidence],
              total: int) -> Verdict:
     if failures:
-        return failed(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1
-                                     else ""), *evidence, *problems)
+        distinct = list(dict.fromkeys(failures))
+        summary = "; ".join(distinct[:2])
+        if len(distinct) > 2:
+            summary += f" (+{len(distinct) - 2} more)"
+        return failed(summary, *evidence, *problems)
     return passed(f"the user emitter exposes all {total} notify methods and each emits its "
                   "event", *evidence, *problems)
 
@@ -115,8 +118,9 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     missing = [m for m in ctx.profile.event_methods.values()
                if not callable(getattr(emitter, m, None))]
     if missing:
-        failures.append(f"the user emitter {describe_type(emitter)} is missing {missing}")
-        evidence.append(Evidence("observed", f"missing critical methods: {missing}",
+        failures.append(f"{type(emitter).__name__} lacks {', '.join(missing)}")
+        evidence.append(Evidence("observed", f"the emitter the bridge handed out "
+                                 f"({describe_type(emitter)}) has no {missing}",
                                  data={"missing": missing}))
     for event, name in ctx.profile.event_methods.items():
         if name in missing:

@@ -141,7 +141,9 @@ def _first_location(result: CheckResult) -> str | None:
 def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
     rank = chain_rank(root.why)
     where = _first_location(root)
-    head = f"{_name(root)} fails: {root.summary}" + (f" ({where})" if where else "")
+    head = f"{_name(root)} fails: {root.summary}"
+    if where and where not in root.summary:
+        head += f" ({where})"
     later = [r for r in ordered if r.status is Status.FAIL and r is not root]
     if rank <= 5:
         text = f"{head}; every later link depends on it"

@@ -71,7 +71,7 @@ _MANAGER = "netra_backend/app/websocket_core/websocket_manager_factory.py"
 _SINGLETON = "netra_backend/app/websocket_core/unified_manager.py"
 _NOTIFIER = "netra_backend/app/agents/supervisor/websocket_notifier.py"
 
-_NOTIFY_METHODS = '''
+_NOTIFY_METHODS = """
     async def notify_agent_started(
         self, agent_name: str, metadata: dict[str, Any] | None = None
     ) -> int:
@@ -108,15 +108,15 @@ _NOTIFY_METHODS = '''
             "agent_completed",
             {"agent_name": agent_name, "result": result, "metadata": metadata or {}},
         )
-'''
+"""
 
-_ENGINE_GUARD = '''        if _token is not _FACTORY_TOKEN:
+_ENGINE_GUARD = """        if _token is not _FACTORY_TOKEN:
             raise RuntimeError(
                 "ExecutionEngine cannot be constructed directly: use "
                 "ExecutionEngineFactory.create_for_user(user_context) "
                 "(netra_backend.app.agents.supervisor.execution_factory)"
             )
-'''
+"""
 
 _ALL: tuple[Fault, ...] = (
     Fault(
@@ -149,7 +149,7 @@ _ALL: tuple[Fault, ...] = (
             "bridge.create_user_emitter(user_context) without await, so the engine's "
             "emitter is a coroutine and the agent's first notify call raises AttributeError"
         ),
-        detected_by=("emitter-methods", "event-flow"),
+        detected_by=("emitter-methods", "engine-factory", "event-flow"),
         mutations=(
             Mutation(
                 _FACTORY,
@@ -201,23 +201,23 @@ _ALL: tuple[Fault, ...] = (
         mutations=(
             Mutation(
                 _SINGLETON,
-                '''    warnings.warn(
+                """    warnings.warn(
         "SECURITY WARNING: get_websocket_manager() returns a singleton shared across users; "
         "use create_websocket_manager(user_context)",
         DeprecationWarning,
         stacklevel=2,
     )
-''',
+""",
                 "",
             ),
             Mutation(
                 _NOTIFIER,
-                '''        warnings.warn(
+                """        warnings.warn(
             "WebSocketNotifier is deprecated. Use AgentWebSocketBridge instead",
             DeprecationWarning,
             stacklevel=2,
         )
-''',
+""",
                 "",
             ),
         ),
@@ -251,7 +251,7 @@ _ALL: tuple[Fault, ...] = (
             "the per-user manager sends every event to every connected user instead of only "
             "its own user's connections"
         ),
-        detected_by=("user-isolation",),
+        detected_by=("user-isolation", "engine-factory"),
         mutations=(
             Mutation(
                 _MANAGER,

@@ -21,8 +21,13 @@ from netra_diag.faults import copy_reference, reference_source
 from netra_diag.profile import ROLES, load_profile, reference_profile_path
 
 TIMEOUT = 5.0
-CRITICAL = ("agent_started", "agent_thinking", "tool_executing", "tool_completed",
-            "agent_completed")
+CRITICAL = (
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+)
 
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -67,11 +72,13 @@ class Sink:
 
 def ctx_for(nb: Callable[[str], ModuleType], user: str = "alice", **kw: str) -> Any:
     ctx_cls = nb("app.services.user_execution_context").UserExecutionContext
-    return ctx_cls(user_id=user, request_id=kw.get("request_id", "r1"),
-                   thread_id=kw.get("thread_id", "t1"))
+    return ctx_cls(
+        user_id=user, request_id=kw.get("request_id", "r1"), thread_id=kw.get("thread_id", "t1")
+    )
 
 
 # -- user execution context ---------------------------------------------------------------
+
 
 def test_user_context_validates_and_is_frozen(nb):
     ctx_cls = nb("app.services.user_execution_context").UserExecutionContext
@@ -94,11 +101,13 @@ def test_execution_factory_reexports_user_context(nb):
 
 # -- events ---------------------------------------------------------------------------------
 
+
 def test_events_build_encode_validate(nb):
     events = nb("app.websocket_core.events")
     assert events.CRITICAL_EVENTS == CRITICAL
-    event = events.build_event("agent_started", user_id="u", thread_id="t", run_id="r",
-                               seq=1, data={"x": 1}, timestamp=1.5)
+    event = events.build_event(
+        "agent_started", user_id="u", thread_id="t", run_id="r", seq=1, data={"x": 1}, timestamp=1.5
+    )
     text = events.encode(event)
     assert " " not in text and json.loads(text) == event
     assert list(event) == list(events.EVENT_KEYS)
@@ -111,6 +120,7 @@ def test_events_build_encode_validate(nb):
 
 
 # -- hub and per-user managers ----------------------------------------------------------------
+
 
 def test_hub_registers_per_user(nb):
     hub_cls = nb("app.websocket_core.connection_hub").ConnectionHub
@@ -168,8 +178,9 @@ def test_user_manager_sends_to_its_user_only(nb, hub):
         await manager.add_connection(Dead())
         await manager.add_connection(alice2)
         hub.add("bob", bob)
-        event = events.build_event("agent_started", user_id="alice", thread_id="t",
-                                   run_id="r", seq=1)
+        event = events.build_event(
+            "agent_started", user_id="alice", thread_id="t", run_id="r", seq=1
+        )
         assert await manager.send_to_user(event) == 2
         assert manager.failed_sends == 1 and manager.connection_count() == 2
         with pytest.raises(ValueError, match="refused"):
@@ -180,6 +191,7 @@ def test_user_manager_sends_to_its_user_only(nb, hub):
 
 
 # -- emitter and bridge -------------------------------------------------------------------
+
 
 def test_emitter_sends_the_five_events_in_order(nb, hub):
     bridge = nb("app.services.agent_websocket_bridge").create_agent_websocket_bridge()
@@ -202,7 +214,8 @@ def test_emitter_sends_the_five_events_in_order(nb, hub):
     assert [f["type"] for f in sink.frames] == list(CRITICAL)
     assert [f["seq"] for f in sink.frames] == [1, 2, 3, 4, 5]
     assert {(f["user_id"], f["thread_id"], f["run_id"]) for f in sink.frames} == {
-        ("alice", "th", ctx.run_id)}
+        ("alice", "th", ctx.run_id)
+    }
     stamps = [f["timestamp"] for f in sink.frames]
     assert stamps == sorted(stamps)
     assert sink.frames[3]["data"]["result"] == {"words": 2}
@@ -216,6 +229,7 @@ def test_bridge_refuses_a_manager_of_another_user(nb):
 
 
 # -- registry, engine, factory --------------------------------------------------------------
+
 
 def test_registry_requires_llm_manager_and_wires_every_agent(nb):
     registry_cls = nb("app.agents.supervisor.agent_registry").AgentRegistry
@@ -242,7 +256,7 @@ def test_engine_only_from_its_factory(nb, hub):
     bridge = nb("app.services.agent_websocket_bridge").create_agent_websocket_bridge()
     llm = nb("app.llm.llm_manager").ScriptedLLMManager()
     for attempt in (lambda: engine_cls(), lambda: engine_cls(registry=None, user_context=None)):
-        with pytest.raises(RuntimeError, match="ExecutionEngineFactory.create_for_user"):
+        with pytest.raises(RuntimeError, match=r"ExecutionEngineFactory\.create_for_user"):
             attempt()
     sink = Sink()
     hub.add("alice", sink)
@@ -264,8 +278,10 @@ def test_get_supervisor_wires_the_user_manager(nb, hub):
     deps = nb("app.dependencies")
     manager_cls = nb("app.websocket_core.websocket_manager_factory").UserWebSocketManager
     line16 = Path(deps.__file__).read_text().splitlines()[15]
-    assert line16 == ("from netra_backend.app.websocket_core.websocket_manager_factory "
-                      "import create_websocket_manager")
+    assert line16 == (
+        "from netra_backend.app.websocket_core.websocket_manager_factory "
+        "import create_websocket_manager"
+    )
     sink, other = Sink(), Sink()
     hub.add("alice", sink)
     hub.add("bob", other)
@@ -283,6 +299,7 @@ def test_get_supervisor_wires_the_user_manager(nb, hub):
 
 
 # -- deprecated entry points -----------------------------------------------------------------
+
 
 def test_deprecated_entry_points_warn_at_the_caller_and_still_work(nb, hub):
     sink = Sink()
@@ -302,6 +319,14 @@ def test_deprecated_entry_points_warn_at_the_caller_and_still_work(nb, hub):
     reached = run(notifier.send_agent_event("agent_started", "alice", "t", "r"))
     assert reached == 0 and manager.dropped_count == before + 1  # usable, reaches nobody
     assert sink.frames == []
+    registered = Sink()  # it still works as code for a caller that registers with it
+    run(manager.add_connection(registered, "alice"))
+    try:
+        assert run(notifier.send_agent_event("agent_thinking", "alice", "t", "r")) == 1
+    finally:
+        run(manager.remove_connection(registered, "alice"))
+    assert [f["type"] for f in registered.frames] == ["agent_thinking"]
+    assert manager.connection_count() == 0 and sink.frames == []
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -319,15 +344,19 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_no_production_module_imports_the_notifier():
     src = reference_source()
-    importers = [p.relative_to(src).as_posix() for p in src.rglob("*.py")
-                 if any("websocket_notifier" in m for m in _imported_modules(p))]
+    importers = [
+        p.relative_to(src).as_posix()
+        for p in src.rglob("*.py")
+        if any("websocket_notifier" in m for m in _imported_modules(p))
+    ]
     assert importers == []
 
 
 def test_only_the_route_imports_websockets():
     src = reference_source()
     users = sorted(
-        p.relative_to(src).as_posix() for p in src.rglob("*.py")
+        p.relative_to(src).as_posix()
+        for p in src.rglob("*.py")
         if any(m == "websockets" or m.startswith("websockets.") for m in _imported_modules(p))
     )
     assert users == ["netra_backend/app/routes/websocket_server.py"]
@@ -335,6 +364,7 @@ def test_only_the_route_imports_websockets():
 
 
 # -- outbound channel: one writer, bounded queue, counted overflow ---------------------------
+
 
 def test_outbound_channel_keeps_order(nb):
     outbound = nb("app.websocket_core.outbound")
@@ -359,8 +389,11 @@ def test_outbound_channel_keeps_order(nb):
         channel.close()
         await asyncio.wait_for(writer, TIMEOUT)
         assert channel.stats.as_dict() == {
-            "frames_queued": 5, "frames_sent": 5, "frames_dropped": 0,
-            "slow_consumers_closed": 0, "write_errors": 0,
+            "frames_queued": 5,
+            "frames_sent": 5,
+            "frames_dropped": 0,
+            "slow_consumers_closed": 0,
+            "write_errors": 0,
         }
 
     run(scenario())
@@ -393,8 +426,11 @@ def test_slow_consumer_is_bounded_counted_and_closed_1013(nb):
         release.set()
         await asyncio.wait_for(writer, TIMEOUT)
         assert stats.as_dict() == {
-            "frames_queued": 5, "frames_sent": 1, "frames_dropped": 6,
-            "slow_consumers_closed": 1, "write_errors": 0,
+            "frames_queued": 5,
+            "frames_sent": 1,
+            "frames_dropped": 6,
+            "slow_consumers_closed": 1,
+            "write_errors": 0,
         }
 
     run(scenario())
@@ -424,6 +460,7 @@ def test_outbound_write_error_is_counted(nb):
 
 
 # -- the built-in profile ----------------------------------------------------------------------
+
 
 def test_profile_roles_and_entries_resolve(nb):
     profile = load_profile(reference_profile_path())

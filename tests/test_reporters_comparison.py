@@ -71,3 +71,12 @@ def test_renderings() -> None:
     data = comp.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert [c["id"] for c in data["fixed"]] == INCIDENT_FAILURES
+
+
+def test_markdown_cells_cannot_break_the_table() -> None:
+    results = [dataclasses.replace(r, summary="AgentRegistry.__init__() | `a|b` *x*")
+               if r.id == "import-chain" else r for r in healthy_report().results]
+    md = compare(incident_report(), make_report(results)).to_markdown()
+    row = next(line for line in md.splitlines() if "(`import-chain`)" in line)
+    assert row.endswith("AgentRegistry.\\_\\_init\\_\\_() \\| `a\\|b` \\*x\\* |")
+    assert row.count("|") - row.count("\\|") == 6

@@ -249,6 +249,12 @@ def test_hostile_evidence_cannot_break_the_document() -> None:
     assert "<script>" not in text.replace("```", "").split("**Test Evidence:**")[0]
     why1 = text.split("### WHY #1: Import Chain - FAIL", 1)[1].split("\n### ", 1)[0]
     assert "\\<summary\\> \\& \"quotes\" \\| pipes" in why1
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]", text)
+
+
+def test_a_stale_stored_diagnosis_cannot_disagree_with_the_results() -> None:
+    stale = dataclasses.replace(incident_report(), diagnosis={"verdict": "healthy"})
+    assert render_markdown(stale) == render_markdown(incident_report())
 
 
 def test_render_is_deterministic() -> None:
@@ -260,6 +266,9 @@ def test_primitives() -> None:
     assert fence("x\n```\ny").startswith("````\n")
     assert md_inline("a\nb *c* <d>") == "a b \\*c\\* \\<d\\>"
     assert md_inline("get_websocket_manager _x_") == "get_websocket_manager \\_x\\_"
+    # balanced code spans are kept verbatim (nothing is interpreted inside them)
+    assert md_inline("calls `get_x()` <b>") == "calls `get_x()` \\<b\\>"
+    assert md_inline("odd ` tick_") == "odd \\` tick\\_"
 
 
 def _normalise(text: str, report: RunReport) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from netra_diag.model import Evidence, Status
 from netra_diag.reporters.sarif import FINGERPRINT_KEY, SARIF_SCHEMA_URI, render_sarif
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"  # see SOURCE
+
+
+def test_the_schema_is_the_official_file() -> None:
+    assert hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest() == SCHEMA_SHA256
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema["id"] == SARIF_SCHEMA_URI
+    assert len(schema["definitions"]) == 52
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ Renders as a markdown section (used by the markdown report) and as short text (t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,11 +115,11 @@ def _status(status: Status | None) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a markdown table cell and inline: one line, no pipes or markup."""
-    out = " ".join(text.split())
-    for char in "\\`*[]<>|&":
-        out = out.replace(char, "\\" + char)
-    return out
+    """Text safe inside a GFM table cell: inline-safe, and every pipe escaped (GFM splits
+    cells on a pipe even inside a code span, unless it is backslash-escaped)."""
+    from .markdown import md_inline
+
+    return re.sub(r"(?<!\\)\|", r"\\|", md_inline(text))
 
 
 def _label(report: RunReport) -> str:

@@ -42,17 +42,28 @@ _CLASS_DEFS = (
     "classDef skip fill:#e9ecef,stroke:#6c757d,color:#343a40",
 )
 _ESCAPED = "\\`*[]<>|&~"
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 # -- markdown primitives -----------------------------------------------------------------
 
-def md_inline(text: str) -> str:
-    """Target text made safe inline: one line, markup characters backslash-escaped."""
-    out = " ".join(strip_controls(str(text)).split())
+def _escape(text: str) -> str:
     for char in _ESCAPED:
-        out = out.replace(char, "\\" + char)
-    return _LONE_UNDERSCORE.sub(r"\\_", out)
+        text = text.replace(char, "\\" + char)
+    return _LONE_UNDERSCORE.sub(r"\\_", text)
+
+
+def md_inline(text: str) -> str:
+    """Text made safe inline: one line, markup characters backslash-escaped, except inside
+    balanced code spans, which are kept as they are (nothing is interpreted in them)."""
+    out = " ".join(strip_controls(str(text)).split())
+    parts, pos = [], 0
+    for match in _CODE_SPAN.finditer(out):
+        parts += [_escape(out[pos:match.start()]), match.group(0)]
+        pos = match.end()
+    parts.append(_escape(out[pos:]))
+    return "".join(parts)
 
 
 def code_span(text: str) -> str:

@@ -31,7 +31,7 @@ EVENT_FIELDS: dict[str, tuple[type, ...]] = {
     "data": (dict,),
 }
 #: Frames of the endpoint's own protocol, not agent events.
-CONTROL_TYPES = {"auth_ok", "run_accepted", "error", "pong", "connected"}
+CONTROL_TYPES = {"auth_ok", "run_accepted", "run_finished", "error", "pong", "connected"}
 
 
 @dataclass

@@ -6,7 +6,9 @@ Protocol (the reference endpoint's; DESIGN.md "Events on the wire"):
 * connect with ``Authorization: Bearer <token>``; the server answers ``{"type": "auth_ok",
   "user_id": ...}`` or closes with 1008 (policy violation);
 * send ``{"type": "start_agent", "request_id", "thread_id", "message", "agent"}``; the server
-  answers ``{"type": "run_accepted", "run_id", ...}``, then the run's events, or an
+  answers ``{"type": "run_accepted", "run_id", ...}``, then the run's events, then
+  ``{"type": "run_finished", "run_id", "status"}`` once the run is over server-side (so a
+  client need not wait out a timeout for events that will never come), or an
   ``{"type": "error", "code", "message"}`` frame.
 
 Every wait is bounded by one deadline; whatever happens (refused, TLS failure, garbage,
@@ -45,12 +47,13 @@ class Capture:
     failure: str | None = None  # why the run could not be observed (set-up / transport)
     auth_refused: bool = False
     timed_out: bool = False
-    completed: bool = False
+    completed: bool = False  # the last critical event arrived
+    finished: bool = False  # the server said the run is over (run_finished)
     sent_at: float = 0.0
 
     def events(self) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f.get("type") not in ("auth_ok", "run_accepted",
-                                                                 "error")]
+        return [f for f in self.frames
+                if f.get("type") not in ("auth_ok", "run_accepted", "run_finished", "error")]
 
 
 def _redact(text: str, token: str) -> str:
@@ -61,23 +64,28 @@ async def drive_run(url: str, token: str, *, timeout: float, message: str = "net
                     agent: str = "demo", last_event: str = "agent_completed",
                     ssl: Any = None) -> Capture:
     """Run one agent request over ``url`` and capture everything, within ``timeout`` s."""
+    cap = Capture(url, request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
+                  thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}")
     try:
-        return await asyncio.wait_for(
-            _drive(url, token, message=message, agent=agent, last_event=last_event,
-                   ssl=ssl, timeout=timeout), timeout)
+        await asyncio.wait_for(_drive(cap, token, message=message, agent=agent,
+                                      last_event=last_event, ssl=ssl, timeout=timeout), timeout)
     except TimeoutError:
-        cap = Capture(url, timed_out=True)
-        cap.failure = f"no complete answer within {timeout:g} s"
-        return cap
+        cap.timed_out = True
+        if not cap.connected:
+            cap.failure = f"could not connect within {timeout:g} s"
+        elif cap.user_id is None and not cap.frames:
+            cap.failure = f"the server sent nothing within {timeout:g} s"
+        else:
+            cap.failure = f"the run did not finish within {timeout:g} s"
+    return cap
 
 
-async def _drive(url: str, token: str, *, message: str, agent: str, last_event: str,
-                 ssl: Any, timeout: float) -> Capture:
+async def _drive(cap: Capture, token: str, *, message: str, agent: str, last_event: str,
+                 ssl: Any, timeout: float) -> None:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-    cap = Capture(url, request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
-                  thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}")
+    url = cap.url
     kwargs: dict[str, Any] = {"additional_headers": {"Authorization": f"Bearer {token}"},
                               "open_timeout": timeout, "close_timeout": 2,
                               "max_size": 1 << 20, "user_agent_header": "netra-diag"}
@@ -87,14 +95,14 @@ async def _drive(url: str, token: str, *, message: str, agent: str, last_event: 
         ws = await connect(url, **kwargs)
     except InvalidURI as exc:
         cap.failure = f"not a WebSocket URL: {_redact(str(exc), token)}"
-        return cap
+        return
     except InvalidHandshake as exc:
         cap.failure = f"the WebSocket handshake failed: {_redact(str(exc), token)}"
         cap.auth_refused = "401" in str(exc) or "403" in str(exc)
-        return cap
+        return
     except OSError as exc:
         cap.failure = _describe_os_error(exc, url)
-        return cap
+        return
     cap.connected = True
     try:
         async with ws:
@@ -111,7 +119,6 @@ async def _drive(url: str, token: str, *, message: str, agent: str, last_event: 
                            f"{': ' + cap.close_reason if cap.close_reason else ''})")
     except OSError as exc:
         cap.failure = _describe_os_error(exc, url)
-    return cap
 
 
 async def _converse(ws: Any, cap: Capture, message: str, agent: str, last_event: str) -> None:
@@ -134,6 +141,9 @@ async def _converse(ws: Any, cap: Capture, message: str, agent: str, last_event:
         elif kind == "error":
             if cap.run_id is None or frame.get("run_id") in (None, cap.run_id):
                 return
+        elif kind == "run_finished" and frame.get("run_id") in (None, cap.run_id):
+            cap.finished = True
+            return
         elif kind == last_event and (cap.run_id is None or frame.get("run_id") == cap.run_id):
             cap.completed = True
             return

@@ -128,15 +128,19 @@ def parse_start_agent(frame: dict[str, Any], user_id: str) -> StartAgent:
     rid = request_id if isinstance(request_id, str) else None
     claimed = frame.get("user_id")
     if claimed is not None and claimed != user_id:
-        raise ProtocolError("forbidden", "a run can only be started for the authenticated user",
-                            request_id=rid or "")
+        raise ProtocolError(
+            "forbidden",
+            "a run can only be started for the authenticated user",
+            request_id=rid or "",
+        )
     values = {}
     for key in ("request_id", "thread_id"):
         value = frame.get(key)
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_LENGTH:
             raise ProtocolError(
-                "bad_request", f"'{key}' must be a non-empty string of at most "
-                f"{MAX_ID_LENGTH} characters", request_id=rid or "",
+                "bad_request",
+                f"'{key}' must be a non-empty string of at most {MAX_ID_LENGTH} characters",
+                request_id=rid or "",
             )
         values[key] = value
     message = frame.get("message")
@@ -144,8 +148,9 @@ def parse_start_agent(frame: dict[str, Any], user_id: str) -> StartAgent:
         raise ProtocolError("bad_request", "'message' must be a string", request_id=rid or "")
     agent = frame.get("agent", "demo")
     if not isinstance(agent, str) or not agent.strip():
-        raise ProtocolError("bad_request", "'agent' must be a non-empty string",
-                            request_id=rid or "")
+        raise ProtocolError(
+            "bad_request", "'agent' must be a non-empty string", request_id=rid or ""
+        )
     return StartAgent(values["request_id"], values["thread_id"], message, agent)
 
 
@@ -154,13 +159,21 @@ def auth_ok(user_id: str) -> dict[str, Any]:
 
 
 def run_accepted(ctx: UserExecutionContext) -> dict[str, Any]:
-    return {"type": "run_accepted", "request_id": ctx.request_id,
-            "thread_id": ctx.thread_id, "run_id": ctx.run_id}
+    return {
+        "type": "run_accepted",
+        "request_id": ctx.request_id,
+        "thread_id": ctx.thread_id,
+        "run_id": ctx.run_id,
+    }
 
 
 def run_finished(ctx: UserExecutionContext) -> dict[str, Any]:
-    return {"type": "run_finished", "request_id": ctx.request_id,
-            "thread_id": ctx.thread_id, "run_id": ctx.run_id}
+    return {
+        "type": "run_finished",
+        "request_id": ctx.request_id,
+        "thread_id": ctx.thread_id,
+        "run_id": ctx.run_id,
+    }
 
 
 def error_frame(code: str, message: str, **ids: str) -> dict[str, Any]:

@@ -199,7 +199,10 @@ class _Endpoint:
         return None
 
     async def _on_frame(
-        self, raw: str | bytes, user_id: str, channel: OutboundChannel,
+        self,
+        raw: str | bytes,
+        user_id: str,
+        channel: OutboundChannel,
         runs: set[asyncio.Task[None]],
     ) -> None:
         frame = parse_frame(raw)
@@ -210,8 +213,11 @@ class _Endpoint:
             raise ProtocolError("unknown_type", f"unknown frame type {kind[:64]!r}")
         start = parse_start_agent(frame, user_id)
         if len(runs) >= self.options.max_runs:
-            raise ProtocolError("too_many_runs", f"at most {self.options.max_runs} runs "
-                                "may be in flight per connection", request_id=start.request_id)
+            raise ProtocolError(
+                "too_many_runs",
+                f"at most {self.options.max_runs} runs may be in flight per connection",
+                request_id=start.request_id,
+            )
         ctx = start.context_for(user_id)
         await create_websocket_manager(ctx).add_connection(channel)
         channel.offer(encode(run_accepted(ctx)))
@@ -219,8 +225,9 @@ class _Endpoint:
         runs.add(task)
         task.add_done_callback(runs.discard)
 
-    async def _run(self, ctx: UserExecutionContext, start: StartAgent,
-                   channel: OutboundChannel) -> None:
+    async def _run(
+        self, ctx: UserExecutionContext, start: StartAgent, channel: OutboundChannel
+    ) -> None:
         self.counters.runs_started += 1
         try:
             async with asyncio.timeout(self.options.run_timeout):
@@ -231,10 +238,17 @@ class _Endpoint:
             self.counters.runs_failed += 1
             logger.warning("run %s failed", ctx.run_id, exc_info=True)
             message = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
-            channel.offer(encode(error_frame(
-                "run_failed", message, request_id=ctx.request_id, thread_id=ctx.thread_id,
-                run_id=ctx.run_id,
-            )))
+            channel.offer(
+                encode(
+                    error_frame(
+                        "run_failed",
+                        message,
+                        request_id=ctx.request_id,
+                        thread_id=ctx.thread_id,
+                        run_id=ctx.run_id,
+                    )
+                )
+            )
         else:
             self.counters.runs_finished += 1
             channel.offer(encode(run_finished(ctx)))
@@ -268,8 +282,10 @@ class RunningServer:
         (frames queued/sent/dropped, slow consumers closed, write errors)."""
         return {
             "connections": self._endpoint.live,
-            **{f.name: getattr(self._endpoint.counters, f.name)
-               for f in fields(self._endpoint.counters)},
+            **{
+                f.name: getattr(self._endpoint.counters, f.name)
+                for f in fields(self._endpoint.counters)
+            },
             **self._endpoint.delivery.as_dict(),
         }
 

@@ -36,7 +36,13 @@ CRITICAL_EVENTS: tuple[str, ...] = (
 )
 
 EVENT_KEYS: tuple[str, ...] = (
-    "type", "user_id", "thread_id", "run_id", "seq", "timestamp", "data",
+    "type",
+    "user_id",
+    "thread_id",
+    "run_id",
+    "seq",
+    "timestamp",
+    "data",
 )
 
 

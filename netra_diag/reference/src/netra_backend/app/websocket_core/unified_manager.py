@@ -57,7 +57,8 @@ class UnifiedWebSocketManager:
             logger.warning(
                 "deprecated singleton dropped event %s for user %s: no connection is "
                 "registered with it (use create_websocket_manager(user_context))",
-                event.get("type"), user_id,
+                event.get("type"),
+                user_id,
             )
             return 0
         text = encode(event)

@@ -64,8 +64,9 @@ class UserWebSocketManager:
                 await deliver(conn, text, event)
             except Exception:  # a dead connection must not stop the others
                 self.failed_sends += 1
-                logger.warning("dropping a failed connection of user %s", self.user_id,
-                               exc_info=True)
+                logger.warning(
+                    "dropping a failed connection of user %s", self.user_id, exc_info=True
+                )
                 self._hub.remove(self.user_id, conn)
             else:
                 reached += 1
@@ -73,8 +74,9 @@ class UserWebSocketManager:
             self.sent_frames += 1
         else:
             self.undelivered += 1
-            logger.info("event %s for user %s reached no connection",
-                        event.get("type"), self.user_id)
+            logger.info(
+                "event %s for user %s reached no connection", event.get("type"), self.user_id
+            )
         return reached
 
 

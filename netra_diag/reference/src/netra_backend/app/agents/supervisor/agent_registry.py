@@ -39,9 +39,7 @@ class AgentRegistry:
         self.websocket_bridge: AgentWebSocketBridge | None = None
         self._agents: dict[str, Any] = {}
 
-    async def set_websocket_manager(
-        self, manager: Any, user_context: UserExecutionContext
-    ) -> None:
+    async def set_websocket_manager(self, manager: Any, user_context: UserExecutionContext) -> None:
         """Store ``manager``, bind a bridge to it and wire that bridge to every agent."""
         self.websocket_manager = manager
         bridge = create_agent_websocket_bridge()

@@ -28,12 +28,22 @@ class WebSocketNotifier:
         self._seq = 0
 
     async def send_agent_event(
-        self, event_type: str, user_id: str, thread_id: str, run_id: str,
+        self,
+        event_type: str,
+        user_id: str,
+        thread_id: str,
+        run_id: str,
         data: dict[str, Any] | None = None,
     ) -> int:
         if self.websocket_manager is None:
             return 0
         self._seq += 1
-        event = build_event(event_type, user_id=user_id, thread_id=thread_id, run_id=run_id,
-                            seq=self._seq, data=data)
+        event = build_event(
+            event_type,
+            user_id=user_id,
+            thread_id=thread_id,
+            run_id=run_id,
+            seq=self._seq,
+            data=data,
+        )
         return await self.websocket_manager.send_to_user(event)

@@ -1,0 +1,490 @@
+"""The reference WebSocket server over real sockets on 127.0.0.1: the protocol, hardening,
+user isolation, and faulted copies of the reference served from child interpreters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from netra_diag.faults import FAULTS, SCENARIOS, apply_faults, copy_reference
+
+TIMEOUT = 5.0
+CRITICAL = [
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+]
+USERS = {"alice": "alice-token-1", "bob": "bob-token-2"}
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 4 * TIMEOUT))
+
+
+def _purge() -> None:
+    for name in [m for m in sys.modules if m == "netra_backend" or m.startswith("netra_backend.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], ModuleType]]:
+    """Import ``netra_backend.<name>`` from a private copy of the healthy reference."""
+    root = copy_reference(tmp_path_factory.mktemp("reference") / "src")
+    _purge()
+    sys.path.insert(0, str(root))
+    try:
+        yield lambda name: importlib.import_module(f"netra_backend.{name}")
+    finally:
+        sys.path.remove(str(root))
+        _purge()
+
+
+@pytest.fixture
+def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
+    shared = nb("app.websocket_core.connection_hub").get_connection_hub()
+    shared.clear()
+    yield shared
+    shared.clear()
+
+
+@contextlib.asynccontextmanager
+async def healthy_server(nb: Callable[[str], ModuleType], **options: Any) -> AsyncIterator[Any]:
+    server = await nb("app.routes.websocket_server").start_server(users=USERS, **options)
+    try:
+        yield server
+    finally:
+        await asyncio.wait_for(server.close(), TIMEOUT)
+
+
+async def open_client(url: str, token: str | None = None) -> ClientConnection:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return await connect(url, additional_headers=headers, open_timeout=TIMEOUT)
+
+
+async def recv(ws: ClientConnection) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def closed(ws: ClientConnection) -> tuple[int | None, str | None]:
+    """Wait for the server to close ``ws``; its close code and reason."""
+    await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+    return ws.close_code, ws.close_reason
+
+
+def start(
+    request_id: str, thread_id: str = "t1", message: str = "hello there", **extra: Any
+) -> str:
+    return json.dumps(
+        {
+            "type": "start_agent",
+            "request_id": request_id,
+            "thread_id": thread_id,
+            "message": message,
+            "agent": "demo",
+            **extra,
+        }
+    )
+
+
+async def run_once(
+    ws: ClientConnection, request_id: str, thread_id: str = "t1"
+) -> list[dict[str, Any]]:
+    """Start a run; every frame received until that run finishes or fails (inclusive)."""
+    await ws.send(start(request_id, thread_id))
+    frames: list[dict[str, Any]] = []
+    for _ in range(100):  # bounded: a run yields 7 frames (plus any leaked ones)
+        frame = await recv(ws)
+        frames.append(frame)
+        if frame["type"] in ("run_finished", "error") and frame.get("request_id") == request_id:
+            return frames
+    raise AssertionError(f"run {request_id} never ended: {frames}")
+
+
+def events_of(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] in CRITICAL]
+
+
+# -- healthy protocol --------------------------------------------------------------------------
+
+
+def test_healthy_run_delivers_the_five_events_in_order(nb, hub):
+    async def scenario() -> list[dict[str, Any]]:
+        async with healthy_server(nb) as server:
+            assert server.url == f"ws://127.0.0.1:{server.port}/ws" and server.port > 0
+            ws = await open_client(server.url, USERS["alice"])
+            async with ws:
+                assert await recv(ws) == {"type": "auth_ok", "user_id": "alice"}
+                frames = await run_once(ws, "req-1", "thread-9")
+                assert hub.connections_for("alice") and server.connection_count() == 1
+            await server.wait_for_connections(0)
+            assert hub.count() == 0
+            return frames
+
+    frames = run(scenario())
+    accepted, *events, finished = frames
+    assert accepted["type"] == "run_accepted"
+    assert accepted["request_id"] == "req-1" and accepted["thread_id"] == "thread-9"
+    run_id = accepted["run_id"]
+    assert [e["type"] for e in events] == CRITICAL
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
+    for event in events:
+        assert (event["user_id"], event["thread_id"], event["run_id"]) == (
+            "alice",
+            "thread-9",
+            run_id,
+        )
+        assert isinstance(event["timestamp"], float) and isinstance(event["data"], dict)
+    assert events[3]["data"]["result"] == {"words": 2, "chars": 11}
+    assert finished == {
+        "type": "run_finished",
+        "request_id": "req-1",
+        "thread_id": "thread-9",
+        "run_id": run_id,
+    }
+
+
+def test_auth_by_first_frame_and_connection_reuse(nb, hub):
+    async def scenario() -> None:
+        async with healthy_server(nb) as server, await open_client(server.url) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": USERS["bob"]}))
+            assert await recv(ws) == {"type": "auth_ok", "user_id": "bob"}
+            first = await run_once(ws, "r1")
+            second = await run_once(ws, "r2")
+            assert len(events_of(first)) == len(events_of(second)) == 5
+            assert first[0]["run_id"] != second[0]["run_id"]
+            assert [e["seq"] for e in events_of(second)] == [1, 2, 3, 4, 5]
+
+    run(scenario())
+
+
+def test_two_users_concurrently_receive_only_their_own_events(nb, hub):
+    async def scenario() -> None:
+        async with healthy_server(nb) as server:
+            alice = await open_client(server.url, USERS["alice"])
+            bob = await open_client(server.url, USERS["bob"])
+            async with alice, bob:
+                await recv(alice)
+                await recv(bob)
+                fa, fb = await asyncio.gather(run_once(alice, "ra"), run_once(bob, "rb"))
+                # A second round: anything leaked from the first is queued before these.
+                fa += await run_once(alice, "ra2")
+                fb += await run_once(bob, "rb2")
+            for user, frames in (("alice", fa), ("bob", fb)):
+                events = events_of(frames)
+                assert len(events) == 10
+                assert {e["user_id"] for e in events} == {user}
+
+    run(scenario())
+
+
+# -- hardening ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("header", "invalid credentials"),
+        ("frame", "invalid credentials"),
+        ("not-auth", "authentication required"),
+        ("silence", "authentication timeout"),
+    ],
+)
+def test_bad_or_missing_token_closes_1008_without_the_token(nb, hub, how, reason):
+    secret = "s3cr3t-wrong-token"
+
+    async def scenario() -> tuple[Any, Any, dict[str, int]]:
+        async with healthy_server(nb, auth_timeout=0.2) as server:
+            ws = await open_client(server.url, secret if how == "header" else None)
+            if how == "frame":
+                await ws.send(json.dumps({"type": "auth", "token": secret}))
+            elif how == "not-auth":
+                await ws.send(start("r1", user_id=secret))
+            code, why = await closed(ws)
+            return code, why, server.stats()
+
+    code, why, stats = run(scenario())
+    assert (code, why) == (1008, reason)
+    assert secret not in (why or "") and stats["auth_failures"] == 1
+    assert stats["connections"] == 0 and hub.count() == 0
+
+
+def test_start_agent_for_another_user_is_forbidden(nb, hub):
+    async def scenario() -> None:
+        async with (
+            healthy_server(nb) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            await ws.send(start("r1", user_id="bob"))
+            frame = await recv(ws)
+            assert frame["type"] == "error" and frame["code"] == "forbidden"
+            assert frame["request_id"] == "r1"
+            assert hub.connections_for("bob") == [] and server.stats()["runs_started"] == 0
+            # Naming yourself is fine, and the connection is still usable.
+            frames = await run_once(ws, "r2")
+            assert len(events_of(frames)) == 5
+
+    run(scenario())
+
+
+def test_malformed_frames_get_errors_and_the_connection_stays_usable(nb, hub):
+    async def scenario() -> None:
+        async with (
+            healthy_server(nb) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            cases = [
+                ("{not json", "bad_json"),
+                ("[1, 2]", "bad_json"),
+                (b"\x00binary", "bad_json"),
+                ('{"type": "launch_missiles"}', "unknown_type"),
+                ('{"no": "type"}', "unknown_type"),
+                ('{"type": "start_agent", "request_id": "r0"}', "bad_request"),
+                ('{"type": "auth", "token": "x"}', "bad_request"),
+            ]
+            for raw, code in cases:
+                await ws.send(raw)
+                frame = await recv(ws)
+                assert (frame["type"], frame["code"]) == ("error", code), raw
+                assert isinstance(frame["message"], str) and frame["message"]
+            frames = await run_once(ws, "r1")
+            assert len(events_of(frames)) == 5
+            assert server.stats()["protocol_errors"] == len(cases)
+
+    run(scenario())
+
+
+def test_too_many_runs_is_refused(nb, hub):
+    async def scenario() -> dict[str, Any]:
+        async with (
+            healthy_server(nb, max_runs=0) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            await ws.send(start("r1"))
+            return await recv(ws)
+
+    frame = run(scenario())
+    assert (frame["type"], frame["code"], frame["request_id"]) == ("error", "too_many_runs", "r1")
+
+
+def test_oversized_frame_closes_1009(nb, hub):
+    async def scenario() -> tuple[Any, Any]:
+        ws_server = nb("app.routes.websocket_server")
+        async with (
+            healthy_server(nb) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            await ws.send("x" * (ws_server.MAX_FRAME_BYTES + 1))
+            result = await closed(ws)
+            await server.wait_for_connections(0)
+            return result
+
+    code, _ = run(scenario())
+    assert code == 1009
+    assert hub.count() == 0
+
+
+def test_queue_overflow_closes_1013_and_is_counted(nb, hub):
+    """A run emits its frames in one burst (nothing in the pipeline yields), so a 2-frame
+    queue overflows: the policy closes the consumer with 1013 and counts every drop."""
+
+    async def scenario() -> tuple[list[dict[str, Any]], Any, dict[str, int]]:
+        async with healthy_server(nb, queue_maxsize=2) as server:
+            ws = await open_client(server.url, USERS["alice"])
+            await recv(ws)
+            await ws.send(start("r1"))
+            frames = []
+            with contextlib.suppress(ConnectionClosed):
+                for _ in range(20):  # bounded: a run yields 7 frames
+                    frames.append(await recv(ws))
+            code, reason = await closed(ws)
+            await server.wait_for_connections(0)
+            return frames, (code, reason), server.stats()
+
+    frames, close, stats = run(scenario())
+    assert close == (1013, "slow consumer: outgoing queue full")
+    assert frames[0]["type"] == "run_accepted" and len(events_of(frames)) < 5
+    assert stats["slow_consumers_closed"] == 1 and stats["frames_dropped"] >= 1
+    assert stats["frames_sent"] == len(frames) + 1  # auth_ok was sent too
+    assert hub.count() == 0
+
+
+def test_abruptly_dropped_connection_leaves_the_hub(nb, hub):
+    async def scenario() -> None:
+        async with healthy_server(nb) as server:
+            ws = await open_client(server.url, USERS["alice"])
+            await recv(ws)
+            await run_once(ws, "r1")
+            assert hub.count() == 1 and server.connection_count() == 1
+            ws.transport.abort()  # no close frame, just a reset
+            await server.wait_for_connections(0)
+            assert hub.count() == 0 and hub.connections_for("alice") == []
+
+    run(scenario())
+
+
+def test_wrong_path_is_404(nb, hub):
+    async def scenario() -> None:
+        async with healthy_server(nb) as server:
+            with pytest.raises(InvalidStatus) as info:
+                await connect(server.url.replace("/ws", "/other"), open_timeout=TIMEOUT)
+            assert info.value.response.status_code == 404
+
+    run(scenario())
+
+
+def test_server_close_sends_1001_and_counts(nb, hub):
+    async def scenario() -> tuple[Any, dict[str, int]]:
+        server = await nb("app.routes.websocket_server").start_server(users=USERS)
+        ws = await open_client(server.url, USERS["alice"])
+        await recv(ws)
+        await run_once(ws, "r1")
+        stats = server.stats()
+        await asyncio.wait_for(server.close(), TIMEOUT)
+        code, _ = await closed(ws)
+        return code, stats
+
+    code, stats = run(scenario())
+    assert code == 1001 and hub.count() == 0
+    assert stats["runs_finished"] == 1 and stats["frames_sent"] == stats["frames_queued"] == 8
+    assert stats["frames_dropped"] == 0 and stats["slow_consumers_closed"] == 0
+
+
+def test_unknown_server_option_is_refused(nb):
+    with pytest.raises(TypeError, match="unknown server options"):
+        run(nb("app.routes.websocket_server").start_server(users=USERS, bogus=1))
+
+
+# -- faulted copies, served from child interpreters ------------------------------------------
+
+_SERVE = """
+import asyncio, json, sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+sys.dont_write_bytecode = True
+import netra_backend
+assert netra_backend.__file__.startswith(root), netra_backend.__file__
+from netra_backend.app.routes.websocket_server import start_server
+
+async def main():
+    server = await start_server(users=json.loads(sys.argv[2]))
+    print(json.dumps({"url": server.url}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.close()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.asynccontextmanager
+async def faulted_server(workdir: Path, faults: tuple[str, ...]) -> AsyncIterator[str]:
+    """Serve a copy of the reference with ``faults`` applied; yields its URL. The child
+    stops when its stdin closes; a crash fails the test with the child's stderr."""
+    root = copy_reference(workdir / "src")
+    apply_faults(root, faults)
+    log = workdir / "server.log"
+    with log.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _SERVE,
+            str(root),
+            json.dumps(USERS),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+            cwd=workdir,
+        )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 2 * TIMEOUT)
+        assert line, f"server with {faults} did not start:\n{log.read_text()}"
+        yield json.loads(line)["url"]
+        assert proc.returncode is None, f"server with {faults} crashed:\n{log.read_text()}"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+def test_broadcast_fault_leaks_events_to_other_users(tmp_path):
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with faulted_server(tmp_path, ("broadcast-events",)) as url:
+            alice = await open_client(url, USERS["alice"])
+            bob = await open_client(url, USERS["bob"])
+            async with alice, bob:
+                await recv(alice)
+                await recv(bob)
+                fa, fb = await asyncio.gather(run_once(alice, "ra"), run_once(bob, "rb"))
+                fa += await run_once(alice, "ra2")
+                fb += await run_once(bob, "rb2")
+            return fa, fb
+
+    fa, fb = run(scenario())
+    assert "bob" in {e["user_id"] for e in events_of(fa)}
+    assert "alice" in {e["user_id"] for e in events_of(fb)}
+
+
+def test_incident_scenario_delivers_zero_events_without_crashing(tmp_path):
+    async def scenario() -> list[list[dict[str, Any]]]:
+        async with (
+            faulted_server(tmp_path, SCENARIOS["incident"]) as url,
+            await open_client(url, USERS["alice"]) as ws,
+        ):
+            assert (await recv(ws))["type"] == "auth_ok"
+            return [await run_once(ws, "r1"), await run_once(ws, "r2")]
+
+    for frames in run(scenario()):
+        accepted, *rest = frames
+        assert accepted["type"] == "run_accepted"
+        assert events_of(frames) == []
+        assert rest[-1]["type"] == "error" and rest[-1]["code"] == "run_failed"
+        assert rest[-1]["run_id"] == accepted["run_id"]
+        assert "llm_manager" in rest[-1]["message"]
+
+
+def test_each_fault_alone_breaks_delivery_only_if_event_flow_must_catch_it(tmp_path):
+    """Faults whose detected_by names event-flow deliver 0 of 5 events (an error frame or
+    silence until run_finished); the others still deliver all five, in order."""
+
+    async def one(name: str) -> tuple[str, list[dict[str, Any]]]:
+        workdir = tmp_path / name
+        workdir.mkdir()
+        async with (
+            faulted_server(workdir, (name,)) as url,
+            await open_client(url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            return name, await run_once(ws, "r1")
+
+    async def scenario() -> list[tuple[str, list[dict[str, Any]]]]:
+        return await asyncio.gather(*(one(name) for name in FAULTS))
+
+    for name, frames in run(scenario()):
+        assert frames[0]["type"] == "run_accepted", name
+        kinds = [e["type"] for e in events_of(frames)]
+        if "event-flow" in FAULTS[name].detected_by:
+            assert kinds == [], f"{name}: {frames}"
+        else:
+            assert kinds == CRITICAL, f"{name}: {frames}"
+            assert frames[-1]["type"] == "run_finished", name
