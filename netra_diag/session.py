@@ -161,7 +161,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
         else:
             write_atomic(output, text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if fmt == "github" and summary:
+    if summary and "github" in (fmt, *(f for f, _ in extra)):
         from .reporters.github import append_step_summary
 
         append_step_summary(report, Path(summary))

@@ -19,7 +19,7 @@ def netra_diag_cmd() -> list[str]:
 
 def run_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None,
                    timeout: float = WAIT_S) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    full_env.pop("GITHUB_STEP_SUMMARY", None)
+    full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}
+    full_env.update({"NO_COLOR": "1", **(env or {})})
     return subprocess.run([*netra_diag_cmd(), *args], cwd=cwd, env=full_env, text=True,
                           capture_output=True, timeout=timeout, check=False)
