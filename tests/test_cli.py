@@ -172,3 +172,71 @@ def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_
     doc = json.loads(out.read_text())
     assert doc["interrupted"] is True
     assert [r["id"] for r in doc["results"]] == ["my-check"]
+
+
+def test_faults_json_lists_name_description_and_detectors(cli):
+    result = cli("faults", "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert {"name", "description", "detected_by"} <= set(rows[0])
+    names = {r["name"] for r in rows}
+    assert "deprecated-singleton-import" in names
+
+
+def test_an_unknown_fault_exits_4_with_suggestions(cli):
+    result = cli("run", "--inject", "broadcast-event")
+    assert result.exit_code == ExitCode.USAGE_ERROR
+    assert "broadcast-events" in result.stderr
+
+
+def test_faults_apply_only_to_the_reference(cli, profile):
+    result = cli("run", str(profile), "--scenario", "incident")
+    assert result.exit_code == ExitCode.USAGE_ERROR
+    assert "reference" in result.stderr
+
+
+def test_rich_output_has_no_colour_when_not_a_terminal(profile, plugin_dir, tmp_path):
+    folder = plugin_dir("failing.py")
+    proc = run_subprocess("run", str(profile), "--checks-dir", str(folder), "--only",
+                          "always-fails", cwd=tmp_path, env={"NO_COLOR": ""})
+    assert proc.returncode == ExitCode.FAILED
+    assert "\x1b[" not in proc.stdout
+    assert "always-fails" in proc.stdout and "app.py:3" in proc.stdout
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path):
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "netra_diag", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=WAIT_S, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("netra-diag ")
+
+
+def test_profile_checks_dirs_are_discovered(cli, tmp_path, plugin_dir):
+    folder = plugin_dir("my_check.py")
+    path = tmp_path / "with-dirs.yaml"
+    path.write_text(f"name: t\nchecks_dirs: [{folder}]\n")
+    result = cli("run", str(path), "--only", "my-check", "--format", "json")
+    assert result.exit_code == ExitCode.OK
+    assert json.loads(result.stdout)["results"][0]["id"] == "my-check"
+
+
+def test_entry_point_plugins_are_discovered(tmp_path):
+    """A third-party package publishing checks in the netra_diag.checks group."""
+    site = tmp_path / "site"
+    (site / "thirdparty_checks.py").parent.mkdir()
+    (site / "thirdparty_checks.py").write_text(
+        "from netra_diag import check, passed\n\n"
+        "@check(id='third-party', why='e2e', title='From an entry point')\n"
+        "def third(ctx):\n    return passed('loaded through an entry point')\n")
+    dist = site / "thirdparty-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[netra_diag.checks]\nthird = thirdparty_checks\n")
+    target = tmp_path / "netra-diag.yaml"
+    target.write_text("name: t\n")
+    proc = run_subprocess("run", str(target), "--only", "third-party", "--format", "json",
+                          cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    [result] = json.loads(proc.stdout)["results"]
+    assert result["summary"] == "loaded through an entry point"

@@ -167,13 +167,15 @@ def _diagnosis_block(report: RunReport) -> Group:
                           style="yellow"))
     if d.get("symptom"):
         parts.append(Text(f"  symptom: {d['symptom']}"))
-    for link in d.get("failing_links") or []:
-        parts.append(Text(f"  failing link: WHY {why_label(link.get('why'))} {link.get('id')}: "
-                          f"{link.get('summary')}"))
+    links = d.get("failing_links") or []
+    if links:
+        chain = ", ".join(f"{why_label(link.get('why'))} {link.get('id')}" for link in links)
+        parts.append(Text(f"  failing links, along the chain: {chain}"))
     root = d.get("root_cause")
     if root:
+        where = f" at {root['location']}" if root.get("location") else ""
         parts.append(Text.assemble("  root-cause candidate: ", (str(root.get("id")), "bold"),
-                                   f": {root.get('reasoning', '')}"))
+                                   where, f"  (next: netra-diag explain {root.get('id')})"))
     for check_id in d.get("undecided") or []:
         parts.append(Text(f"  undecided: {check_id} (see its error for how to fix the set-up)"))
     return Group(*parts)
