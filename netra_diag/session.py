@@ -7,18 +7,19 @@ messages go to stderr), not the rendering (reporters) nor the running (runner).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 from .exitcodes import ExitCode, exit_code_for
 from .model import CheckResult, RunReport
 
@@ -108,11 +109,12 @@ def execute_run(request: RunRequest) -> ExitCode:
                         static=request.static, options=request.options,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
-        if progress:
-            with progress:
+        with _sigterm_as_interrupt():
+            if progress:
+                with progress:
+                    outcome = runner.run(specs)
+            else:
                 outcome = runner.run(specs)
-        else:
-            outcome = runner.run(specs)
         results = [*load_errors, *outcome.results]
         report = assemble_report(
             target=target.describe(), results=results, started_at=started_at,
@@ -122,6 +124,25 @@ def execute_run(request: RunRequest) -> ExitCode:
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets)
     return exit_code_for(report.results, interrupted=report.interrupted)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a cancelled CI job) like Ctrl-C: stop the checks, report what finished."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding application): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
@@ -142,8 +163,16 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
 
     from .reporters.atomic import redact, write_atomic
 
-    for extra_fmt, path in extra:
-        write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+    problems: list[str] = []
+    # the JSON run first: it is what every other format can be rebuilt from
+    for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
+        try:
+            write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+        except OutputError as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a renderer defect must not lose the others
+            problems.append(f"could not render {extra_fmt} for {path}: "
+                            f"{type(exc).__name__}: {exc}")
     if fmt == "rich" and output is None:
         from .reporters.terminal import make_console, render_report
 
@@ -159,12 +188,20 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
-            write_atomic(output, text)
+            try:
+                write_atomic(output, text)
+            except OutputError as exc:
+                problems.append(str(exc))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary and "github" in (fmt, *(f for f, _ in extra)):
         from .reporters.github import append_step_summary
 
-        append_step_summary(report, Path(summary))
+        try:
+            append_step_summary(report, Path(summary))
+        except OutputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise OutputError("; ".join(problems))
 
 
 def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:

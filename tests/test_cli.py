@@ -145,8 +145,9 @@ def test_json_on_stdout_is_only_the_document(profile, plugin_dir, tmp_path):
     assert proc.returncode == ExitCode.UNDECIDED
 
 
-def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_path):
-    """Exit 2 on SIGINT; the finished check is in the written report."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_path, signum):
+    """Exit 2 on SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job); what finished is written."""
     folder = plugin_dir("my_check.py", "fifo_hang.py")
     fifo = tmp_path / "started.fifo"
     os.mkfifo(fifo)
@@ -164,7 +165,7 @@ def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_
             assert ready, "the hanging check never started"
         finally:
             os.close(fd)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=WAIT_S)
     finally:
         proc.kill()
@@ -240,3 +241,15 @@ def test_entry_point_plugins_are_discovered(tmp_path):
     assert proc.returncode == ExitCode.OK, proc.stderr
     [result] = json.loads(proc.stdout)["results"]
     assert result["summary"] == "loaded through an entry point"
+
+
+def test_one_unwritable_report_does_not_lose_the_others(cli, profile, plugin_dir, tmp_path):
+    folder = plugin_dir("my_check.py")
+    good = tmp_path / "good.json"
+    result = cli("run", str(profile), "--checks-dir", str(folder), "--only", "my-check",
+                 "--report", f"junit:{tmp_path / 'missing-dir' / 'x.xml'}",
+                 "--report", f"json:{good}")
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "x.xml" in result.stderr
+    assert json.loads(good.read_text())["counts"]["pass"] == 1
+    assert "my-check" in result.stdout
