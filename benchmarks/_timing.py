@@ -18,7 +18,8 @@ def netra_diag() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "netra_diag"]
 
 
-def time_command(argv: Sequence[str], repeat: int, *, ok_codes: Sequence[int] = (0,)) -> list[float]:
+def time_command(argv: Sequence[str], repeat: int, *,
+                 ok_codes: Sequence[int] = (0,)) -> list[float]:
     """Wall times (s) of ``repeat`` runs of ``argv``; raises if it exits with another code."""
     times = []
     env = {**os.environ, "NO_COLOR": "1"}

@@ -10,5 +10,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "registry_wiring",
     "engine_factory",
     "deprecation_warnings",
+    "context_identity",
     "event_flow",
+    "user_isolation",
+    "event_latency",
 )

@@ -29,7 +29,9 @@ a regression back onto the shared singleton go unnoticed.
 
 How it is judged: each entry point is imported and called (a class is instantiated) in a
 fresh interpreter with every warning recorded, arguments built from its real signature; the
-warnings it raises are listed with their category, text and the line they point at.
+warnings it raises are listed with their category, text and the line they point at. Under
+`--static`, each entry point's definition is read instead (nothing runs): it must call
+`warnings.warn(..., DeprecationWarning)` with a message naming the replacement.
 
 Typical causes: a warnings filter or `stacklevel`-less shim that swallows the warning; the
 warning call deleted during a refactor; a message that does not say what to use instead.
@@ -46,7 +48,7 @@ def deprecation_warnings(ctx: CheckContext) -> Verdict:
     if not ctx.profile.deprecated:
         return skipped("the profile lists no deprecated entry points")
     if ctx.static:
-        return skip_static("warnings are only seen when the entry points run")
+        return _judge_source(ctx)
     failures, evidence = run_async(ctx, lambda: _exercise(ctx))
     if failures:
         more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -69,7 +71,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
             target = ctx.import_entry(dep.entry, f"deprecated entry '{dep.entry}'")
             if callable(target):
                 call = fill_arguments(target, available=available,
-                                      overrides=ctx.profile.build.get(dep.attr, {}),
+                                      overrides=ctx.build_kwargs(dep.attr),
                                       profile_key=f"build.{dep.attr}", what=dep.entry)
                 await call_target(ctx, f"{dep.attr}()", target, *call.args, **call.kwargs)
         ours = [w for w in caught if issubclass(w.category, _CATEGORIES)]
@@ -87,3 +89,47 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
             failures.append(f"{dep.attr} warns but does not name its replacement "
                             f"{dep.replacement}")
     return failures, evidence
+
+
+def _judge_source(ctx: CheckContext) -> Verdict:
+    """``--static``: read each entry point's definition for a ``warnings.warn(...,
+    DeprecationWarning)`` naming its replacement (nothing is imported or run)."""
+    from netra_diag.support.survey import survey
+
+    tree = survey(ctx.root, [d.attr for d in ctx.profile.deprecated], ctx.profile.exclude)
+    failures: list[str] = []
+    evidence: list[Evidence] = [Evidence("note", "--static: judged from source; the entry "
+                                         "points were not run")]
+    judged = 0
+    for dep in ctx.profile.deprecated:
+        defs = [d for d in [*tree.classes, *tree.functions] if d.name == dep.attr]
+        home = [d for d in defs if d.module == dep.module
+                or (d.module, d.name) in tree.imports.get(dep.module, ())]
+        found = (home or defs)[:1]
+        if not found:
+            evidence.append(Evidence("note", f"{dep.entry}: no definition of {dep.attr} in the "
+                                     "source, so it was not judged"))
+            continue
+        judged += 1
+        d = found[0]
+        how = d.deprecation
+        if how is None or how.how != "warns":
+            said = " (its docstring says deprecated)" if how is not None else ""
+            failures.append(f"{dep.attr} does not warn with DeprecationWarning when used{said}")
+            evidence.append(Evidence("location", f"{dep.attr} defined here emits no "
+                                     f"DeprecationWarning{said}", d.relpath, d.line))
+        elif dep.replacement.lower() not in how.message.lower():
+            failures.append(f"{dep.attr} warns but does not name its replacement "
+                            f"{dep.replacement}")
+            evidence.append(Evidence("location", f"warning without {dep.replacement}: "
+                                     f"{how.message}", d.relpath, how.line))
+        else:
+            evidence.append(Evidence("location", f"{dep.attr} warns: {how.message}",
+                                     d.relpath, how.line))
+    if failures:
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        return failed(failures[0] + more, *evidence)
+    if not judged:
+        return skip_static("no deprecated entry point is defined in the scanned source")
+    return passed(f"from source: all {judged} deprecated entry points warn and name their "
+                  "replacement", *evidence)

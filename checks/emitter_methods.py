@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, Verdict, check, failed, passed
+from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed
 from netra_diag.support.calls import describe_type, fill_arguments, signature_text
-from netra_diag.support.static import class_methods, unawaited_calls
+from netra_diag.support.static import (
+    class_methods,
+    find_definitions,
+    method_definitions,
+    unawaited_calls,
+)
 
 from ._common import (
     SAMPLE_VALUES,
@@ -17,9 +22,9 @@ from ._common import (
     location_evidence,
     make_user_context,
     method_call,
-    run_async,
     scan,
 )
+from ._dynamic import dynamic_half, first_failures
 
 EXPLAIN = """\
 Verifies that the bridge's user-emitter factory (create_user_emitter on the `bridge_factory`
@@ -59,16 +64,22 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
     failures: list[str] = []
 
     methods = class_methods(modules, emitter_class)
-    async_names = {factory_name}
+    # Async-ness comes from the target's source: a factory may be sync in one release.
+    factories = method_definitions(modules, factory_name)
+    async_names = {factory_name} if any(f.is_async for f in factories) else set()
+    if factories and not async_names:
+        evidence.append(Evidence("note", f"{factory_name}() is a plain function here (not "
+                                 "async): its call sites need no await", factories[0].relpath,
+                                 factories[0].line))
     if methods is not None:
         async_names |= {n for n, info in methods.items() if info.is_async}
         missing = [m for m in event_methods.values() if m not in methods]
         if missing:
             failures.append(f"{emitter_class} lacks {', '.join(missing)}")
-            info = next(iter(methods.values()), None)
+            where = next(iter(find_definitions(modules, emitter_class)), None)
             evidence.append(Evidence("observed", f"{emitter_class} is missing the critical "
-                                     f"methods {missing}", info.relpath if info else None,
-                                     None, {"missing": missing}))
+                                     f"methods {missing}", where.relpath if where else None,
+                                     where.line if where else None, {"missing": missing}))
         sync = [m for m in event_methods.values() if m in methods and not methods[m].is_async]
         if sync:
             evidence.append(Evidence("note", f"{emitter_class} defines {sync} as plain "
@@ -81,20 +92,24 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
         evidence.append(Evidence("note", "--static: the emitter was not built or called"))
         if methods is None:
             evidence.append(Evidence("note", f"no class {emitter_class} found in the source"))
+        if not failures and methods is None:
+            return errored(f"--static: no class {emitter_class} is defined under the source "
+                           "root, so its notify methods cannot be judged from source",
+                           *evidence, *problems, fix="check the 'emitter' role and the "
+                           "profile's 'root'")
+        if not failures:
+            return passed(f"from source: {emitter_class} defines all {len(event_methods)} "
+                          "notify methods and no call site leaves an async emitter factory "
+                          "un-awaited", *evidence, *problems)
         return _verdict(failures, evidence, problems, len(event_methods))
-    dynamic_failures, dynamic_evidence = run_async(ctx, lambda: _exercise(ctx))
-    return _verdict(failures + dynamic_failures, evidence + dynamic_evidence, problems,
-                    len(event_methods))
+    verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+    return verdict or _verdict(failures, evidence, problems, len(event_methods))
 
 
 def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evidence],
              total: int) -> Verdict:
     if failures:
-        distinct = list(dict.fromkeys(failures))
-        summary = "; ".join(distinct[:2])
-        if len(distinct) > 2:
-            summary += f" (+{len(distinct) - 2} more)"
-        return failed(summary, *evidence, *problems)
+        return failed(first_failures(failures), *evidence, *problems)
     return passed(f"the user emitter exposes all {total} notify methods and each emits its "
                   "event", *evidence, *problems)
 
@@ -128,7 +143,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
         method = getattr(emitter, name)
         before = len(recorder.frames)
         call = fill_arguments(method, available=SAMPLE_VALUES,
-                              overrides=ctx.profile.build.get(name, {}),
+                              overrides=ctx.build_kwargs(name),
                               profile_key=f"build.{name}", what=signature_text(method))
         _, was_async = await call_target(ctx, f"{name}()", method, *call.args, **call.kwargs)
         await recorder.wait_for(before + 1, timeout=2.0)

@@ -11,11 +11,18 @@ from netra_diag import (
     TargetFailure,
     Verdict,
     check,
+    errored,
     failed,
     passed,
 )
 from netra_diag.support.calls import describe_type, fill_arguments
 from netra_diag.support.recording import RecordingConnection
+from netra_diag.support.static import (
+    class_methods,
+    constructor_calls_missing,
+    method_definitions,
+    unawaited_calls,
+)
 
 from ._common import (
     attach_recorder,
@@ -23,12 +30,13 @@ from ._common import (
     call_target,
     context_values,
     find_attribute,
+    location_evidence,
     make_user_context,
     method_call,
     probe_event,
-    run_async,
-    skip_static,
+    scan,
 )
+from ._dynamic import dynamic_half, first_failures
 
 EXPLAIN = """\
 Verifies that execution engines come only from the per-user factory (the `engine_factory`
@@ -40,11 +48,13 @@ Why it matters: the engine is what runs an agent for one request. An engine with
 or with a coroutine where the emitter should be, runs the agent silently; an engine that can
 be built directly bypasses per-user isolation.
 
-How it is judged: the check builds the factory with arguments from its real signature (the
-registry and bridge it needs are built from the profile), asks it for engines for two
-different users, and inspects and exercises each engine's emitter against recording
-connections registered for both users. It also calls the engine class directly, expecting a
-refusal from the target's own code.
+How it is judged: statically, the engine factory's methods are checked for calls of an
+async emitter factory without `await`, and every production call of the engine and factory
+constructors for missing required arguments. Dynamically, the check builds the factory
+with arguments from its real signature (the registry and bridge it needs are built from the
+profile), asks it for engines for two different users, and inspects and exercises each
+engine's emitter against recording connections registered for both users. It also calls
+the engine class directly, expecting a refusal from the target's own code.
 
 Typical causes: a factory that forgets to await create_user_emitter() or never passes the
 emitter to the engine; an engine constructor without a guard.
@@ -54,19 +64,71 @@ pass it to the engine; make the engine constructor refuse callers other than the
 
 
 @check(id="engine-factory", why=4, title="Execution Engine Factory", explain=EXPLAIN,
+       static=True,
        fix="build engines only through the per-user factory, with the user's awaited emitter")
 def engine_factory(ctx: CheckContext) -> Verdict:
+    failures, evidence, problems = _static_findings(ctx)
     if ctx.static:
-        return skip_static("the engine factory must be called to see what it binds")
-    try:
-        failures, evidence = run_async(ctx, lambda: _exercise(ctx))
-    except TargetFailure as exc:
-        return failed(exc.summary, *exc.evidence)
+        evidence.append(Evidence("note", "--static: no engine was built, so what the factory "
+                                 "binds to each engine was not observed"))
+    else:
+        verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+        if verdict is not None:
+            return verdict
     if failures:
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        return failed(failures[0] + more, *evidence)
+        return failed(first_failures(failures, limit=1), *evidence, *problems)
+    if ctx.static and any(e.data == {"judged": False} for e in evidence):
+        return errored("--static: the engine factory is not defined under the source root, so "
+                       "it cannot be judged from source", *evidence, *problems,
+                       fix="check the 'engine_factory' role and the profile's 'root'")
+    if ctx.static:
+        return passed("from source: the engine factory awaits the emitter factory and every "
+                      "engine and factory construction passes its required arguments",
+                      *evidence, *problems)
     return passed("engines come only from the per-user factory, each bound to its user's "
-                  "emitter", *evidence)
+                  "emitter", *evidence, *problems)
+
+
+def _class_name(ctx: CheckContext, role: str) -> str:
+    return ctx.role(role).split(":", 1)[1].split(".")[-1]
+
+
+def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list[Evidence]]:
+    """From source: un-awaited async emitter-factory calls inside the engine factory, and
+    constructor calls of the engine and its factory that miss required arguments."""
+    import ast
+
+    names = [_class_name(ctx, role) for role in ("engine_factory", "engine")
+             if ctx.has_role(role)]
+    emitter_factory = ctx.profile.method("create_user_emitter")
+    modules, problems = scan(ctx, [*names, emitter_factory])
+    failures: list[str] = []
+    evidence: list[Evidence] = []
+    if not names:
+        return failures, evidence, problems
+    factory = names[0] if ctx.has_role("engine_factory") else None
+    spans = [(mod.relpath, node.lineno, node.end_lineno or node.lineno)
+             for mod in modules for node in mod.tree.body
+             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+             and node.name == factory]
+    if not spans:
+        evidence.append(Evidence("note", f"no definition of the engine factory {factory} in "
+                                 "the scanned source", data={"judged": False}))
+    async_names = {f.name for f in method_definitions(modules, emitter_factory) if f.is_async}
+    for finding in unawaited_calls(modules, async_names):
+        if any(finding.relpath == path and start <= finding.line <= end
+               for path, start, end in spans):
+            failures.append(f"{finding.relpath}:{finding.line} the engine factory "
+                            f"{finding.message}")
+            evidence.append(location_evidence(finding))
+    for name in names:
+        init = (class_methods(modules, name) or {}).get("__init__")
+        if init is None:
+            continue
+        for finding in constructor_calls_missing(modules, name, init.params, init.required):
+            failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
+            evidence.append(location_evidence(finding))
+    return failures, evidence, problems
 
 
 async def _components(ctx: CheckContext, user_context: Any) -> dict[str, Any]:

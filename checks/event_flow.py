@@ -9,7 +9,17 @@ from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, error
 from netra_diag.support.judge import judge_run
 from netra_diag.support.wire import Capture, drive_run
 
-from ._common import build_role, call_target, run_async, skip_static
+from ._common import (
+    build_role,
+    call_target,
+    is_live,
+    live_members,
+    redact_verdict,
+    run_async,
+    skip_static,
+    wire_budget,
+)
+from ._inprocess import SERVER_START_ERRORS, ServerDidNotStart, run_in_process
 
 EXPLAIN = """\
 Verifies that a real agent run delivers every critical event (by default agent_started,
@@ -36,18 +46,41 @@ How to fix: fix the earliest failing link in the chain, then re-run."""
 def event_flow(ctx: CheckContext) -> Verdict:
     if ctx.static:
         return skip_static("events only flow when the pipeline runs")
+    if is_live(ctx):
+        return _live_event_flow(ctx)
     if not ctx.has_role("server"):
-        return errored("the profile names no 'server' role, so no WebSocket run can be made",
-                       fix="add 'roles: {server: module:start_server}' to the profile")
-    capture, url = run_async(ctx, lambda: _run_over_server(ctx))
+        return run_in_process(ctx, "the profile names no 'server' role")
+    try:
+        capture, url = run_async(ctx, lambda: _run_over_server(ctx))
+    except ServerDidNotStart as exc:
+        return run_in_process(ctx, f"the target's server could not start ({exc.reason})",
+                              *exc.evidence)
     return verdict_for(ctx.profile.critical_events, capture, url)
+
+
+def _live_event_flow(ctx: CheckContext) -> Verdict:
+    """``probe``: one run over the live endpoint, as the probe's first user."""
+    url = ctx.options["url"]
+    members = live_members(ctx)
+    _, token = members[0]
+    capture = run_async(ctx, lambda: drive_run(url, token, timeout=wire_budget(ctx)))
+    if capture.auth_refused:
+        verdict = errored(f"authentication refused by {url}: {capture.failure}",
+                          fix="check the token: pass a valid one with --token-env VAR")
+    else:
+        verdict = verdict_for(ctx.profile.critical_events, capture, url,
+                              wire="over the live endpoint")
+    return redact_verdict(verdict, [t for _, t in members])
 
 
 async def _run_over_server(ctx: CheckContext) -> tuple[Capture, str]:
     user, token = "netra-diag-flow", secrets.token_urlsafe(24)
     available: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "users": {user: token},
                                  "tokens": {user: token}}
-    server, _ = await build_role(ctx, "server", available)
+    try:
+        server, _ = await build_role(ctx, "server", available)
+    except SERVER_START_ERRORS as exc:  # no server here: event-flow runs in-process instead
+        raise ServerDidNotStart.from_error(exc) from exc
     try:
         url = server_url(ctx, server)
         budget = min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2)

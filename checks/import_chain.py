@@ -7,6 +7,7 @@ from typing import Any
 from netra_diag import (
     CheckContext,
     Evidence,
+    SetupError,
     TargetFailure,
     Verdict,
     check,
@@ -71,8 +72,15 @@ def import_chain(ctx: CheckContext) -> Verdict:
                           Evidence("note", note), *problems)
         return passed(f"no production module imports a deprecated entry point "
                       f"({len(deprecated)} checked)", Evidence("note", note), *problems)
-    observed, crash_evidence, used_factory, used_deprecated = run_async(
-        ctx, lambda: _trace_wiring(ctx))
+    try:
+        observed, crash_evidence, used_factory, used_deprecated = run_async(
+            ctx, lambda: _trace_wiring(ctx))
+    except SetupError as exc:  # e.g. a dependency not installed: the static findings stand
+        if not static:
+            return errored(str(exc), *evidence, *problems, fix=exc.fix)
+        first = static[0]
+        return failed(f"{first.relpath}:{first.line} {first.message}", *evidence, *problems,
+                      Evidence("note", f"the wiring path was not run: {exc}"))
     evidence += observed
     if static or used_deprecated:
         where = (f"{static[0].relpath}:{static[0].line} {static[0].message}" if static

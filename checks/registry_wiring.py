@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, TargetFailure, Verdict, check, failed, passed
+from netra_diag import (
+    CheckContext,
+    Evidence,
+    TargetFailure,
+    Verdict,
+    check,
+    errored,
+    failed,
+    passed,
+)
 from netra_diag.support.calls import describe_type, fill_arguments
 from netra_diag.support.static import class_methods, constructor_calls_missing
 
@@ -17,9 +26,9 @@ from ._common import (
     make_user_context,
     method_call,
     probe_event,
-    run_async,
     scan,
 )
+from ._dynamic import dynamic_half, first_failures
 
 EXPLAIN = """\
 Verifies that the agent registry (the `registry` role), built the way the application builds
@@ -65,18 +74,22 @@ def registry_wiring(ctx: CheckContext) -> Verdict:
             evidence.append(location_evidence(finding))
     if ctx.static:
         evidence.append(Evidence("note", "--static: the registry was not built or wired"))
+        if not failures and methods is None:
+            return errored(f"--static: no class {registry_class} is defined under the source "
+                           "root, so its constructor calls cannot be judged from source",
+                           *evidence, *problems, fix="check the 'registry' role and the "
+                           "profile's 'root'")
+        if not failures:
+            return passed(f"from source: every production call of {registry_class}() passes "
+                          "its required arguments", *evidence, *problems)
         return _verdict(failures, evidence, problems)
-    try:
-        dyn_failures, dyn_evidence = run_async(ctx, lambda: _exercise(ctx))
-    except TargetFailure as exc:
-        return failed(exc.summary, *evidence, *exc.evidence, *problems)
-    return _verdict(failures + dyn_failures, evidence + dyn_evidence, problems)
+    verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+    return verdict or _verdict(failures, evidence, problems)
 
 
 def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evidence]) -> Verdict:
     if failures:
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        return failed(failures[0] + more, *evidence, *problems)
+        return failed(first_failures(failures, limit=1), *evidence, *problems)
     return passed("every agent the registry hands out carries a bridge that reaches the user",
                   *evidence, *problems)
 

@@ -246,6 +246,34 @@ def faults(format: ListFormatOpt = "rich") -> None:
         console.print(f"scenario {name}: {', '.join(members) or 'no faults'}")
 
 
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(
+        help="Folder to write netra-diag.yaml into (or a .yaml path). Default: the current "
+        "folder.", show_default=False)] = Path("."),
+    root: Annotated[Path | None, typer.Option(
+        "--root", help="The source tree to scan (default: PATH/src when it holds a package, "
+        "else PATH).")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="The profile's name (default: the top-level package).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing profile.")] = False,
+) -> None:
+    """Write a commented profile for a source tree, found with ast alone (nothing imported)."""
+
+    def body() -> ExitCode:
+        from .init import write_profile
+
+        result = write_profile(path, root=root, force=force, name=name)
+        proposal = result.proposal
+        print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
+              f"{len(proposal.deprecated)} deprecated entry point(s), "
+              f"{proposal.todo_count} TODO(s) to review")
+        return ExitCode.OK
+
+    raise typer.Exit(int(_guard(body)))
+
+
 @app.command("report")
 def report_cmd(
     run_json: Annotated[Path, typer.Argument(metavar="RUN.json", help="A saved JSON run.")],
@@ -258,6 +286,71 @@ def report_cmd(
     from .session import render_saved
 
     raise typer.Exit(int(_guard(render_saved, run_json, format, output, baseline)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        "--port", "-p", help="Port to listen on; 0 picks a free one.")] = 0,
+    user: Annotated[list[str] | None, typer.Option(
+        "--user", help="A user and its bearer token, NAME=TOKEN (repeatable). Default: a "
+        "generated demo user, its token printed at start.")] = None,
+    inject: InjectOpt = None,
+    scenario: ScenarioOpt = None,
+) -> None:
+    """Serve the reference pipeline's WebSocket endpoint until Ctrl-C or SIGTERM."""
+    from .serve import ServeRequest
+    from .serve import serve as serve_endpoint
+
+    request = ServeRequest(host=host, port=port, users=user or [],
+                           inject=tuple(inject or ()), scenario=scenario)
+    raise typer.Exit(int(_guard(serve_endpoint, request)))
+
+
+@app.command()
+def probe(
+    url: Annotated[str, typer.Argument(
+        metavar="URL", help="The live endpoint, ws://HOST:PORT/PATH or wss://...")],
+    token_env: Annotated[str | None, typer.Option(
+        "--token-env", metavar="VAR",
+        help="The environment variable holding the bearer token (preferred).")] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="The bearer token itself (visible in the process list: prefer "
+        "--token-env).")] = None,
+    user_token_env: Annotated[list[str] | None, typer.Option(
+        "--user-token-env", metavar="NAME=VAR",
+        help="Another user's token, from an environment variable (repeatable); "
+        "user-isolation needs two users or more.")] = None,
+    profile: Annotated[Path | None, typer.Option(
+        "--profile", help="Take the critical events and budgets from this profile.")] = None,
+    latency_budget_ms: Annotated[float | None, typer.Option(
+        "--latency-budget-ms", help="Per-event latency budget (default 50, or the "
+        "profile's).")] = None,
+    format: RunFormatOpt = "rich",
+    output: OutputOpt = None,
+    report: ReportOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    jobs: JobsOpt = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
+        "within it.")] = 30.0,
+    checks_dir: ChecksDirOpt = None,
+) -> None:
+    """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""
+    _choice(format, RUN_FORMATS, "--format")
+    from .probe import ProbeRequest
+    from .probe import probe as probe_endpoint
+
+    request = ProbeRequest(
+        url=url, token=token, token_env=token_env, user_token_envs=user_token_env or [],
+        profile=profile, latency_budget_ms=latency_budget_ms, format=format, output=output,
+        reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
+        checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
+    )
+    raise typer.Exit(int(_guard(probe_endpoint, request)))
 
 
 def _guard(func: Any, *args: Any) -> ExitCode:

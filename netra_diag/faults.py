@@ -70,6 +70,7 @@ _REGISTRY = "netra_backend/app/agents/supervisor/agent_registry.py"
 _MANAGER = "netra_backend/app/websocket_core/websocket_manager_factory.py"
 _SINGLETON = "netra_backend/app/websocket_core/unified_manager.py"
 _NOTIFIER = "netra_backend/app/agents/supervisor/websocket_notifier.py"
+_BRIDGE = "netra_backend/app/services/agent_websocket_bridge.py"
 
 _NOTIFY_METHODS = """
     async def notify_agent_started(
@@ -278,6 +279,33 @@ _ALL: tuple[Fault, ...] = (
                 "        )\n        return await self.websocket_manager.send_to_user(event)\n",
                 "        )\n        await asyncio.sleep(0.12)\n"
                 "        return await self.websocket_manager.send_to_user(event)\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="context-split",
+        description=(
+            "a half-finished migration: the bridge defines its own UserExecutionContext "
+            "instead of importing the one in services/user_execution_context.py, so "
+            "create_user_emitter rejects every context the application builds (TypeError) "
+            "while create_websocket_manager accepts only the other class"
+        ),
+        detected_by=("context-identity", "emitter-methods", "registry-wiring",
+                     "engine-factory", "event-flow"),
+        mutations=(
+            Mutation(
+                _BRIDGE,
+                "from netra_backend.app.services.user_execution_context import "
+                "UserExecutionContext\n",
+                "from dataclasses import dataclass, field\n\n"
+                "from netra_backend.app.services.user_execution_context import new_run_id\n\n\n"
+                "@dataclass(frozen=True)\n"
+                "class UserExecutionContext:\n"
+                '    """A copy of the request context, kept here during the migration."""\n\n'
+                "    user_id: str\n"
+                "    request_id: str\n"
+                "    thread_id: str\n"
+                "    run_id: str = field(default_factory=new_run_id)\n\n\n",
             ),
         ),
     ),

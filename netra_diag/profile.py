@@ -85,6 +85,7 @@ DEFAULT_METHODS: dict[str, str] = {
     "list_agents": "list_agents",
     "create_engine": "create_for_user",
     "run_agent": "run_agent",
+    "run": "run",  # on the wiring entry's result: runs an agent (in-process event flow)
     "add_connection": "add_connection",
     "remove_connection": "remove_connection",
 }

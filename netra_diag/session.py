@@ -23,7 +23,7 @@ from .errors import ConfigError, OutputError
 from .exitcodes import ExitCode, exit_code_for
 from .model import CheckResult, RunReport
 
-__all__ = ["RunRequest", "assemble_report", "execute_run", "render_saved"]
+__all__ = ["RunRequest", "assemble_report", "execute_run", "redact_report", "render_saved"]
 
 
 @dataclass
@@ -46,6 +46,11 @@ class RunRequest:
     command: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    #: A prepared ``Target`` to diagnose instead of opening ``profile`` (``probe`` passes a
+    #: live endpoint); the run closes it.
+    target: Any = None
+    #: When set, only checks carrying one of these tags are selected (``probe``: ``wire``).
+    tags: Sequence[str] = ()
 
 
 def environment() -> dict[str, Any]:
@@ -92,10 +97,13 @@ def execute_run(request: RunRequest) -> ExitCode:
 
     extra_reports = parse_report_option(list(request.reports))
     baseline = load_saved(request.baseline) if request.baseline else None
-    with open_target(request.profile, inject=request.inject,
-                     scenario=request.scenario) as target:
+    prepared = request.target or open_target(request.profile, inject=request.inject,
+                                             scenario=request.scenario)
+    with prepared as target:
         registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs)
         specs = select_specs(registry, list(request.only), list(request.skip))
+        if request.tags:
+            specs = [s for s in specs if set(s.tags) & set(request.tags)]
         from .runner import Runner, load_failure_result
 
         load_errors = [load_failure_result(f) for f in registry.failures]
@@ -163,6 +171,8 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
 
     from .reporters.atomic import redact, write_atomic
 
+    if secrets:  # every format, the terminal's included, renders the redacted report
+        report = redact_report(report, secrets)
     problems: list[str] = []
     # the JSON run first: it is what every other format can be rebuilt from
     for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
@@ -202,6 +212,23 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             problems.append(str(exc))
     if problems:
         raise OutputError("; ".join(problems))
+
+
+def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
+    """A copy of ``report`` with every secret replaced in every string it holds (keys,
+    values, evidence, command line), before any reporter escapes or wraps the text."""
+    from .reporters.atomic import redact
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets)
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    return RunReport.from_dict(clean(report.to_dict()))
 
 
 def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:

@@ -36,6 +36,7 @@ CHECK_IDS = {
     "event-flow",
     "user-isolation",
     "event-latency",
+    "context-identity",
 }
 INCIDENT = (
     "deprecated-singleton-import",
@@ -56,7 +57,7 @@ def fresh_copy(tmp_path: Path, label: str = "src") -> Path:
 def test_table_shape():
     assert SCENARIOS == {"healthy": (), "incident": INCIDENT}
     assert tuple(FAULTS)[:5] == INCIDENT
-    assert len(FAULTS) == 10
+    assert len(FAULTS) == 11
     for name, fault in FAULTS.items():
         assert fault.name == name and re.fullmatch(r"[a-z]+(-[a-z]+)+", name)
         assert fault.description and fault.mutations

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -369,6 +370,100 @@ def test_server_close_sends_1001_and_counts(nb, hub):
 def test_unknown_server_option_is_refused(nb):
     with pytest.raises(TypeError, match="unknown server options"):
         run(nb("app.routes.websocket_server").start_server(users=USERS, bogus=1))
+
+
+def test_time_exchange_answers_in_order_and_keeps_the_connection_usable(nb, hub):
+    async def scenario() -> None:
+        async with (
+            healthy_server(nb) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            before = time.time()
+            await ws.send(json.dumps({"type": "time", "request_id": "c1"}))
+            reply = await recv(ws)
+            assert set(reply) == {"type", "server_time", "request_id"}
+            assert reply["type"] == "time" and reply["request_id"] == "c1"
+            assert before <= reply["server_time"] <= time.time()  # one clock on loopback
+            await ws.send('{"type": "time"}')
+            assert set(await recv(ws)) == {"type", "server_time"}
+            # behind a run's frames: the reply comes after everything queued before it
+            await ws.send(start("r1"))
+            await ws.send(json.dumps({"type": "time", "request_id": "c2"}))
+            kinds = []
+            while not kinds or kinds[-1] != "time":
+                kinds.append((await recv(ws))["type"])
+            assert kinds[0] == "run_accepted" and kinds[-1] == "time"
+            assert server.stats()["protocol_errors"] == 0
+
+    run(scenario())
+
+
+def test_a_client_cannot_watch_another_users_run(nb, hub):
+    """There is no way to subscribe to a run: a made-up watch frame is refused, and starting
+    a run with another user's request and thread ids starts a run of one's own."""
+
+    async def scenario() -> None:
+        async with healthy_server(nb) as server:
+            alice = await open_client(server.url, USERS["alice"])
+            bob = await open_client(server.url, USERS["bob"])
+            async with alice, bob:
+                await recv(alice)
+                await recv(bob)
+                mine = await run_once(alice, "shared-req", "shared-thread")
+                alice_run = mine[0]["run_id"]
+                for kind in ("subscribe", "watch"):
+                    await bob.send(json.dumps({"type": kind, "run_id": alice_run,
+                                               "user_id": "alice"}))
+                    frame = await recv(bob)
+                    assert (frame["type"], frame["code"]) == ("error", "unknown_type")
+                theirs = await run_once(bob, "shared-req", "shared-thread")
+                assert theirs[0]["run_id"] != alice_run
+                assert {e["user_id"] for e in events_of(theirs)} == {"bob"}
+                # a marker through alice's queue: nothing of bob's run reached her first
+                await alice.send('{"type": "time"}')
+                assert (await recv(alice))["type"] == "time"
+
+    run(scenario())
+
+
+def test_keepalive_pings_drop_a_client_that_stopped_answering(nb, hub):
+    ws_server = nb("app.routes.websocket_server")
+    assert ws_server.ServerOptions().ping_interval and ws_server.ServerOptions().ping_timeout
+
+    async def scenario() -> dict[str, int]:
+        async with healthy_server(nb, ping_interval=0.05, ping_timeout=0.05,
+                                  close_timeout=0.2) as server:
+            ws = await open_client(server.url, USERS["alice"])
+            await recv(ws)
+            await run_once(ws, "r1")
+            ws.transport.pause_reading()  # alive but deaf: pings go unanswered
+            await server.wait_for_connections(0)
+            ws.transport.abort()
+            return server.stats()
+
+    stats = run(scenario())
+    assert stats["connections"] == 0 and hub.count() == 0
+
+
+def test_many_clients_dropped_abruptly_mid_run_leave_nothing_behind(nb, hub):
+    async def scenario() -> dict[str, int]:
+        async with healthy_server(nb) as server:
+            clients = [await open_client(server.url, USERS["alice" if i % 2 else "bob"])
+                       for i in range(6)]
+            for i, ws in enumerate(clients):
+                await recv(ws)
+                await ws.send(start(f"r{i}"))
+                assert (await recv(ws))["type"] == "run_accepted"
+            await server.wait_for_connections(6)
+            for ws in clients:
+                ws.transport.abort()  # no close frame, runs possibly still in flight
+            await server.wait_for_connections(0)
+            return server.stats()
+
+    stats = run(scenario())
+    assert stats["connections"] == 0 and hub.count() == 0
+    assert hub.users() == []
 
 
 # -- faulted copies, served from child interpreters ------------------------------------------

@@ -29,6 +29,7 @@ __all__ = [
     "constructor_calls_missing",
     "deprecated_usages",
     "find_definitions",
+    "method_definitions",
     "required_params",
     "unawaited_calls",
 ]
@@ -93,9 +94,11 @@ def deprecated_usages(modules: list[ParsedModule], entry_module: str, name: str,
     for mod in modules:
         if mod.module in homes:
             continue
+        if name not in mod.source:  # parsed for another needle: cannot use this one
+            continue
         local_names: set[str] = set()
         module_aliases: set[str] = set()
-        for node in ast.walk(mod.tree):
+        for node in [*mod.index[ast.ImportFrom], *mod.index[ast.Import]]:
             if isinstance(node, ast.ImportFrom):
                 source = resolve_relative(mod.module, _is_package(mod), node.level, node.module)
                 for alias in node.names:
@@ -111,9 +114,9 @@ def deprecated_usages(modules: list[ParsedModule], entry_module: str, name: str,
                 for alias in node.names:
                     if alias.name in homes:
                         module_aliases.add(alias.asname or alias.name)
-        for node in ast.walk(mod.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        if not local_names and not module_aliases:
+            continue
+        for node in mod.index[ast.Call]:
             func = node.func
             hit = (isinstance(func, ast.Name) and func.id in local_names) or (
                 isinstance(func, ast.Attribute) and func.attr == name
@@ -133,14 +136,6 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
-def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    return parents
-
-
 def _call_name(node: ast.Call) -> str | None:
     if isinstance(node.func, ast.Name):
         return node.func.id
@@ -153,13 +148,11 @@ def unawaited_calls(modules: Iterable[ParsedModule], async_names: set[str]) -> l
     """Calls to async callables named in ``async_names`` whose coroutine is never awaited."""
     out = []
     for mod in modules:
-        parents = _parents(mod.tree)
-        for node in ast.walk(mod.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in mod.index[ast.Call]:
             name = _call_name(node)
             if name not in async_names:
                 continue
+            parents = mod.parents
             parent = parents.get(node)
             if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom):
                 continue
@@ -214,6 +207,19 @@ def class_methods(modules: list[ParsedModule], class_name: str,
     return None
 
 
+def method_definitions(modules: Iterable[ParsedModule], name: str) -> list[FunctionInfo]:
+    """Every method called ``name`` defined in a top-level class (sync/async drift shows)."""
+    out = []
+    for mod in modules:
+        for node in mod.tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == name:
+                    out.append(_function_info(item, mod.relpath, True))
+    return out
+
+
 def required_params(modules: list[ParsedModule], class_name: str) -> tuple[str, ...] | None:
     """Required constructor parameters of ``class_name`` (None when unknown)."""
     methods = class_methods(modules, class_name)
@@ -228,8 +234,8 @@ def constructor_calls_missing(modules: Iterable[ParsedModule], class_name: str,
     """Calls of ``class_name(...)`` that leave a required parameter without a value."""
     out = []
     for mod in modules:
-        for node in ast.walk(mod.tree):
-            if not isinstance(node, ast.Call) or _call_name(node) != class_name:
+        for node in mod.index[ast.Call]:
+            if _call_name(node) != class_name:
                 continue
             if any(isinstance(a, ast.Starred) for a in node.args) or \
                     any(k.arg is None for k in node.keywords):

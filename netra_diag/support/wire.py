@@ -9,7 +9,15 @@ Protocol (the reference endpoint's; DESIGN.md "Events on the wire"):
   answers ``{"type": "run_accepted", "run_id", ...}``, then the run's events, then
   ``{"type": "run_finished", "run_id", "status"}`` once the run is over server-side (so a
   client need not wait out a timeout for events that will never come), or an
-  ``{"type": "error", "code", "message"}`` frame.
+  ``{"type": "error", "code", "message"}`` frame;
+* optionally send ``{"type": "time"}``; a server that knows it answers ``{"type": "time",
+  "server_time": <float>}`` through the same outgoing queue as events (used to estimate the
+  clock offset to a remote host, and as a marker that every earlier frame has arrived); one
+  that does not answers an ``error`` frame, or nothing, and the client does without it.
+
+``drive_run`` runs one request on one connection; ``drive_runs`` runs one request on each of
+several connections at once (all authenticated before any run starts), for isolation and
+latency measurements.
 
 Every wait is bounded by one deadline; whatever happens (refused, TLS failure, garbage,
 silence, a close mid-run) ends as a ``Capture`` describing it, never an exception. The token
@@ -22,10 +30,17 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Capture", "drive_run"]
+__all__ = ["Capture", "drive_run", "drive_runs", "is_loopback"]
+
+#: Clock samples per connection when ``sync_clock`` is on (the one with the least RTT wins).
+CLOCK_SAMPLES = 5
+#: How long a silent connection is read after the runs ended, when the server does not
+#: answer the ``time`` marker (only servers without the exchange pay it).
+QUIET_S = 0.3
 
 
 @dataclass
@@ -50,6 +65,9 @@ class Capture:
     completed: bool = False  # the last critical event arrived
     finished: bool = False  # the server said the run is over (run_finished)
     sent_at: float = 0.0
+    label: str = ""  # who this client is, for ``drive_runs`` (never the token)
+    clock_offset_s: float | None = None  # server clock minus client clock, when estimated
+    clock_rtt_s: float | None = None  # round trip of the sample the offset came from
 
     def events(self) -> list[dict[str, Any]]:
         return [f for f in self.frames
@@ -60,28 +78,133 @@ def _redact(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
 
 
+def is_loopback(url: str) -> bool:
+    """True when ``url``'s host is this machine (so both ends read the same clock)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _new_capture(url: str, label: str = "") -> Capture:
+    return Capture(url, request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
+                   thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}", label=label)
+
+
 async def drive_run(url: str, token: str, *, timeout: float, message: str = "netra-diag probe",
                     agent: str = "demo", last_event: str = "agent_completed",
                     ssl: Any = None) -> Capture:
     """Run one agent request over ``url`` and capture everything, within ``timeout`` s."""
-    cap = Capture(url, request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
-                  thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}")
+    cap = _new_capture(url)
+
+    async def body(ws: Any) -> None:
+        await _await_auth(ws, cap)
+        await _start_and_follow(ws, cap, message, agent, last_event)
+
+    await _bounded(cap, _guarded(cap, token, ssl, timeout, body), timeout)
+    return cap
+
+
+async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: float,
+                     message: str = "netra-diag probe", agent: str = "demo",
+                     last_event: str = "agent_completed", ssl: Any = None,
+                     sync_clock: bool = False, flush: bool = False) -> list[Capture]:
+    """One run per member ``(label, token)``, each on its own connection, all at once.
+
+    Every member connects and authenticates first; the runs start together once all are in
+    (or have failed), so a defect that sends one user's events to every connected client
+    has every other client there to reach. ``sync_clock`` estimates each connection's clock
+    offset first (``Capture.clock_offset_s``). ``flush``: after every run has ended, each
+    client keeps reading until the server answers a ``time`` marker (or stays quiet for
+    ``QUIET_S``), so frames other runs sent it late are captured too. One deadline,
+    ``timeout`` s, bounds everything; a member that fails never blocks the others.
+    """
+    sync = _Sync(len(members))
+    caps = [_new_capture(url, label) for label, _ in members]
+
+    async def member(cap: Capture, token: str) -> None:
+        joined = finished = False
+
+        async def body(ws: Any) -> None:
+            nonlocal joined, finished
+            await _await_auth(ws, cap)
+            if sync_clock:
+                await _sync_clock(ws, cap)
+            joined = True
+            sync.arrive()
+            await _read_until(ws, cap, sync.all_in)
+            await _start_and_follow(ws, cap, message, agent, last_event)
+            finished = True
+            sync.finish()
+            await _read_until(ws, cap, sync.all_done)
+            if flush:
+                await _flush(ws, cap)
+
+        try:
+            await _bounded(cap, _guarded(cap, token, ssl, timeout, body), timeout)
+        finally:
+            if not joined:
+                sync.arrive()
+            if not finished:
+                sync.finish()
+
+    await asyncio.gather(*(member(cap, token) for cap, (_, token) in zip(caps, members,
+                                                                           strict=True)))
+    return caps
+
+
+class _Sync:
+    """Two countdowns shared by the members of ``drive_runs``."""
+
+    def __init__(self, count: int) -> None:
+        self._in = self._running = count
+        self.all_in, self.all_done = asyncio.Event(), asyncio.Event()
+        if count == 0:
+            self.all_in.set()
+            self.all_done.set()
+
+    def arrive(self) -> None:
+        self._in -= 1
+        if self._in <= 0:
+            self.all_in.set()
+
+    def finish(self) -> None:
+        self._running -= 1
+        if self._running <= 0:
+            self.all_done.set()
+
+
+async def _bounded(cap: Capture, work: Any, timeout: float) -> None:
+    """Await ``work`` within ``timeout`` s; a time-out is described in ``cap``."""
     try:
-        await asyncio.wait_for(_drive(cap, token, message=message, agent=agent,
-                                      last_event=last_event, ssl=ssl, timeout=timeout), timeout)
+        await asyncio.wait_for(work, timeout)
     except TimeoutError:
         cap.timed_out = True
         if not cap.connected:
             cap.failure = f"could not connect within {timeout:g} s"
+        elif cap.user_id is None and not cap.frames and cap.garbage:
+            cap.failure = (f"the server sent {len(cap.garbage)} frame(s) that are not JSON "
+                           f"objects, and nothing else, within {timeout:g} s")
         elif cap.user_id is None and not cap.frames:
             cap.failure = f"the server sent nothing within {timeout:g} s"
+        elif cap.completed or cap.finished:
+            cap.timed_out = False  # this run ended; only the others, or the close, were slow
         else:
             cap.failure = f"the run did not finish within {timeout:g} s"
-    return cap
 
 
-async def _drive(cap: Capture, token: str, *, message: str, agent: str, last_event: str,
-                 ssl: Any, timeout: float) -> None:
+async def _guarded(cap: Capture, token: str, ssl: Any, timeout: float, body: Any) -> None:
+    """Connect with the token, run ``body(ws)``, close; transport problems end up in ``cap``.
+
+    A cancelled body (the deadline passed) aborts the connection instead of waiting for a
+    closing handshake the server may never answer, so the deadline holds.
+    """
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -100,33 +223,46 @@ async def _drive(cap: Capture, token: str, *, message: str, agent: str, last_eve
         cap.failure = f"the WebSocket handshake failed: {_redact(str(exc), token)}"
         cap.auth_refused = "401" in str(exc) or "403" in str(exc)
         return
+    except TimeoutError:
+        raise  # the deadline: described by _bounded
     except OSError as exc:
-        cap.failure = _describe_os_error(exc, url)
+        cap.failure = _describe_os_error(exc, url, connecting=True)
         return
     cap.connected = True
     try:
-        async with ws:
-            await _converse(ws, cap, message, agent, last_event)
+        try:
+            await body(ws)
+        except asyncio.CancelledError:
+            ws.transport.abort()
+            raise
+        await ws.close()
     except ConnectionClosed as exc:
         rcvd = exc.rcvd
         cap.close_code = rcvd.code if rcvd else None
         cap.close_reason = _redact(rcvd.reason if rcvd else "", token)
         if cap.close_code == 1008:
             cap.auth_refused = cap.user_id is None
-        if not cap.completed:
+        if not (cap.completed or cap.finished):
             what = f"code {cap.close_code}" if cap.close_code else "no close frame"
             cap.failure = (f"the server closed the connection ({what}"
                            f"{': ' + cap.close_reason if cap.close_reason else ''})")
+    except TimeoutError:
+        raise
     except OSError as exc:
         cap.failure = _describe_os_error(exc, url)
 
 
-async def _converse(ws: Any, cap: Capture, message: str, agent: str, last_event: str) -> None:
+async def _await_auth(ws: Any, cap: Capture) -> None:
     first = await _next_frame(ws, cap)
     if first is not None and first.get("type") == "auth_ok":
         cap.user_id = first.get("user_id")
     elif first is not None:
         _keep(cap, first)
+
+
+async def _start_and_follow(ws: Any, cap: Capture, message: str, agent: str,
+                            last_event: str) -> None:
+    """Send ``start_agent`` and read until this run ends (finished, failed or complete)."""
     cap.sent_at = time.time()
     await ws.send(json.dumps({"type": "start_agent", "request_id": cap.request_id,
                               "thread_id": cap.thread_id, "message": message, "agent": agent}))
@@ -147,6 +283,80 @@ async def _converse(ws: Any, cap: Capture, message: str, agent: str, last_event:
         elif kind == last_event and (cap.run_id is None or frame.get("run_id") == cap.run_id):
             cap.completed = True
             return
+
+
+async def _read_until(ws: Any, cap: Capture, event: asyncio.Event) -> None:
+    """Keep reading (and capturing) frames until ``event`` is set."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        while not event.is_set():
+            reader = asyncio.ensure_future(_next_frame(ws, cap))
+            done, _ = await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                frame = reader.result()
+                if frame is not None:
+                    _keep(cap, frame)
+            else:
+                reader.cancel()  # cancelling recv() is safe: no frame is lost
+                await asyncio.gather(reader, return_exceptions=True)
+    finally:
+        waiter.cancel()
+
+
+async def _ask_time(ws: Any, cap: Capture, request_id: str, wait: float) -> dict[str, Any] | None:
+    """Send a ``time`` request; its reply, or None when the server has no such exchange.
+
+    Frames arriving meanwhile are captured as usual; the reply itself is not (it is not an
+    agent event)."""
+    await ws.send(json.dumps({"type": "time", "request_id": request_id}))
+    while True:
+        try:
+            frame = await asyncio.wait_for(_next_frame(ws, cap), wait)
+        except TimeoutError:
+            return None
+        if frame is None:
+            continue
+        kind = frame.get("type")
+        if kind == "time" and frame.get("request_id") in (None, request_id):
+            frame.pop("_received_at", None)
+            return frame
+        if kind == "error" and frame.get("run_id") is None and frame.get("request_id") in (
+                None, request_id):
+            return None  # the server does not know the exchange
+        _keep(cap, frame)
+
+
+async def _sync_clock(ws: Any, cap: Capture) -> None:
+    """Estimate the server's clock offset from ``CLOCK_SAMPLES`` round trips (NTP midpoint:
+    offset = server_time - (sent + received) / 2, error within +/- rtt / 2)."""
+    best: tuple[float, float] | None = None
+    for i in range(CLOCK_SAMPLES):
+        sent = time.time()
+        reply = await _ask_time(ws, cap, f"netra-diag-clock-{i}", wait=2.0)
+        received = time.time()
+        server_time = reply.get("server_time") if reply else None
+        if not isinstance(server_time, int | float) or isinstance(server_time, bool):
+            return
+        rtt = received - sent
+        if best is None or rtt < best[1]:
+            best = (server_time - (sent + received) / 2, rtt)
+    if best is not None:
+        cap.clock_offset_s, cap.clock_rtt_s = best
+
+
+async def _flush(ws: Any, cap: Capture) -> None:
+    """Read until the server answers a ``time`` marker: every frame queued for this client
+    before it has then arrived (one writer per connection). Without the exchange, read until
+    ``QUIET_S`` of silence."""
+    reply = await _ask_time(ws, cap, "netra-diag-flush", wait=QUIET_S)
+    if reply is None:
+        while True:
+            try:
+                frame = await asyncio.wait_for(_next_frame(ws, cap), QUIET_S)
+            except TimeoutError:
+                return
+            if frame is not None:
+                _keep(cap, frame)
 
 
 async def _next_frame(ws: Any, cap: Capture) -> dict[str, Any] | None:
@@ -172,11 +382,20 @@ def _keep(cap: Capture, frame: dict[str, Any]) -> None:
     cap.received_at.append(received)
 
 
-def _describe_os_error(exc: OSError, url: str) -> str:
+def _describe_os_error(exc: OSError, url: str, *, connecting: bool = False) -> str:
     import ssl
 
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return f"TLS failed for {url}: {exc.__class__.__name__}: {getattr(exc, 'reason', exc)}"
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused: nothing listens at {url}"
-    return f"cannot connect to {url}: {exc.strerror or exc}"
+    if connecting and url.startswith("wss:") and isinstance(exc, ConnectionError):
+        # a plain server answers a TLS hello with an HTTP error and hangs up
+        return (f"TLS failed for {url}: the server {_verb(exc)} the connection during the "
+                "TLS handshake (does it serve plain ws:// rather than wss://?)")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot connect to {url}: {reason}"
+
+
+def _verb(exc: OSError) -> str:
+    return "reset" if isinstance(exc, ConnectionResetError) else "closed"

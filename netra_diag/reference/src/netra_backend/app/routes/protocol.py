@@ -7,6 +7,7 @@ protocol itself is documented in ``websocket_server``'s module docstring.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "parse_start_agent",
     "run_accepted",
     "run_finished",
+    "time_reply",
 ]
 
 MAX_ID_LENGTH = 256
@@ -180,3 +182,15 @@ def error_frame(code: str, message: str, **ids: str) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     frame.update({k: v for k, v in ids.items() if v})
     return frame
+
+
+def time_reply(frame: dict[str, Any]) -> dict[str, Any]:
+    """The answer to ``{"type": "time"}``: the server's clock, for clock-offset estimates.
+
+    ``request_id`` is echoed when the request carries a string one (so a client can match
+    replies to the requests it timed)."""
+    reply: dict[str, Any] = {"type": "time", "server_time": time.time()}
+    request_id = frame.get("request_id")
+    if isinstance(request_id, str) and 0 < len(request_id) <= MAX_ID_LENGTH:
+        reply["request_id"] = request_id
+    return reply

@@ -31,15 +31,22 @@ keepalive pings every 20 s (closed if no pong within 20 s), no compression.
    "message":"<ExcType>: <msg>"}``. Either way the connection stays usable. Up to
    ``MAX_RUNS_PER_CONNECTION`` (8) runs may be in flight per connection; more get
    ``too_many_runs``.
-3. **Errors** keep the connection open: ``{"type":"error","code":C,"message":"..."}`` plus
+3. **Clock.** ``{"type":"time","request_id":"c1"}`` (``request_id`` optional) is answered
+   with ``{"type":"time","server_time":<float>,"request_id":"c1"}``: the server's clock in
+   seconds since the epoch, read when the reply is queued. A client on another host times the
+   round trip and estimates the offset between the clocks (NTP's midpoint rule) before
+   comparing event timestamps with its own receipt times. The reply goes through the same
+   outgoing queue as events, so it also tells a client that every frame queued before it
+   has arrived.
+4. **Errors** keep the connection open: ``{"type":"error","code":C,"message":"..."}`` plus
    ``request_id`` when known, with ``C`` one of ``bad_json`` (not JSON, not an object, or a
    binary frame), ``unknown_type``, ``bad_request`` (missing/invalid fields, or a second
    ``auth``), ``forbidden``, ``too_many_runs``, ``run_failed``.
-4. **Back-pressure.** One writer per connection: every outgoing frame goes through a bounded
+5. **Back-pressure.** One writer per connection: every outgoing frame goes through a bounded
    queue (``QUEUE_MAXSIZE``, 1024 frames) drained by one task. A client that lets it fill is
    a slow consumer: its pending frames are dropped and the connection is closed with 1013
    (try again later). Drops are counted in ``RunningServer.stats()``, never silent.
-5. **Lifecycle.** However a connection ends (close, error, abort, server shutdown), its runs
+6. **Lifecycle.** However a connection ends (close, error, abort, server shutdown), its runs
    are cancelled and it leaves the hub in a ``finally:``. ``RunningServer.close()`` closes
    open connections with 1001 (going away).
 """
@@ -72,6 +79,7 @@ from netra_backend.app.routes.protocol import (
     parse_start_agent,
     run_accepted,
     run_finished,
+    time_reply,
 )
 from netra_backend.app.services.user_execution_context import UserExecutionContext
 from netra_backend.app.websocket_core.connection_hub import get_connection_hub
@@ -209,6 +217,9 @@ class _Endpoint:
         kind = frame["type"]
         if kind == "auth":
             raise ProtocolError("bad_request", "already authenticated")
+        if kind == "time":
+            channel.offer(encode(time_reply(frame)))
+            return
         if kind != "start_agent":
             raise ProtocolError("unknown_type", f"unknown frame type {kind[:64]!r}")
         start = parse_start_agent(frame, user_id)
@@ -271,7 +282,8 @@ class RunningServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        return f"ws://{host}:{self.port}{self.path}"
 
     def connection_count(self) -> int:
         """Authenticated connections currently open on this server."""

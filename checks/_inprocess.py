@@ -1,0 +1,217 @@
+"""Event flow without the target's server: one agent run driven in-process.
+
+A real backend's server often cannot start where the tool runs (it needs databases and
+secrets). Then ``event-flow`` drives the run through the target's own code instead: a user
+context from the ``user_context`` role, a ``RecordingConnection`` registered with the
+per-user manager from the ``manager_factory`` role (it speaks ``send``, ``send_text`` and
+``send_json``, like the sockets of ``websockets`` and Starlette), and then
+
+* the application's own wiring path when the profile names a ``wiring_entry`` whose result
+  can run an agent (``run`` under ``methods:``), as the server would do per request; else
+* the ``engine_factory`` role (with the bridge, registry and LLM manager built from the
+  profile), one engine for the user, and its ``run_agent``.
+
+The events the recording connection received are judged by the same rules as events on the
+wire (``support.judge``), and the evidence says plainly that the wire (transport, framing,
+authentication) was not exercised. Nothing here names a particular target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from netra_diag import (
+    CheckContext,
+    Evidence,
+    SetupError,
+    TargetFailure,
+    Verdict,
+    failed,
+    passed,
+    skipped,
+)
+from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.support.judge import judge_run
+
+from ._common import (
+    attach_recorder,
+    build_role,
+    call_target,
+    context_values,
+    find_attribute,
+    is_live,
+    make_user_context,
+    method_call,
+    run_async,
+)
+
+__all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "run_in_process", "skip_without_server"]
+
+WIRE_NOTE = ("in-process run: events were recorded by a connection registered with the "
+             "target's per-user manager; the wire (WebSocket transport, framing, "
+             "authentication) was not exercised")
+MESSAGE = "netra-diag in-process probe: count these words"
+
+
+#: What starting the ``server`` role may raise when the server cannot run here.
+SERVER_START_ERRORS = (SetupError, TargetFailure)
+
+
+class ServerDidNotStart(Exception):
+    """The target's server role could not be started; why, with evidence."""
+
+    def __init__(self, reason: str, *evidence: Evidence) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = evidence
+
+    @classmethod
+    def from_error(cls, exc: SetupError | TargetFailure) -> ServerDidNotStart:
+        evidence = [e for e in getattr(exc, "evidence", ()) if isinstance(e, Evidence)]
+        return cls(str(exc), *evidence)
+
+
+def skip_without_server(ctx: CheckContext, measured: str) -> Verdict | None:
+    """The verdict of a wire-only check on a target without a ``server`` role (``None`` when
+    it has one, or under ``probe``): not applicable here, saying how to make it so."""
+    if ctx.has_role("server") or is_live(ctx):
+        return None
+    return skipped(f"the profile names no 'server' role: {measured} is observed on the wire, "
+                   "and event-flow can only run in-process here; add a 'server' role, or "
+                   "probe a running endpoint with `netra-diag probe URL`")
+
+
+def run_in_process(ctx: CheckContext, why: str, *context: Evidence) -> Verdict:
+    """The ``event-flow`` verdict for one agent run driven in-process (see module doc)."""
+    frames, user_context, crash, path_evidence = run_async(ctx, lambda: _drive(ctx))
+    critical = list(ctx.profile.critical_events)
+    judgement = judge_run(frames, critical=critical,
+                          user_id=_attr(user_context, "user_id"),
+                          thread_id=_attr(user_context, "thread_id"),
+                          run_id=_attr(user_context, "run_id"))
+    events = Evidence(
+        "events", f"events received in order: {judgement.received or 'none'}",
+        data={"expected": critical, "received": judgement.received,
+              "delivered": judgement.delivered, "total": judgement.total,
+              "run_id": _attr(user_context, "run_id"), "wire": False},
+    )
+    evidence = [events, Evidence("note", f"{why}: {WIRE_NOTE}"), *context, *path_evidence]
+    evidence += [Evidence("observed", problem) for problem in judgement.problems]
+    head = f"{judgement.headline} delivered"
+    if crash is not None:
+        return failed(f"{head} in-process: {crash.summary}", *evidence, *crash.evidence)
+    if judgement.ok:
+        return passed(f"{head} in order, in-process (the wire was not exercised)", *evidence)
+    return failed(f"{head} in-process: {judgement.problems[0]}", *evidence)
+
+
+def _attr(obj: Any, name: str) -> str | None:
+    value = getattr(obj, name, None)
+    return value if isinstance(value, str) else None
+
+
+async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFailure | None,
+                                             list[Evidence]]:
+    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory"):
+        raise SetupError(
+            "no server, and the profile names neither a 'wiring_entry' nor an "
+            "'engine_factory' role: an agent run cannot be driven in-process",
+            fix="add 'roles: {wiring_entry: module:attr}' (the application's wiring path) "
+            "or 'engine_factory', or a 'server' role")
+    user_context = await make_user_context(ctx, "flow")
+    recorder, _manager = await attach_recorder(ctx, user_context, "flow")
+    evidence: list[Evidence] = []
+    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    crash: TargetFailure | None = None
+    try:
+        await asyncio.wait_for(_run_agent(ctx, user_context, evidence), budget)
+    except TargetFailure as exc:
+        crash = exc
+    except TimeoutError:
+        crash = TargetFailure(f"the agent run did not finish within {budget:g} s")
+    if crash is None:  # events sent from tasks the run scheduled may still be on their way
+        await recorder.wait_for(len(ctx.profile.critical_events), timeout=0.5)
+    return recorder.events(), user_context, crash, evidence
+
+
+async def _run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence]) -> None:
+    app = None
+    if ctx.has_role("wiring_entry"):
+        entry = ctx.resolve("wiring_entry")
+        call = fill_arguments(entry, available=context_values(user_context),
+                              overrides=ctx.build_kwargs("wiring_entry"),
+                              profile_key="build.wiring_entry",
+                              what=f"the wiring entry ({ctx.role('wiring_entry')})")
+        app, awaited = await call_target(ctx, f"the wiring path {ctx.role('wiring_entry')}",
+                                         entry, *call.args, **call.kwargs)
+        run = getattr(app, ctx.profile.method("run"), None)
+        if callable(run):
+            agent = await _agent_name(ctx, app)
+            evidence.append(Evidence(
+                "observed", f"drove the run through the wiring path: {ctx.role('wiring_entry')}"
+                f"{' (awaited)' if awaited else ''} -> {describe_type(app)}."
+                f"{ctx.profile.method('run')}({agent or 'its default agent'!s})"))
+            await method_call(ctx, app, "run", _run_values(agent),
+                              what="running an agent through the wiring path's result")
+            return
+        evidence.append(Evidence("note", f"{describe_type(app)} (from the wiring path) has no "
+                                 f"{ctx.profile.method('run')}(): ran through the engine factory"))
+    if not ctx.has_role("engine_factory"):
+        raise SetupError(
+            f"the wiring path's result has no {ctx.profile.method('run')}() method and the "
+            "profile names no 'engine_factory' role",
+            fix="set 'methods: {run: NAME}' to the method that runs an agent, or add the "
+            "'engine_factory' role")
+    components = await _components(ctx, user_context)
+    factory, _ = await build_role(ctx, "engine_factory", components)
+    engine, awaited = await method_call(ctx, factory, "create_engine",
+                                        {**components, **context_values(user_context)},
+                                        what="creating an engine for the user")
+    agent = await _agent_name(ctx, components.get("registry"))
+    evidence.append(Evidence(
+        "observed", f"drove the run through the engine factory: "
+        f"{ctx.profile.method('create_engine')}(){' (awaited)' if awaited else ''} -> "
+        f"{describe_type(engine)}.{ctx.profile.method('run_agent')}({agent or '?'})"))
+    await method_call(ctx, engine, "run_agent", _run_values(agent),
+                      what="running an agent on the user's engine")
+
+
+def _run_values(agent: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"message": MESSAGE, "text": MESSAGE, "prompt": MESSAGE,
+                              "query": MESSAGE}
+    if agent is not None:
+        values.update(agent_name=agent, agent=agent, name=agent, agent_type=agent)
+    return values
+
+
+async def _agent_name(ctx: CheckContext, holder: Any) -> str | None:
+    """The first agent the registry lists (the registry may be ``holder`` or inside it)."""
+    if holder is None or not ctx.has_role("registry"):
+        return None
+    registry_cls = ctx.resolve("registry")
+    found = ("", holder) if isinstance(holder, registry_cls) else \
+        find_attribute(holder, lambda v: isinstance(v, registry_cls))
+    if found is None:
+        return None
+    try:
+        names, _ = await method_call(ctx, found[1], "list_agents", {}, what="listing agents")
+    except (SetupError, TargetFailure):  # only a hint: the run's default agent will do
+        return None
+    names = list(names or [])
+    return str(names[0]) if names else None
+
+
+async def _components(ctx: CheckContext, user_context: Any) -> dict[str, Any]:
+    """The bridge, registry and LLM manager an engine factory may ask for."""
+    bridge, _ = await build_role(ctx, "bridge_factory", context_values(user_context)) \
+        if ctx.has_role("bridge_factory") else (None, [])
+    values: dict[str, Any] = {"bridge": bridge, "websocket_bridge": bridge,
+                              "agent_websocket_bridge": bridge}
+    if ctx.has_role("registry"):
+        registry, _ = await build_role(ctx, "registry")
+        values.update(registry=registry, agent_registry=registry)
+    if ctx.has_role("llm_manager"):
+        llm, _ = await build_role(ctx, "llm_manager")
+        values.update(llm_manager=llm, llm=llm)
+    return values

@@ -1,0 +1,192 @@
+"""``netra-diag serve``: run the reference pipeline's WebSocket endpoint until stopped.
+
+It serves a private copy of the embedded reference (faults applied when asked, exactly as
+``run --inject`` diagnoses it), importing the copy's ``server`` role in this process with
+the copy first on ``sys.path``. It prints where it listens and how to authenticate, then
+serves until Ctrl-C or SIGTERM, when it closes every connection with 1001 (going away) and
+exits 0. Bad options (a malformed ``--user``, an unknown fault, an address it cannot bind)
+are a ``ConfigError``: the CLI prints it and exits 4, before anything listens.
+
+Tokens given with ``--user NAME=TOKEN`` are never printed (they are the caller's); a demo
+user generated because none was given has its token printed once, so it can be used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import ConfigError
+from .exitcodes import ExitCode
+
+__all__ = ["DEMO_USER", "ServeRequest", "parse_users", "serve"]
+
+DEMO_USER = "demo"
+#: How long shutdown may take (closing handshakes, cancelling runs) before it gives up.
+CLOSE_TIMEOUT_S = 10.0
+_PACKAGE = "netra_backend"
+
+
+@dataclass
+class ServeRequest:
+    """The parsed options of ``netra-diag serve``."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    users: Sequence[str] = ()  # NAME=TOKEN
+    inject: tuple[str, ...] = ()
+    scenario: str | None = None
+
+
+def parse_users(values: Sequence[str]) -> tuple[dict[str, str], str | None]:
+    """``NAME=TOKEN`` options as a user table; with none, a demo user and its new token
+    (returned second, so it can be shown). ``ConfigError`` names the bad option, never the
+    token."""
+    users: dict[str, str] = {}
+    tokens: set[str] = set()
+    for index, value in enumerate(values, 1):
+        name, sep, token = value.partition("=")
+        name = name.strip()
+        if not sep or not name or not token.strip():
+            raise ConfigError(f"--user takes NAME=TOKEN with a non-empty name and token "
+                              f"(option {index} is malformed)")
+        if any(ch.isspace() for ch in name):
+            raise ConfigError(f"--user: the user name {name!r} contains white space")
+        if name in users:
+            raise ConfigError(f"--user: user {name!r} is given twice")
+        if token in tokens:
+            raise ConfigError(f"--user: user {name!r} reuses another user's token; every "
+                              "user needs its own")
+        users[name] = token
+        tokens.add(token)
+    if users:
+        return users, None
+    demo_token = secrets.token_urlsafe(18)
+    return {DEMO_USER: demo_token}, demo_token
+
+
+def serve(request: ServeRequest, *, out: IO[str] | None = None,
+          err: IO[str] | None = None) -> ExitCode:
+    """Serve until Ctrl-C or SIGTERM (see the module docstring); returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not 0 <= request.port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535 (got {request.port})")
+    if not request.host.strip():
+        raise ConfigError("--host must not be empty")
+    users, demo_token = parse_users(request.users)
+    from .context import import_string
+    from .target import open_target
+
+    with tempfile.TemporaryDirectory(prefix="netra-diag-serve-") as empty:
+        # cwd=empty: serve the embedded reference, never a ./netra-diag.yaml found here
+        target = open_target(None, inject=request.inject, scenario=request.scenario,
+                             cwd=Path(empty))
+    with target, _imported_from(target.profile.root):
+        start = import_string(target.profile.roles["server"], root=target.profile.root,
+                              what="the reference's 'server' role")
+        _configure_logging(err)
+        label = "faults: " + ", ".join(target.faults) if target.faults else "healthy"
+        asyncio.run(_serve(start, request, users, demo_token, label, out, err))
+    return ExitCode.OK
+
+
+async def _serve(start: Any, request: ServeRequest, users: dict[str, str],
+                 demo_token: str | None, label: str, out: IO[str], err: IO[str]) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    try:
+        try:
+            server = await start(host=request.host, port=request.port, users=users)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {request.host}:{request.port}: "
+                              f"{exc.strerror or exc}") from None
+        except ValueError as exc:  # the server's own validation of the user table
+            raise ConfigError(f"--user: {exc}") from None
+        _banner(out, server.url, label, users, demo_token)
+        try:
+            await stop.wait()
+        finally:
+            open_now = server.connection_count()
+            try:
+                await asyncio.wait_for(server.close(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                print(f"netra-diag serve: shutdown took over {CLOSE_TIMEOUT_S:g} s; "
+                      "exiting anyway", file=err)
+            stats = server.stats()
+            print(f"netra-diag serve: stopped; {open_now} open connection(s) closed with 1001; "
+                  f"runs {stats.get('runs_finished', 0)} finished, "
+                  f"{stats.get('runs_failed', 0)} failed; frames sent "
+                  f"{stats.get('frames_sent', 0)}, dropped {stats.get('frames_dropped', 0)}; "
+                  f"auth failures {stats.get('auth_failures', 0)}", file=err, flush=True)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _banner(out: IO[str], url: str, label: str, users: dict[str, str],
+            demo_token: str | None) -> None:
+    lines = [f"netra-diag serve: reference pipeline ({label}) listening on {url}"]
+    if demo_token is not None:
+        lines.append(f"  user: {DEMO_USER}  token: {demo_token}  (generated; pass --user "
+                     "NAME=TOKEN to choose)")
+    else:
+        lines.append(f"  users: {', '.join(users)}  (tokens as given with --user)")
+    lines += [
+        '  authenticate: header "Authorization: Bearer <token>", or a first text frame '
+        '{"type":"auth","token":"<token>"}',
+        '  then send: {"type":"start_agent","request_id":"r1","thread_id":"t1",'
+        '"message":"hello"}',
+        f"  probe it: NETRA_TOKEN=<token> netra-diag probe {url} --token-env NETRA_TOKEN",
+        "  stop: Ctrl-C or SIGTERM (open connections are closed with 1001)",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _configure_logging(err: IO[str]) -> None:
+    """Warnings of the served pipeline (failed runs, slow consumers) go to stderr."""
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("netra-diag serve: %(levelname)s %(name)s: "
+                                           "%(message)s"))
+    logger = logging.getLogger(_PACKAGE)
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def _imported_from(root: Path) -> Iterator[None]:
+    """Import the target package from ``root`` only, and forget it afterwards (anything
+    imported under that name before is put back)."""
+    def ours(name: str) -> bool:
+        return name == _PACKAGE or name.startswith(_PACKAGE + ".")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    entry = str(root)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
+        for name in [n for n in sys.modules if ours(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)

@@ -1,0 +1,164 @@
+"""Static mode: judged from source alone, fast on large trees, never importing the target."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from netra_diag.exitcodes import ExitCode
+from netra_diag.faults import apply_faults, copy_reference
+from netra_diag.support.source import ParsedModule, SourceProblem, parse_matching
+from netra_diag.support.survey import annotation_name, deprecation_of
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def scan(root: Path, needles=("needle",), **kwargs) -> list:
+    return list(parse_matching(root, list(needles), **kwargs))
+
+
+def test_unreadable_files_are_problems_and_the_scan_goes_on(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a_syntax.py").write_text("needle = (\n")
+    (tmp_path / "pkg" / "b_latin1.py").write_bytes(b"needle = 'caf\xe9'\n")
+    (tmp_path / "pkg" / "c_nul.py").write_bytes(b"needle = 1\x00\n")
+    (tmp_path / "pkg" / "d_fine.py").write_text("needle = 1\n")
+    items = scan(tmp_path)
+    problems = {p.relpath: p for p in items if isinstance(p, SourceProblem)}
+    assert problems["pkg/a_syntax.py"].line == 1
+    assert "syntax error" in problems["pkg/a_syntax.py"].message
+    assert "not UTF-8" in problems["pkg/b_latin1.py"].message
+    assert "pkg/c_nul.py" in problems
+    assert [m.relpath for m in items if isinstance(m, ParsedModule)] == ["pkg/d_fine.py"]
+
+
+def test_the_walk_skips_tests_excludes_and_caches_in_name_order(tmp_path):
+    files = ["b/z.py", "b/tests/t.py", "a/test_x.py", "a/x_test.py", "a/conftest.py",
+             "a/m.py", "a/__pycache__/m.py", ".hidden/h.py", "gen/g.py", "c.py/inner.py",
+             "a/sub/n.py", "a/notes.txt"]
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("needle = 1\n")
+    found = [m.relpath for m in scan(tmp_path, exclude=["gen/**"])]
+    assert found == ["a/m.py", "a/sub/n.py", "b/z.py", "c.py/inner.py"]
+    with_tests = [m.relpath for m in scan(tmp_path, include_tests=True, exclude=["gen/**"])]
+    assert {"b/tests/t.py", "a/test_x.py", "a/x_test.py", "a/conftest.py"} <= set(with_tests)
+
+
+def test_only_files_mentioning_a_needle_are_parsed(tmp_path):
+    (tmp_path / "a.py").write_text("import os\n")
+    (tmp_path / "b.py").write_text("x = 'needle'\n")
+    (tmp_path / "c.py").write_text("def broken(:\n")  # never read as code: no needle
+    assert [m.relpath for m in scan(tmp_path)] == ["b.py"]
+
+
+def test_the_process_pool_finds_exactly_what_one_process_finds(tmp_path):
+    for i in range(40):
+        text = "needle = 1\n" if i % 3 == 0 else "other = 1\n"
+        (tmp_path / f"m{i:02d}.py").write_text(text)
+    (tmp_path / "m99.py").write_text("needle = (\n")
+
+    def summary(items):
+        return [(type(i).__name__, i.relpath) for i in items]
+
+    assert summary(scan(tmp_path, workers=2)) == summary(scan(tmp_path, workers=1))
+
+
+def test_annotations_name_their_class():
+    def name(text: str) -> str:
+        return annotation_name(ast.parse(text, mode="eval").body)
+
+    assert name("Foo") == name("mod.Foo") == name("Foo | None") == name("Optional[Foo]") == \
+        name("'Foo'") == "Foo"
+    assert name("None | Foo") == "Foo"
+    assert name("list[Foo]") == "list"
+
+
+def test_a_docstring_saying_not_deprecated_is_not_a_deprecation():
+    tree = ast.parse('def f():\n    """Not deprecated: the supported path."""\n')
+    assert deprecation_of(tree.body[0]) is None
+    tree = ast.parse('def g():\n    """DEPRECATED. Use the new API."""\n')
+    found = deprecation_of(tree.body[0])
+    assert found is not None and found.how == "docstring" and found.replacement is None
+
+
+def run_json(cli, *args: str) -> tuple[int, dict]:
+    result = cli("run", *args, "--format", "json", "--jobs", "2")
+    return result.exit_code, {r["id"]: r for r in json.loads(result.stdout)["results"]}
+
+
+def test_static_incident_fails_the_static_whys_with_locations(cli):
+    code, rows = run_json(cli, "--static", "--scenario", "incident")
+    assert code == ExitCode.FAILED
+    expected = {"import-chain": "fail", "emitter-methods": "fail", "registry-wiring": "fail",
+                "engine-factory": "fail", "deprecation-warnings": "pass",
+                "context-identity": "pass", "event-flow": "skip"}
+    assert {k: rows[k]["status"] for k in expected} == expected
+
+    def located(check_id: str) -> list[str]:
+        return [f"{e['file']}:{e['line']}" for e in rows[check_id]["evidence"]
+                if e.get("file") and e.get("line")]
+
+    assert "netra_backend/app/dependencies.py:16" in located("import-chain")
+    assert "netra_backend/app/agents/supervisor/execution_factory.py:29" in \
+        located("emitter-methods")
+    assert "netra_backend/app/dependencies.py:26" in located("registry-wiring")
+    assert "netra_backend/app/agents/supervisor/execution_factory.py:29" in \
+        located("engine-factory")
+    assert rows["event-flow"]["summary"].startswith("--static:")
+
+
+def test_static_catches_a_silenced_deprecation_from_source(cli):
+    code, rows = run_json(cli, "--static", "--inject", "deprecation-silenced",
+                          "--only", "deprecation-warnings")
+    assert code == ExitCode.FAILED
+    assert "does not warn with DeprecationWarning" in rows["deprecation-warnings"]["summary"]
+
+
+def test_static_mode_never_imports_the_target(tmp_path, cli):
+    """Every module of this tree ends the interpreter that imports it: a static run must
+    still judge every static check without one error."""
+    src = copy_reference(tmp_path / "src")
+    apply_faults(src, ["deprecated-singleton-import"])
+    for path in src.rglob("*.py"):
+        path.write_text(path.read_text() + "\nimport os\nos._exit(97)\n")
+    profile = (REPO / "netra_diag" / "reference" / "profile.yaml").read_text()
+    (tmp_path / "netra-diag.yaml").write_text(profile)
+    code, rows = run_json(cli, str(tmp_path), "--static")
+    assert code == ExitCode.FAILED
+    assert rows["import-chain"]["status"] == "fail"
+    assert not [r for r in rows.values() if r["status"] == "error"], rows
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("static_scan_bench",
+                                                  REPO / "benchmarks" / "static_scan.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_tree_is_scanned_like_grep_would_pick_it(tmp_path):
+    bench = _load_benchmark()
+    root = bench.generate_tree(tmp_path, modules=300, importers=6, mentions=4)
+    src = root / "src"
+    needles = [attr.encode() for _, attr, _ in bench.DEPRECATED]
+    grep_like = sum(1 for p in src.rglob("*.py") if any(n in p.read_bytes() for n in needles))
+    parsed, findings = bench.static_scan(src, workers=1)
+    assert parsed == grep_like
+    assert findings == 6 * 4  # each importer: two imports and two calls
+    assert shutil.which("grep") is None or bench.time_grep(src)[1] == grep_like
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_benchmark_scan_agrees_in_both_modes(tmp_path, workers):
+    bench = _load_benchmark()
+    root = bench.generate_tree(tmp_path, modules=120, importers=4, mentions=2)
+    assert bench.static_scan(root / "src", workers=workers) == (4 + 2 + 3, 16)
