@@ -33,7 +33,9 @@ Why it matters: this is what the user sees. Every other check explains *why* thi
 How it is judged: the check starts the target's WebSocket endpoint (the `server` role) on
 127.0.0.1 and an ephemeral port with a generated user and token, connects as that user,
 starts an agent run and records every frame until agent_completed, an error frame, a close,
-or the run budget (`budgets.run_timeout_s`) runs out.
+or the run budget (`budgets.run_timeout_s`) runs out. Under `netra-diag probe URL` it connects
+to that live endpoint as the probe's first user instead (a refused token is an error), within
+`--timeout`.
 
 Typical causes: any broken link upstream (see the five whys); a server that writes to the
 wrong connection; events emitted on a manager nobody listens to.

@@ -372,5 +372,17 @@ def _guard(func: Any, *args: Any) -> ExitCode:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors exit 4 (DESIGN.md), not click's 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            print(f"netra-diag: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(int(ExitCode.USAGE_ERROR))
+    except typer.Abort:
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else 0)

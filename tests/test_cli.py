@@ -253,3 +253,11 @@ def test_one_unwritable_report_does_not_lose_the_others(cli, profile, plugin_dir
     assert "x.xml" in result.stderr
     assert json.loads(good.read_text())["counts"]["pass"] == 1
     assert "my-check" in result.stdout
+
+
+@pytest.mark.parametrize("args", [("run", "--jobs", "0"), ("run", "--no-such-option"),
+                                  ("explain",), ("serve", "--port", "abc")])
+def test_usage_errors_exit_4_not_clicks_2(tmp_path, args):
+    proc = run_subprocess(*args, cwd=tmp_path)
+    assert proc.returncode == ExitCode.USAGE_ERROR, proc.stderr
+    assert "Traceback" not in proc.stderr

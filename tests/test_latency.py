@@ -143,3 +143,37 @@ def test_the_time_exchange_estimates_a_near_zero_offset_on_loopback(tmp_path):
         assert not any(f["type"] == "time" for f in cap.frames)  # replies are not events
     verdict = judge_latency(caps, "ws://127.0.0.1:1/ws", 50)
     assert verdict.status is Status.PASS, verdict.summary
+
+
+def test_a_server_without_the_time_exchange_still_runs_and_keeps_no_offset():
+    import json
+    import time
+
+    from websockets.asyncio.server import serve
+
+    async def handler(ws) -> None:
+        await ws.send(json.dumps({"type": "auth_ok", "user_id": "u"}))
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame["type"] == "time":  # an older server: it does not know the exchange
+                await ws.send(json.dumps({"type": "error", "code": "unknown_type",
+                                          "message": "unknown frame type 'time'"}))
+                continue
+            ids = {"request_id": frame["request_id"], "thread_id": frame["thread_id"],
+                   "run_id": "r1"}
+            await ws.send(json.dumps({"type": "run_accepted", **ids}))
+            for seq, kind in enumerate(CRITICAL, 1):
+                await ws.send(json.dumps({"type": kind, "user_id": "u", "thread_id":
+                                          frame["thread_id"], "run_id": "r1", "seq": seq,
+                                          "timestamp": time.time(), "data": {}}))
+            await ws.send(json.dumps({"type": "run_finished", **ids}))
+
+    async def scenario() -> list[Capture]:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/ws"
+            return await drive_runs(url, [("u", "tok-1")], timeout=5, sync_clock=True)
+
+    [cap] = asyncio.run(scenario())
+    assert cap.clock_offset_s is None and cap.completed and not cap.error_frames
+    assert [f["type"] for f in cap.frames if f["type"] in CRITICAL] == CRITICAL
+    assert judge_latency([cap], REMOTE, 50).status is Status.ERROR  # remote: cannot guess

@@ -260,3 +260,32 @@ def test_a_server_echoing_the_token_back_is_redacted(cli):
     [flow] = json.loads(result.stdout)["results"]
     assert flow["status"] == "error"
     assert ALICE not in result.stdout + result.stderr and "***" in result.stdout
+
+
+def test_probe_catches_a_leaking_live_endpoint_and_a_blown_latency_budget(tmp_path):
+    """A live endpoint serving the broadcast fault fails user-isolation over the wire; the
+    latency budget given on the command line reaches the check."""
+    async def scenario() -> tuple[Any, Any]:
+        async with served("--user", f"alice={ALICE}", "--user", f"bob={BOB}",
+                          "--inject", "broadcast-events", cwd=tmp_path) as server:
+            env = {"A": ALICE, "B": BOB}
+            leak = await asyncio.to_thread(
+                run_subprocess, "probe", server.url, "--token-env", "A", "--user-token-env",
+                "bob=B", "--only", "user-isolation", "--format", "json", cwd=tmp_path, env=env)
+            slow = await asyncio.to_thread(
+                run_subprocess, "probe", server.url, "--token-env", "A", "--only",
+                "event-latency", "--latency-budget-ms", "0.000001", "--format", "json",
+                cwd=tmp_path, env=env)
+            return leak, slow
+
+    leak, slow = asyncio.run(scenario())
+    assert leak.returncode == ExitCode.FAILED, leak.stdout + leak.stderr
+    [isolation] = json.loads(leak.stdout)["results"]
+    pairs = {(e["data"]["receiver"], e["data"]["owner"])
+             for e in isolation["evidence"] if e["kind"] == "leak"}
+    assert pairs & {("alice", "bob"), ("bob", "alice")}, isolation
+    assert slow.returncode == ExitCode.FAILED, slow.stdout + slow.stderr
+    [latency] = json.loads(slow.stdout)["results"]
+    assert latency["status"] == "fail" and "budget" in latency["summary"]
+    for proc in (leak, slow):
+        assert ALICE not in proc.stdout + proc.stderr and BOB not in proc.stdout + proc.stderr

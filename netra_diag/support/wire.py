@@ -135,7 +135,7 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
             nonlocal joined, finished
             await _await_auth(ws, cap)
             if sync_clock:
-                await _sync_clock(ws, cap)
+                await _sync_clock(ws, cap, wait=min(2.0, timeout / 4))
             joined = True
             sync.arrive()
             await _read_until(ws, cap, sync.all_in)
@@ -250,6 +250,8 @@ async def _guarded(cap: Capture, token: str, ssl: Any, timeout: float, body: Any
         raise
     except OSError as exc:
         cap.failure = _describe_os_error(exc, url)
+    except Exception as exc:  # noqa: BLE001 - the contract: a Capture, never an exception
+        cap.failure = _redact(f"the client failed: {type(exc).__name__}: {exc}", token)
 
 
 async def _await_auth(ws: Any, cap: Capture) -> None:
@@ -326,17 +328,18 @@ async def _ask_time(ws: Any, cap: Capture, request_id: str, wait: float) -> dict
         _keep(cap, frame)
 
 
-async def _sync_clock(ws: Any, cap: Capture) -> None:
+async def _sync_clock(ws: Any, cap: Capture, wait: float) -> None:
     """Estimate the server's clock offset from ``CLOCK_SAMPLES`` round trips (NTP midpoint:
-    offset = server_time - (sent + received) / 2, error within +/- rtt / 2)."""
+    offset = server_time - (sent + received) / 2, error within +/- rtt / 2). A server that
+    does not answer within ``wait`` s has no such exchange: the capture keeps no offset."""
     best: tuple[float, float] | None = None
     for i in range(CLOCK_SAMPLES):
         sent = time.time()
-        reply = await _ask_time(ws, cap, f"netra-diag-clock-{i}", wait=2.0)
+        reply = await _ask_time(ws, cap, f"netra-diag-clock-{i}", wait=wait)
         received = time.time()
         server_time = reply.get("server_time") if reply else None
         if not isinstance(server_time, int | float) or isinstance(server_time, bool):
-            return
+            break  # no (more) answers: keep what the earlier samples gave, if anything
         rtt = received - sent
         if best is None or rtt < best[1]:
             best = (server_time - (sent + received) / 2, rtt)
