@@ -316,3 +316,32 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending, non-empty list (``q`` in 0..1)."""
     rank = max(1, math.ceil(q * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+async def call_wiring_entry(ctx: CheckContext, user_context: Any,
+                            doing: str | None = None) -> tuple[Any, bool]:
+    """Call the application's wiring path (the ``wiring_entry`` role) for ``user_context``,
+    with arguments from its real signature; returns ``(result, awaited)``."""
+    entry = ctx.resolve("wiring_entry")
+    call = fill_arguments(entry, available=context_values(user_context),
+                          overrides=ctx.build_kwargs("wiring_entry"),
+                          profile_key="build.wiring_entry",
+                          what=f"the wiring entry ({ctx.role('wiring_entry')})")
+    return await call_target(ctx, doing or f"the wiring entry {ctx.role('wiring_entry')}",
+                             entry, *call.args, **call.kwargs)
+
+
+async def build_components(ctx: CheckContext, user_context: Any) -> dict[str, Any]:
+    """The bridge, registry and LLM manager an engine factory may ask for, built from the
+    profile's roles and ``build:`` arguments, under the names backends use for them."""
+    values: dict[str, Any] = {}
+    if ctx.has_role("bridge_factory"):
+        bridge, _ = await build_role(ctx, "bridge_factory", context_values(user_context))
+        values.update(bridge=bridge, websocket_bridge=bridge, agent_websocket_bridge=bridge)
+    if ctx.has_role("registry"):
+        registry, _ = await build_role(ctx, "registry")
+        values.update(registry=registry, agent_registry=registry)
+    if ctx.has_role("llm_manager"):
+        llm, _ = await build_role(ctx, "llm_manager")
+        values["llm_manager"] = llm
+    return values

@@ -31,13 +31,14 @@ from netra_diag import (
     passed,
     skipped,
 )
-from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.support.calls import describe_type
 from netra_diag.support.judge import judge_run
 
 from ._common import (
     attach_recorder,
+    build_components,
     build_role,
-    call_target,
+    call_wiring_entry,
     context_values,
     find_attribute,
     is_live,
@@ -138,13 +139,8 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
 async def _run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence]) -> None:
     app = None
     if ctx.has_role("wiring_entry"):
-        entry = ctx.resolve("wiring_entry")
-        call = fill_arguments(entry, available=context_values(user_context),
-                              overrides=ctx.build_kwargs("wiring_entry"),
-                              profile_key="build.wiring_entry",
-                              what=f"the wiring entry ({ctx.role('wiring_entry')})")
-        app, awaited = await call_target(ctx, f"the wiring path {ctx.role('wiring_entry')}",
-                                         entry, *call.args, **call.kwargs)
+        app, awaited = await call_wiring_entry(
+            ctx, user_context, f"the wiring path {ctx.role('wiring_entry')}")
         run = getattr(app, ctx.profile.method("run"), None)
         if callable(run):
             agent = await _agent_name(ctx, app)
@@ -163,7 +159,7 @@ async def _run_agent(ctx: CheckContext, user_context: Any, evidence: list[Eviden
             "profile names no 'engine_factory' role",
             fix="set 'methods: {run: NAME}' to the method that runs an agent, or add the "
             "'engine_factory' role")
-    components = await _components(ctx, user_context)
+    components = await build_components(ctx, user_context)
     factory, _ = await build_role(ctx, "engine_factory", components)
     engine, awaited = await method_call(ctx, factory, "create_engine",
                                         {**components, **context_values(user_context)},
@@ -200,18 +196,3 @@ async def _agent_name(ctx: CheckContext, holder: Any) -> str | None:
         return None
     names = list(names or [])
     return str(names[0]) if names else None
-
-
-async def _components(ctx: CheckContext, user_context: Any) -> dict[str, Any]:
-    """The bridge, registry and LLM manager an engine factory may ask for."""
-    bridge, _ = await build_role(ctx, "bridge_factory", context_values(user_context)) \
-        if ctx.has_role("bridge_factory") else (None, [])
-    values: dict[str, Any] = {"bridge": bridge, "websocket_bridge": bridge,
-                              "agent_websocket_bridge": bridge}
-    if ctx.has_role("registry"):
-        registry, _ = await build_role(ctx, "registry")
-        values.update(registry=registry, agent_registry=registry)
-    if ctx.has_role("llm_manager"):
-        llm, _ = await build_role(ctx, "llm_manager")
-        values.update(llm_manager=llm, llm=llm)
-    return values

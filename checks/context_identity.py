@@ -20,8 +20,10 @@ from netra_diag.support.calls import fill_arguments
 from netra_diag.support.static import Finding, find_definitions
 
 from ._common import (
+    build_components,
     build_role,
     call_target,
+    call_wiring_entry,
     context_values,
     method_call,
     scan,
@@ -252,13 +254,7 @@ def _components(ctx: CheckContext, role_ctx: Any) -> dict[str, _Component]:
                           what="asking the bridge for a user emitter")
 
     async def engine_setup() -> None:
-        components: dict[str, Any] = {}
-        if ctx.has_role("bridge_factory"):
-            b, _ = await build_role(ctx, "bridge_factory", context_values(role_ctx))
-            components.update(bridge=b, websocket_bridge=b, agent_websocket_bridge=b)
-        if ctx.has_role("registry"):
-            r, _ = await build_role(ctx, "registry")
-            components.update(registry=r, agent_registry=r)
+        components = await build_components(ctx, role_ctx)
         shared["components"] = components
         shared["engine_factory"], _ = await build_role(ctx, "engine_factory", components)
 
@@ -268,13 +264,7 @@ def _components(ctx: CheckContext, role_ctx: Any) -> dict[str, _Component]:
                           what="creating an engine for a user")
 
     async def wiring_call(c: Any) -> None:
-        entry = ctx.resolve("wiring_entry")
-        call = fill_arguments(entry, available=context_values(c),
-                              overrides=ctx.build_kwargs("wiring_entry"),
-                              profile_key="build.wiring_entry",
-                              what=f"the wiring entry ({ctx.role('wiring_entry')})")
-        await call_target(ctx, f"the wiring entry {ctx.role('wiring_entry')}", entry,
-                          *call.args, **call.kwargs)
+        await call_wiring_entry(ctx, c)
 
     method = ctx.profile.method
     roles = ctx.profile.roles

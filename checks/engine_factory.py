@@ -26,6 +26,7 @@ from netra_diag.support.static import (
 
 from ._common import (
     attach_recorder,
+    build_components,
     build_role,
     call_target,
     context_values,
@@ -131,30 +132,12 @@ def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list
     return failures, evidence, problems
 
 
-async def _components(ctx: CheckContext, user_context: Any) -> dict[str, Any]:
-    """The registry and bridge a factory may ask for, built from the profile."""
-    bridge, _ = await build_role(ctx, "bridge_factory", context_values(user_context))
-    values: dict[str, Any] = {"bridge": bridge, "websocket_bridge": bridge,
-                              "agent_websocket_bridge": bridge}
-    if ctx.has_role("registry"):
-        registry_cls = ctx.resolve("registry")
-        call = fill_arguments(registry_cls, available={}, overrides=ctx.build_kwargs("registry"),
-                              profile_key="build.registry", what=f"{registry_cls.__name__}()")
-        registry, _ = await call_target(ctx, f"{registry_cls.__name__}()", registry_cls,
-                                        *call.args, **call.kwargs)
-        values.update(registry=registry, agent_registry=registry)
-    if ctx.has_role("llm_manager"):
-        llm, _ = await build_role(ctx, "llm_manager")
-        values["llm_manager"] = llm
-    return values
-
-
 async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
     alice = await make_user_context(ctx, "engine-a")
     bob = await make_user_context(ctx, "engine-b")
-    components = await _components(ctx, alice)
+    components = await build_components(ctx, alice)
     factory, notes = await build_role(ctx, "engine_factory", components)
     evidence += notes
     evidence.append(Evidence("observed", f"engine factory: {describe_type(factory)}"))

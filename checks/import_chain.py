@@ -15,13 +15,12 @@ from netra_diag import (
     failed,
     passed,
 )
-from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.support.calls import describe_type
 from netra_diag.support.static import deprecated_usages
 from netra_diag.support.tracing import CallRecorder
 
 from ._common import (
-    call_target,
-    context_values,
+    call_wiring_entry,
     location_evidence,
     make_user_context,
     run_async,
@@ -107,17 +106,11 @@ async def _trace_wiring(ctx: CheckContext) -> tuple[list[Evidence], list[Evidenc
     factory = ctx.resolve("manager_factory") if ctx.has_role("manager_factory") else None
     if factory is not None:
         watched["factory"] = factory
-    entry = ctx.resolve("wiring_entry")
     user_context = await make_user_context(ctx, "wiring")
-    call = fill_arguments(entry, available=context_values(user_context),
-                          overrides=ctx.build_kwargs("wiring_entry"),
-                          profile_key="build.wiring_entry",
-                          what=f"the wiring entry ({ctx.role('wiring_entry')})")
     crash: list[Evidence] = []
     with CallRecorder(watched) as recorder:
         try:
-            await call_target(ctx, f"the wiring entry {ctx.role('wiring_entry')}", entry,
-                              *call.args, **call.kwargs)
+            await call_wiring_entry(ctx, user_context)
         except TargetFailure as exc:  # kept as evidence; the verdict decides
             crash = [Evidence("observed", f"the wiring path raised: {exc.summary}"),
                      *exc.evidence]

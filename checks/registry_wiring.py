@@ -20,6 +20,7 @@ from netra_diag.support.static import class_methods, constructor_calls_missing
 from ._common import (
     attach_recorder,
     call_target,
+    call_wiring_entry,
     context_values,
     find_attribute,
     location_evidence,
@@ -97,15 +98,9 @@ def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evide
 async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, list[Evidence]]:
     registry_cls = ctx.resolve("registry")
     if ctx.has_role("wiring_entry"):
-        entry = ctx.resolve("wiring_entry")
-        call = fill_arguments(entry, available=context_values(user_context),
-                              overrides=ctx.build_kwargs("wiring_entry"),
-                              profile_key="build.wiring_entry",
-                              what=f"the wiring entry ({ctx.role('wiring_entry')})")
         try:
-            app, _ = await call_target(ctx, f"the application's wiring path "
-                                       f"{ctx.role('wiring_entry')}", entry, *call.args,
-                                       **call.kwargs)
+            app, _ = await call_wiring_entry(
+                ctx, user_context, f"the application's wiring path {ctx.role('wiring_entry')}")
         except TargetFailure as exc:
             raise TargetFailure(f"the application cannot build its registry: {exc.summary}",
                                 *exc.evidence) from exc
