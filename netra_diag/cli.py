@@ -64,11 +64,12 @@ def suggest(unknown: str, known: list[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
 
 
-def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = ()) -> Any:
+def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = (),
+                   import_timeout_s: float = 30.0) -> Any:
     """Load built-in, entry-point and folder checks into a fresh registry."""
     from .registry import Registry
 
-    registry = Registry()
+    registry = Registry(import_timeout_s=import_timeout_s)
     registry.load_builtin()
     registry.load_entry_points()
     for folder in [*checks_dirs, *profile_dirs]:
@@ -385,4 +386,11 @@ def main() -> None:
     except typer.Abort:
         print("netra-diag: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception:  # noqa: BLE001 - a defect of the tool: say so, never exit 1 ("failed")
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
+              "about the target; please report it with the traceback above", file=sys.stderr)
+        sys.exit(int(ExitCode.UNDECIDED))
     sys.exit(code if isinstance(code, int) else 0)

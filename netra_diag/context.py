@@ -73,8 +73,17 @@ class CheckContext:
         """Turn one ``build:`` value into an object: ``{factory:}``, ``{import:}`` or literal."""
         if isinstance(value, dict) and "factory" in value:
             factory = import_string(value["factory"], root=self.root, what=f"'{key}.factory'")
-            return factory(**{k: self.build_value(v, f"{key}.args.{k}")
-                              for k, v in (value.get("args") or {}).items()})
+            kwargs = {k: self.build_value(v, f"{key}.args.{k}")
+                      for k, v in (value.get("args") or {}).items()}
+            try:
+                return factory(**kwargs)
+            except Exception as exc:  # the profile's factory is set-up, not the target's code
+                raise SetupError(
+                    f"the profile's factory {value['factory']} (for '{key}') raised "
+                    f"{type(exc).__name__}: {exc}",
+                    fix=f"fix '{key}' in {self.profile.source}: the factory must build a "
+                    "value without failing",
+                ) from exc
         if isinstance(value, dict) and "import" in value:
             return import_string(value["import"], root=self.root, what=f"'{key}.import'")
         return value
@@ -108,12 +117,18 @@ def import_string(entry: str, *, root: Path, what: str) -> Any:
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
         top = missing.split(".")[0]
-        inside = (root / top).exists() or (root / f"{top}.py").exists()
-        if inside or missing == module_name or module_name.startswith(missing + "."):
+        if missing == module_name or module_name.startswith(missing + "."):
             raise SetupError(
                 f"{what}: module '{module_name}' was not found under {root}",
                 fix="check the profile's module path and 'root'",
             ) from None
+        if (root / top).exists() or (root / f"{top}.py").exists():
+            # the target's own code imports a module of its own that is not there
+            raise TargetFailure(
+                f"{what}: importing '{module_name}' failed: the target imports "
+                f"'{missing}', which does not exist",
+                *target_traceback(exc, root),
+            ) from exc
         raise SetupError(
             f"{what}: importing '{module_name}' needs the module '{missing}', "
             "which is not installed here",

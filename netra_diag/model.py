@@ -230,6 +230,20 @@ class RunReport:
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
             found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
             raise ValueError(f"not a {SCHEMA} document (schema: {found!r})")
+        _expect_types(raw, {"tool": dict, "target": dict, "results": list, "diagnosis": dict,
+                            "environment": dict, "checks": dict, "command": list})
+        _expect_types(raw["target"], {"faults": list, "name": str})
+        for index, result in enumerate(raw.get("results", ())):
+            if not isinstance(result, dict):
+                raise ValueError(f"results[{index}] is not an object")
+            _expect_types(result, {"evidence": list, "summary": str, "id": str},
+                          where=f"results[{index}].")
+            for ev_index, ev in enumerate(result.get("evidence", ())):
+                if not isinstance(ev, dict) or not isinstance(ev.get("message", ""), str):
+                    raise ValueError(f"results[{index}].evidence[{ev_index}] is malformed")
+        for check_id, meta in raw.get("checks", {}).items():
+            if not isinstance(meta, dict):
+                raise ValueError(f"checks.{check_id} is not an object")
         return cls(
             tool_version=str(raw.get("tool", {}).get("version", "")),
             target=dict(raw.get("target", {})),
@@ -242,3 +256,11 @@ class RunReport:
             environment=dict(raw.get("environment", {})),
             checks=dict(raw.get("checks", {})),
         )
+
+
+def _expect_types(raw: dict[str, Any], types: dict[str, type], where: str = "") -> None:
+    """``ValueError`` naming the first present key whose value has the wrong JSON type."""
+    for key, expected in types.items():
+        if key in raw and raw[key] is not None and not isinstance(raw[key], expected):
+            raise ValueError(f"'{where}{key}' should be a {expected.__name__}, "
+                             f"not {type(raw[key]).__name__}")

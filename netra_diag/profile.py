@@ -104,6 +104,7 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "event_latency_ms": 50.0,
     "run_timeout_s": 10.0,
     "isolation_users": 8.0,
+    "latency_runs": 4.0,
 }
 
 _TOP_KEYS = {
@@ -226,25 +227,35 @@ def parse_profile(text: str, path: Path) -> Profile:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: malformed YAML: {problem}") from None
-    lines = _key_lines(node)
+    duplicates: list[tuple[str, int, int]] = []
+    lines = _key_lines(node, duplicates=duplicates)
+    if duplicates:
+        key, first, again = duplicates[0]
+        raise ConfigError(f"{path}:{again}: key '{key}' appears twice (first on line {first}); "
+                          "YAML keeps only the last one: merge them")
     return _Validator(path, lines).profile(data)
 
 
-def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
-    """Map dotted key paths (``roles.registry``, ``deprecated.0.entry``) to 1-based lines."""
+def _key_lines(node: Any, prefix: str = "", *,
+               duplicates: list[tuple[str, int, int]] | None = None) -> dict[str, int]:
+    """Map dotted key paths (``roles.registry``, ``deprecated.0.entry``) to 1-based lines;
+    keys that appear twice in one mapping are appended to ``duplicates``."""
     import yaml
 
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = f"{prefix}{key_node.value}"
-            lines[key] = key_node.start_mark.line + 1
-            lines.update(_key_lines(value_node, key + "."))
+            line = key_node.start_mark.line + 1
+            if key in lines and duplicates is not None:
+                duplicates.append((key, lines[key], line))
+            lines[key] = line
+            lines.update(_key_lines(value_node, key + ".", duplicates=duplicates))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             key = f"{prefix}{index}"
             lines[key] = item.start_mark.line + 1
-            lines.update(_key_lines(item, key + "."))
+            lines.update(_key_lines(item, key + ".", duplicates=duplicates))
     return lines
 
 
@@ -288,7 +299,9 @@ class _Validator:
             if role not in ROLES:
                 raise self.error(f"roles.{role}", "a known role: " + ", ".join(ROLES), role)
         methods = dict(DEFAULT_METHODS)
-        methods.update(self.mapping_of_names(data, "methods"))
+        given_methods = self.mapping_of_names(data, "methods")
+        self.known_keys("methods", given_methods, DEFAULT_METHODS)
+        methods.update(given_methods)
         return Profile(
             name=name,
             root=root,
@@ -302,8 +315,7 @@ class _Validator:
             budgets=self.budgets(data),
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
-            checks_dirs=tuple((self.base / p).resolve()
-                              for p in self.list_of_strings(data, "checks_dirs")),
+            checks_dirs=self.folders(data, "checks_dirs"),
         )
 
     def string(self, data: dict, key: str, *, default: str, where: str | None = None) -> str:
@@ -311,6 +323,25 @@ class _Validator:
         if not isinstance(value, str) or not value.strip():
             raise self.error(where or key, "a non-empty string", value)
         return value
+
+    def known_keys(self, section: str, given: dict[str, Any], known: dict[str, Any]) -> None:
+        import difflib
+
+        for name in given:
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise self.error(f"{section}.{name}",
+                                 f"a known key ({hint}known: {', '.join(known)})", name)
+
+    def folders(self, data: dict, key: str) -> tuple[Path, ...]:
+        out = []
+        for index, rel in enumerate(self.list_of_strings(data, key)):
+            folder = (self.base / rel).resolve()
+            if not folder.is_dir():
+                raise self.error(f"{key}.{index}", f"a folder relative to {self.base}", rel)
+            out.append(folder)
+        return tuple(out)
 
     def plain_mapping(self, data: dict, key: str) -> dict[str, Any]:
         value = data.get(key, {}) or {}
@@ -405,6 +436,7 @@ class _Validator:
 
     def budgets(self, data: dict) -> dict[str, float]:
         budgets = dict(DEFAULT_BUDGETS)
+        self.known_keys("budgets", self.plain_mapping(data, "budgets"), DEFAULT_BUDGETS)
         for name, value in self.plain_mapping(data, "budgets").items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise self.error(f"budgets.{name}", "a positive number", value)

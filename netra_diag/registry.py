@@ -13,12 +13,15 @@ escaping the check is an ``error`` (the check could not decide), never a ``fail`
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,9 +139,11 @@ class LoadFailure:
 class Registry:
     """Collects check specs; one instance per run (tests build their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, import_timeout_s: float = 30.0) -> None:
         self._specs: dict[str, CheckSpec] = {}
+        self._loaded: set[Origin] = set()
         self.failures: list[LoadFailure] = []
+        self.import_timeout_s = import_timeout_s
 
     def __contains__(self, check_id: str) -> bool:
         return check_id in self._specs
@@ -178,26 +183,23 @@ class Registry:
     def load_module(self, name: str, label: str | None = None) -> None:
         """Import ``name`` and register its checks; an import crash becomes a LoadFailure."""
         origin = Origin("module", name, label or name)
-        try:
-            module = importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - any plugin crash is reported, never raised
-            self._record_failure(origin, exc)
-            return
-        self.add_from_namespace(vars(module), origin)
+        namespace = self._guarded(origin, lambda: vars(importlib.import_module(name)))
+        if namespace is not None:
+            self.add_from_namespace(namespace, origin)
 
     def load_file(self, path: Path) -> None:
         """Import a plugin file by path under a private module name."""
         path = path.resolve()
         origin = Origin("file", str(path), str(path))
-        try:
-            namespace = load_file_namespace(path)
-        except Exception as exc:  # noqa: BLE001 - any plugin crash is reported, never raised
-            self._record_failure(origin, exc)
+        if origin in self._loaded:  # the same folder named twice (CLI and profile)
             return
-        self.add_from_namespace(namespace, origin)
+        namespace = self._guarded(origin, lambda: load_file_namespace(path))
+        if namespace is not None:
+            self.add_from_namespace(namespace, origin)
 
     def load_dir(self, folder: Path) -> None:
-        """Load every ``*.py`` in ``folder`` (not recursive; ``_``-prefixed files ignored)."""
+        """Load every ``*.py`` in ``folder`` (not recursive; ``_``-prefixed files ignored);
+        a folder loaded before (named on the command line and in the profile) is skipped."""
         if not folder.is_dir():
             raise ConfigError(f"checks folder {folder} does not exist or is not a folder")
         for path in sorted(folder.glob("*.py")):
@@ -218,9 +220,51 @@ class Registry:
             module_name = ep.value.split(":", 1)[0].strip()
             self.load_module(module_name, label=f"entry point {ep.name} ({ep.value})")
 
+    def _guarded(self, origin: Origin, load: Any) -> dict[str, Any] | None:
+        """Run a plugin import safely: its prints go to stderr (stdout may carry a document),
+        ``SystemExit`` and any exception become a LoadFailure, and an import that does not
+        finish within ``import_timeout_s`` is interrupted (main thread only)."""
+        self._loaded.add(origin)
+        try:
+            with contextlib.redirect_stdout(sys.stderr), _deadline(self.import_timeout_s):
+                return load()
+        except KeyboardInterrupt:
+            raise
+        except _ImportTimeout:
+            self.failures.append(LoadFailure(
+                origin, f"did not finish importing within {self.import_timeout_s:g} s",
+                "the plugin blocks at import time (a wait at module level?)"))
+        except BaseException as exc:  # noqa: BLE001 - any plugin crash is reported, never raised
+            self._record_failure(origin, exc)
+        return None
+
     def _record_failure(self, origin: Origin, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(exc))
         self.failures.append(LoadFailure(origin, f"{type(exc).__name__}: {exc}", tb))
+
+
+class _ImportTimeout(Exception):
+    """Raised inside a plugin import that ran past its deadline."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` with ``_ImportTimeout`` (SIGALRM, main thread)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _ImportTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def load_file_namespace(path: Path) -> dict[str, Any]:

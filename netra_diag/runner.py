@@ -10,7 +10,11 @@ Rules this module owns:
   not pass, the dependant is ``skip`` naming it (dependencies outside the selection are
   ignored: the check then judges on its own);
 * results are streamed through ``on_result`` as they finish;
-* ``KeyboardInterrupt`` kills the children and returns what finished, marked interrupted.
+* ``KeyboardInterrupt`` kills the children and returns what finished, marked interrupted:
+  a check cut short is ``error`` ("interrupted before it finished"), one never started is
+  ``skip`` ("not run: the run was interrupted"), so no report can read as complete; further
+  interrupts are ignored until the session has written the partial report;
+* the check interpreter runs with ``-P``: the working directory is never on its path.
 
 The runner knows nothing about reporters or the CLI.
 """
@@ -153,16 +157,20 @@ class Runner:
                     running.pop(future)
                     finish(future.result())
         except KeyboardInterrupt:
+            ignore_further_interrupts()  # a second Ctrl-C must not lose what finished
             outcome.interrupted = True
             self._stopping.set()
             self._kill_all()
-            for future, _spec in list(running.items()):
+            for future, spec in list(running.items()):
                 try:
                     result = future.result(timeout=_KILL_GRACE_S + 1)
                 except (cf.TimeoutError, cf.CancelledError):
-                    continue
-                if result.summary != _INTERRUPTED:
-                    finish(result)
+                    result = _error(spec, _INTERRUPTED, time.perf_counter())
+                finish(result)
+            for spec in waiting:
+                finish(CheckResult(id=spec.id, why=spec.why, title=spec.title,
+                                   status=Status.SKIP,
+                                   summary="not run: the run was interrupted"))
         finally:
             pool.shutdown(wait=not outcome.interrupted, cancel_futures=True)
         return outcome
@@ -191,15 +199,15 @@ class Runner:
                 finally:
                     with self._lock:
                         self._procs.discard(proc)
-            if self._stopping.is_set():
-                return _error(spec, _INTERRUPTED, started)
             if result_path.exists():
                 try:
                     raw = json.loads(result_path.read_text(encoding="utf-8"))
                     return CheckResult.from_dict(raw)
-                except (ValueError, KeyError) as exc:
+                except (ValueError, KeyError, TypeError) as exc:
                     return _error(spec, f"the check's interpreter wrote an unreadable result: "
                                   f"{exc}", started, _tail_evidence(log_path))
+            if self._stopping.is_set():
+                return _error(spec, _INTERRUPTED, started)
             return _error(spec, f"the check's interpreter died: {_describe_exit(code)}", started,
                           _tail_evidence(log_path),
                           fix="something in the check or the target ended the interpreter "
@@ -226,7 +234,9 @@ class Runner:
             if self._stopping.is_set():
                 return None
             proc = subprocess.Popen(
-                [sys.executable, "-m", "netra_diag.worker", str(job), str(result)],
+                # -P: never put the working directory on the check's sys.path (a stray
+                # secrets.py or checks/ folder there must not shadow anything)
+                [sys.executable, "-P", "-m", "netra_diag.worker", str(job), str(result)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -250,6 +260,18 @@ class Runner:
 
 
 _INTERRUPTED = "interrupted before it finished"
+
+
+def ignore_further_interrupts() -> None:
+    """After the first Ctrl-C (or SIGTERM), ignore more until the partial report is written.
+
+    The session restores the handlers once the outputs are written. Only the main thread
+    can change signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _skip_for(spec: CheckSpec, blocked: list[str], status: dict[str, Status]) -> CheckResult:

@@ -92,6 +92,11 @@ def assemble_report(
 
 def execute_run(request: RunRequest) -> ExitCode:
     """Run the checks the request selects and write its outputs; returns the exit code."""
+    with interrupt_handling():
+        return _execute_run(request)
+
+
+def _execute_run(request: RunRequest) -> ExitCode:
     from .cli import build_registry, parse_report_option, select_specs
     from .target import open_target
 
@@ -100,7 +105,8 @@ def execute_run(request: RunRequest) -> ExitCode:
     prepared = request.target or open_target(request.profile, inject=request.inject,
                                              scenario=request.scenario)
     with prepared as target:
-        registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs)
+        registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
+                                  import_timeout_s=request.timeout)
         specs = select_specs(registry, list(request.only), list(request.skip))
         if request.tags:
             specs = [s for s in specs if set(s.tags) & set(request.tags)]
@@ -117,12 +123,11 @@ def execute_run(request: RunRequest) -> ExitCode:
                         static=request.static, options=request.options,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
-        with _sigterm_as_interrupt():
-            if progress:
-                with progress:
-                    outcome = runner.run(specs)
-            else:
+        if progress:
+            with progress:
                 outcome = runner.run(specs)
+        else:
+            outcome = runner.run(specs)
         results = [*load_errors, *outcome.results]
         report = assemble_report(
             target=target.describe(), results=results, started_at=started_at,
@@ -135,22 +140,28 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a cancelled CI job) like Ctrl-C: stop the checks, report what finished."""
+def interrupt_handling() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) stops a run like Ctrl-C; both handlers are restored on exit.
+
+    The runner ignores further interrupts after the first one, until this block ends: by
+    then the partial report has been written.
+    """
     import signal
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread (an embedding application): leave it alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:

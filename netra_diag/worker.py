@@ -21,7 +21,7 @@ from typing import Any
 
 from .context import CheckContext, ensure_on_path
 from .errors import SetupError, TargetFailure
-from .model import CheckResult, Evidence, Verdict, errored, failed, passed
+from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed
 from .profile import Profile
 from .registry import CheckSpec, Origin, Registry
 
@@ -62,7 +62,21 @@ def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
             f"the check returned {type(verdict).__name__}, not a Verdict or None",
             fix="return passed(...), failed(...), errored(...) or skipped(...)",
         )
-    return verdict
+    return _well_formed(verdict)
+
+
+def _well_formed(verdict: Verdict) -> Verdict:
+    """The verdict with a valid status and Evidence items, or an error saying what is wrong."""
+    fix = "build verdicts with passed/failed/errored/skipped and Evidence(kind, message, ...)"
+    try:
+        status = Status(verdict.status)
+    except ValueError:
+        return errored(f"the check returned an unknown status {verdict.status!r}", fix=fix)
+    bad = [e for e in verdict.evidence if not isinstance(e, Evidence)]
+    if bad:
+        return errored(f"the check returned evidence that is not Evidence: {bad[0]!r:.80}",
+                       fix=fix)
+    return Verdict(status, str(verdict.summary), tuple(verdict.evidence), verdict.fix)
 
 
 def execute(job: dict[str, Any]) -> CheckResult:

@@ -148,14 +148,15 @@ def test_json_on_stdout_is_only_the_document(profile, plugin_dir, tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_path, signum):
     """Exit 2 on SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job); what finished is written."""
-    folder = plugin_dir("my_check.py", "fifo_hang.py")
+    folder = plugin_dir("my_check.py", "fifo_hang.py", "sleepy.py")
     fifo = tmp_path / "started.fifo"
     os.mkfifo(fifo)
     out = tmp_path / "partial.json"
     env = {**os.environ, "NETRA_TEST_FIFO": str(fifo), "NO_COLOR": "1"}
     proc = subprocess.Popen(
         [*netra_diag_cmd(), "run", str(profile), "--checks-dir", str(folder), "--jobs", "1",
-         "--only", "my-check", "--only", "signals-then-hangs", "--format", "json",
+         "--only", "my-check", "--only", "signals-then-hangs", "--only", "sleeps-forever",
+         "--format", "json",
          "--output", str(out)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -172,7 +173,10 @@ def test_ctrl_c_stops_children_and_keeps_what_finished(profile, plugin_dir, tmp_
     assert proc.returncode == ExitCode.INTERRUPTED, stderr
     doc = json.loads(out.read_text())
     assert doc["interrupted"] is True
-    assert [r["id"] for r in doc["results"]] == ["my-check"]
+    statuses = {r["id"]: (r["status"], r["summary"]) for r in doc["results"]}
+    assert statuses["my-check"][0] == "pass"
+    assert statuses["signals-then-hangs"] == ("error", "interrupted before it finished")
+    assert statuses["sleeps-forever"] == ("skip", "not run: the run was interrupted")
 
 
 def test_faults_json_lists_name_description_and_detectors(cli):

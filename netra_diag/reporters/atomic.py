@@ -27,9 +27,15 @@ _DEFAULT_MODE = 0o644
 def write_atomic(path: Path | str, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically; ``OutputError`` when that fails.
 
-    An existing file keeps its permission bits; a new one gets ``0o644``.
+    An existing file keeps its permission bits; a new one gets ``0o644``. A symbolic link
+    is followed (its target is replaced, the link stays); a destination that exists but is
+    not a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is written in place, since
+    replacing it would destroy it.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        _write_in_place(path, text)
+        return
     folder = path.parent
     try:
         mode = path.stat().st_mode & 0o7777
@@ -55,6 +61,14 @@ def write_atomic(path: Path | str, text: str) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     _fsync_dir(folder)
+
+
+def _write_in_place(path: Path, text: str) -> None:
+    try:
+        with open(path, "wb") as handle:
+            handle.write(text.encode("utf-8", errors="replace"))
+    except OSError as exc:
+        raise OutputError(f"cannot write report {path}: {exc.strerror or exc}") from exc
 
 
 def _fsync_dir(folder: Path) -> None:
