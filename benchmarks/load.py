@@ -5,8 +5,9 @@ Set-up (2 cores, loopback): the **server runs in a child process** (one core: a 
 of the healthy reference, ``start_server`` with its bounded per-connection queues; or the raw
 baseline), the **clients run in this process** on one event loop (the other core). Every user
 has its own token and connection; all users connect first, then all start at once, and each
-runs ``--runs`` agent runs one after another (``--think-ms`` of idle time between runs, 0 by
-default: a worst-case burst). Per level and server it reports:
+runs ``--runs`` agent runs one after another, in two modes (``--modes``): ``burst``, runs
+back to back (no idle time: the worst case), and ``paced``, each user idling a random 0..2x
+``--think-ms`` (default 50 ms) before each run. Per level, mode and server it reports:
 
 * delivered/expected critical events (no loss) and cross-user deliveries (events of another
   user's run on a connection: must be 0);
@@ -21,7 +22,8 @@ pipeline's overhead is the ratio of the two servers' CPU cost per event. Medians
 ``--repeat`` runs. Goals: no loss and no cross-talk at 1,000 users; p99 under 5 ms at 100
 users; pipeline within 2x the raw per-event cost.
 
-Usage: python benchmarks/load.py [--users 1,100,1000] [--runs 5] [--repeat 3] [--think-ms 0]
+Usage: python benchmarks/load.py [--users 1,100,1000] [--runs 5] [--repeat 3]
+       [--modes burst,paced] [--think-ms 50]
 """
 
 from __future__ import annotations

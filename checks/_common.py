@@ -11,43 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import math
 import os
 import secrets
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from netra_diag import CheckContext, Evidence, SetupError, TargetFailure, Verdict
+from netra_diag import CheckContext, Evidence, SetupError, Status, TargetFailure, Verdict, errored
 from netra_diag.context import target_traceback
-from netra_diag.support.calls import describe_type, fill_arguments, settle
+from netra_diag.support.calls import (
+    Call,
+    blame_invented,
+    describe_type,
+    fill_arguments,
+    settle,
+)
 from netra_diag.support.recording import RecordingConnection
 
 T = TypeVar("T")
 _counter = itertools.count(1)
-
-#: Values a check can hand to target code, by the parameter names real backends use.
-SAMPLE_VALUES: dict[str, Any] = {
-    "agent_name": "netra-diag-probe-agent",
-    "agent_type": "netra-diag-probe-agent",
-    "name": "netra-diag-probe-agent",
-    "thought": "netra-diag is checking that thoughts reach the user",
-    "reasoning": "netra-diag is checking that thoughts reach the user",
-    "tool_name": "netra_diag_probe_tool",
-    "tool": "netra_diag_probe_tool",
-    "tool_args": {},
-    "parameters": {},
-    "result": {"ok": True},
-    "metadata": {"source": "netra-diag"},
-    "data": {"source": "netra-diag"},
-    "message": "netra-diag probe",
-    "step_number": 1,
-    "progress": 0.5,
-}
-
 
 def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
     """Run an async check body on a fresh loop, bounded by the check's timeout."""
@@ -66,15 +53,19 @@ def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
 
 
 def in_target(exc: BaseException, root: Path) -> bool:
-    """True when the innermost frame of ``exc`` lies in the target's source."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return False
-    try:
-        Path(frames[-1].filename).resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+    """True when any frame of ``exc``'s traceback lies in the target's source: the crash
+    happened once the target's code was running (it may end in a library the target called,
+    such as ``json.dumps``). Only when no target frame ran is the crash the harness's.
+    Installed packages under the root (a ``site-packages`` folder) are not the target."""
+    root_r = root.resolve()
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            rel = Path(frame.filename).resolve().relative_to(root_r)
+        except (ValueError, OSError):
+            continue
+        if not {"site-packages", "dist-packages"} & set(rel.parts):
+            return True
+    return False
 
 
 def target_crash(ctx: CheckContext, exc: BaseException, doing: str) -> TargetFailure | SetupError:
@@ -98,6 +89,26 @@ async def call_target(ctx: CheckContext, doing: str, func: Callable[..., Any], *
         return await settle(func(*args, **kwargs))
     except Exception as exc:
         raise target_crash(ctx, exc, doing) from exc
+
+
+async def call_built(ctx: CheckContext, doing: str, func: Callable[..., Any], call: Call,
+                     profile_key: str) -> tuple[Any, bool]:
+    """``call_target`` for a call built by ``fill_arguments`` with ``samples``: a crash the
+    rule of ``support.calls.blame_invented`` puts down to an invented value is an ``error``
+    naming the parameter and the profile key that would supply a real one."""
+    try:
+        return await settle(func(*call.args, **call.kwargs))
+    except Exception as exc:
+        blamed = blame_invented(exc, call.invented) if in_target(exc, ctx.root) else None
+        if blamed is None:
+            raise target_crash(ctx, exc, doing) from exc
+        value = call.invented[blamed]
+        raise SetupError(
+            f"{doing} raised {type(exc).__name__}: {exc}, on the value the harness invented "
+            f"for '{blamed}' ({value!r:.60}): the call cannot judge the target",
+            fix=f"set '{profile_key}.{blamed}' in the profile to a value of the kind your "
+            "code expects (a literal, {factory: 'module:attr'} or {import: 'module:attr'})",
+        ) from exc
 
 
 async def build_role(ctx: CheckContext, role: str, available: dict[str, Any] | None = None
@@ -158,18 +169,117 @@ async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "re
     return recorder, manager
 
 
-def find_attribute(obj: Any, predicate: Callable[[Any], bool]) -> tuple[str, Any] | None:
-    """The first attribute of ``obj`` (instance dict, then slots) satisfying ``predicate``."""
-    names = list(getattr(obj, "__dict__", {}))
-    names += [n for n in getattr(type(obj), "__slots__", ()) if n not in names]
-    for name in names:
-        try:
-            value = getattr(obj, name)
-        except AttributeError:
-            continue
-        if predicate(value):
-            return name, value
+def find_attribute(obj: Any, predicate: Callable[[Any], bool], *, depth: int = 1,
+                   budget: int = 2000) -> tuple[str, Any] | None:
+    """The first value reachable from ``obj`` satisfying ``predicate``, with its path
+    (``factory.registry``), searched breadth first up to ``depth`` attributes deep.
+
+    Only what an object holds is read: its instance ``__dict__`` and its ``__slots__``
+    (through their member descriptors), and the items of the dicts, lists and tuples it
+    holds; never a property or ``__getattr__``, so no code of the target runs. Cycle-safe
+    (each object is visited once) and bounded (``budget`` values at most; 32 items per
+    container)."""
+    seen = {id(obj)}
+    frontier: list[tuple[str, Any]] = [("", obj)]
+    visited = 0
+    for _level in range(max(1, depth)):
+        following: list[tuple[str, Any]] = []
+        for path, holder in frontier:
+            for name, value in _held(holder):
+                visited += 1
+                if visited > budget:
+                    return None
+                child = f"{path}{name}" if name.startswith("[") or not path else \
+                    f"{path}.{name}"
+                try:
+                    if predicate(value):
+                        return child, value
+                except Exception:  # noqa: BLE001 - a predicate probing an odd object
+                    continue
+                if id(value) not in seen and _worth_visiting(value):
+                    seen.add(id(value))
+                    following.append((child, value))
+        frontier = following
+        if not frontier:
+            break
     return None
+
+
+_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
+
+
+def _worth_visiting(value: Any) -> bool:
+    import types
+
+    return not isinstance(value, (*_LEAVES, type, types.ModuleType, types.FunctionType,
+                                  types.BuiltinFunctionType, types.MethodType))
+
+
+def _held(obj: Any) -> list[tuple[str, Any]]:
+    """``(name, value)`` for what ``obj`` holds (see ``find_attribute``), without running
+    any of its code."""
+    import types
+
+    if isinstance(obj, dict):
+        return [(f"[{k!r}]", v) for k, v in list(obj.items())[:32]]
+    if isinstance(obj, list | tuple):
+        return [(f"[{i}]", v) for i, v in enumerate(obj[:32])]
+    out: list[tuple[str, Any]] = []
+    try:
+        instance = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        instance = {}
+    if isinstance(instance, dict):
+        out += [(str(k), v) for k, v in instance.items()]
+    for cls in type(obj).__mro__:
+        for name in cls.__dict__.get("__slots__", ()) or ():
+            slot = cls.__dict__.get(name)
+            if isinstance(slot, types.MemberDescriptorType) and name not in instance:
+                try:
+                    out.append((name, slot.__get__(obj, type(obj))))
+                except AttributeError:  # an empty slot
+                    continue
+    return out
+
+
+def locate_role(ctx: CheckContext, holder: Any, role: str) -> tuple[str, Any] | None:
+    """Where the ``role`` object sits inside ``holder`` (what the wiring entry returned):
+    ``build.locate.<role>`` (a dotted path of attributes or dict keys, e.g.
+    ``factory.registry``) when the profile
+    gives one, else a bounded search (``find_attribute``, 3 levels deep). ``SetupError``
+    when the profile's path does not lead to an instance of the role's class."""
+    cls = ctx.resolve(role)
+    if isinstance(holder, cls):
+        return "(returned)", holder
+    path = ctx.profile.build.get("locate", {}).get(role)
+    if isinstance(path, str) and path.strip():
+        value = holder
+        for part in path.strip().split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+                continue
+            try:
+                value = getattr(value, part)
+            except AttributeError:
+                raise SetupError(f"build.locate.{role}: {describe_type(value)} has no "
+                                 f"attribute '{part}' (path '{path}')",
+                                 fix=f"correct 'build.locate.{role}' in the profile") from None
+        if not isinstance(value, cls):
+            raise SetupError(f"build.locate.{role}: '{path}' is a {describe_type(value)}, "
+                             f"not a {cls.__name__}",
+                             fix=f"correct 'build.locate.{role}' in the profile")
+        return path.strip(), value
+    return find_attribute(holder, lambda v: isinstance(v, cls), depth=LOCATE_DEPTH)
+
+
+#: How deep ``locate_role`` searches what the wiring entry returned.
+LOCATE_DEPTH = 3
+
+
+def role_parts(ctx: CheckContext, role: str) -> tuple[str, str]:
+    """``(module, name)`` of a role's ``module:attr`` (the last part of a dotted attr)."""
+    module, _, attr = ctx.role(role).partition(":")
+    return module, attr.split(".")[-1]
 
 
 def location_evidence(finding: Any, kind: str = "location") -> Evidence:
@@ -187,8 +297,51 @@ def scan(ctx: CheckContext, needles: list[str]) -> tuple[list[Any], list[Evidenc
         if isinstance(item, ParsedModule):
             modules.append(item)
         else:
-            problems.append(Evidence("note", f"skipped: {item.message}", item.relpath, item.line))
+            problems.append(problem_evidence(item))
     return modules, problems
+
+
+def problem_evidence(problem: Any) -> Evidence:
+    """Evidence for a ``SourceProblem`` (a file mentioning a wanted symbol that could not be
+    read or parsed); ``guard_unparsed`` finds it by its data."""
+    return Evidence("note", f"not judged, could not be parsed: {problem.message}",
+                    problem.relpath, problem.line, {"unparsed": True})
+
+
+def unparsed_files(evidence: Iterable[Evidence]) -> list[str]:
+    return list(dict.fromkeys(e.file for e in evidence
+                              if isinstance(e.data, dict) and e.data.get("unparsed") and e.file))
+
+
+def guard_unparsed(check: Callable[[CheckContext], Verdict | None]
+                   ) -> Callable[[CheckContext], Verdict | None]:
+    """Wrap a check that judges from source: a pass over files that mention what it looks
+    for but could not be parsed (a syntax error, a NUL byte) is not proven, so it becomes
+    an ``error`` naming them; a fail says in its summary that they were not judged."""
+
+    @functools.wraps(check)
+    def guarded(ctx: CheckContext) -> Verdict | None:
+        verdict = check(ctx)
+        if verdict is None:
+            return None
+        files = unparsed_files(verdict.evidence)
+        if not files:
+            return verdict
+        names = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3
+                                        else "")
+        if verdict.status is Status.PASS:
+            return errored(
+                f"{len(files)} file(s) mentioning what this check looks for could not be "
+                f"parsed ({names}), so the source was not fully judged: a pass is not "
+                f"proven (otherwise: {verdict.summary})", *verdict.evidence,
+                fix="fix the file(s), or list them under 'exclude:' in the profile if they "
+                "are not production code")
+        if verdict.status is Status.FAIL:
+            return Verdict(verdict.status, f"{verdict.summary}; and {len(files)} file(s) "
+                           f"could not be parsed ({names})", verdict.evidence, verdict.fix)
+        return verdict
+
+    return guarded
 
 
 def probe_event(agent_name: str, event: str = "agent_started") -> dict[str, Any]:

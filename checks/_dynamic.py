@@ -52,9 +52,11 @@ def dynamic_half(
 
 
 def first_failures(failures: list[str], limit: int = 2) -> str:
-    """A one-line summary of distinct failures: the first ``limit`` and how many more."""
+    """A one-line summary of distinct failures: the first ``limit``, then how many more
+    findings the evidence holds ("lacks X; and 1 more finding (see the evidence)")."""
     distinct: list[Any] = list(dict.fromkeys(failures))
     summary = "; ".join(distinct[:limit])
-    if len(distinct) > limit:
-        summary += f" (+{len(distinct) - limit} more)"
+    rest = len(distinct) - limit
+    if rest > 0:
+        summary += f"; and {rest} more finding{'s' * (rest > 1)} (see the evidence)"
     return summary

@@ -32,7 +32,7 @@ from netra_diag import (
     skipped,
 )
 from netra_diag.support.calls import describe_type
-from netra_diag.support.judge import judge_run
+from netra_diag.support.judge import judge_run, received_text
 
 from ._common import (
     attach_recorder,
@@ -40,14 +40,15 @@ from ._common import (
     build_role,
     call_wiring_entry,
     context_values,
-    find_attribute,
     is_live,
+    locate_role,
     make_user_context,
     method_call,
     run_async,
 )
 
-__all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "run_in_process", "skip_without_server"]
+__all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "can_run_agent", "run_agent",
+           "run_in_process", "skip_without_server"]
 
 WIRE_NOTE = ("in-process run: events were recorded by a connection registered with the "
              "target's per-user manager; the wire (WebSocket transport, framing, "
@@ -92,7 +93,7 @@ def run_in_process(ctx: CheckContext, why: str, *context: Evidence) -> Verdict:
                           thread_id=_attr(user_context, "thread_id"),
                           run_id=_attr(user_context, "run_id"))
     events = Evidence(
-        "events", f"events received in order: {judgement.received or 'none'}",
+        "events", f"events received in order: {received_text(judgement.received)}",
         data={"expected": critical, "received": judgement.received,
               "delivered": judgement.delivered, "total": judgement.total,
               "run_id": _attr(user_context, "run_id"), "wire": False},
@@ -126,7 +127,7 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
     crash: TargetFailure | None = None
     try:
-        await asyncio.wait_for(_run_agent(ctx, user_context, evidence), budget)
+        await asyncio.wait_for(run_agent(ctx, user_context, evidence), budget)
     except TargetFailure as exc:
         crash = exc
     except TimeoutError:
@@ -136,11 +137,23 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
     return recorder.events(), user_context, crash, evidence
 
 
-async def _run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence]) -> None:
-    app = None
+def can_run_agent(ctx: CheckContext, app: Any) -> bool:
+    """True when an agent run can be driven: ``app`` (what the wiring entry returned) has
+    the profile's ``run`` method, or the profile names an engine factory."""
+    return callable(getattr(app, ctx.profile.method("run"), None)) or \
+        ctx.has_role("engine_factory")
+
+
+async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence],
+                    app: Any = None) -> None:
+    """Drive one agent run for ``user_context`` through the wiring path's result (``app``,
+    or a fresh call of the wiring entry when ``None``), else through the engine factory;
+    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them."""
     if ctx.has_role("wiring_entry"):
-        app, awaited = await call_wiring_entry(
-            ctx, user_context, f"the wiring path {ctx.role('wiring_entry')}")
+        awaited = False
+        if app is None:
+            app, awaited = await call_wiring_entry(
+                ctx, user_context, f"the wiring path {ctx.role('wiring_entry')}")
         run = getattr(app, ctx.profile.method("run"), None)
         if callable(run):
             agent = await _agent_name(ctx, app)
@@ -185,9 +198,10 @@ async def _agent_name(ctx: CheckContext, holder: Any) -> str | None:
     """The first agent the registry lists (the registry may be ``holder`` or inside it)."""
     if holder is None or not ctx.has_role("registry"):
         return None
-    registry_cls = ctx.resolve("registry")
-    found = ("", holder) if isinstance(holder, registry_cls) else \
-        find_attribute(holder, lambda v: isinstance(v, registry_cls))
+    try:
+        found = locate_role(ctx, holder, "registry")
+    except SetupError:  # only a hint: the run's default agent will do
+        return None
     if found is None:
         return None
     try:

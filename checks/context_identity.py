@@ -25,6 +25,7 @@ from ._common import (
     call_target,
     call_wiring_entry,
     context_values,
+    guard_unparsed,
     method_call,
     scan,
 )
@@ -83,6 +84,7 @@ class Probe:
 
 @check(id="context-identity", why="e2e", title="Context Type Identity", explain=EXPLAIN,
        static=True, fix="keep one user context class, import it everywhere, delete the copies")
+@guard_unparsed
 def context_identity(ctx: CheckContext) -> Verdict:
     entry = ctx.role("user_context")
     class_name = entry.split(":", 1)[1].split(".")[-1]

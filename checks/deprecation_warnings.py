@@ -6,17 +6,19 @@ import warnings
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, Verdict, check, failed, passed, skipped
-from netra_diag.support.calls import fill_arguments
+from netra_diag.support.calls import SAMPLE_VALUES, fill_arguments
 
 from ._common import (
-    SAMPLE_VALUES,
     attach_recorder,
-    call_target,
+    call_built,
     context_values,
+    guard_unparsed,
     make_user_context,
+    problem_evidence,
     run_async,
     skip_static,
 )
+from ._dynamic import first_failures
 
 EXPLAIN = """\
 Verifies that every deprecated entry point listed in the profile (`deprecated:`) emits a
@@ -44,6 +46,7 @@ _CATEGORIES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 @check(id="deprecation-warnings", why=5, title="Deprecation Warnings", explain=EXPLAIN,
        fix="make each deprecated entry point warn with DeprecationWarning naming its replacement")
+@guard_unparsed
 def deprecation_warnings(ctx: CheckContext) -> Verdict:
     if not ctx.profile.deprecated:
         return skipped("the profile lists no deprecated entry points")
@@ -51,8 +54,7 @@ def deprecation_warnings(ctx: CheckContext) -> Verdict:
         return _judge_source(ctx)
     failures, evidence = run_async(ctx, lambda: _exercise(ctx))
     if failures:
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        return failed(failures[0] + more, *evidence)
+        return failed(first_failures(failures, limit=1), *evidence)
     n = len(ctx.profile.deprecated)
     return passed(f"deprecation warnings working: all {n} deprecated entry points warn and "
                   "name their replacement", *evidence)
@@ -63,7 +65,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     evidence: list[Evidence] = []
     user_context = await make_user_context(ctx, "deprecations")
     _recorder, manager = await attach_recorder(ctx, user_context)
-    available: dict[str, Any] = {**SAMPLE_VALUES, **context_values(user_context),
+    available: dict[str, Any] = {**context_values(user_context),
                                  "manager": manager, "websocket_manager": manager}
     for dep in ctx.profile.deprecated:
         with warnings.catch_warnings(record=True) as caught:
@@ -72,8 +74,9 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
             if callable(target):
                 call = fill_arguments(target, available=available,
                                       overrides=ctx.build_kwargs(dep.attr),
-                                      profile_key=f"build.{dep.attr}", what=dep.entry)
-                await call_target(ctx, f"{dep.attr}()", target, *call.args, **call.kwargs)
+                                      profile_key=f"build.{dep.attr}", what=dep.entry,
+                                      samples=SAMPLE_VALUES)
+                await call_built(ctx, f"{dep.attr}()", target, call, f"build.{dep.attr}")
         ours = [w for w in caught if issubclass(w.category, _CATEGORIES)]
         if not ours:
             failures.append(f"{dep.attr} raised no DeprecationWarning when used")
@@ -99,7 +102,8 @@ def _judge_source(ctx: CheckContext) -> Verdict:
     tree = survey(ctx.root, [d.attr for d in ctx.profile.deprecated], ctx.profile.exclude)
     failures: list[str] = []
     evidence: list[Evidence] = [Evidence("note", "--static: judged from source; the entry "
-                                         "points were not run")]
+                                         "points were not run"),
+                                *(problem_evidence(p) for p in tree.problems)]
     judged = 0
     for dep in ctx.profile.deprecated:
         defs = [d for d in [*tree.classes, *tree.functions] if d.name == dep.attr]
@@ -127,8 +131,7 @@ def _judge_source(ctx: CheckContext) -> Verdict:
             evidence.append(Evidence("location", f"{dep.attr} warns: {how.message}",
                                      d.relpath, how.line))
     if failures:
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        return failed(failures[0] + more, *evidence)
+        return failed(first_failures(failures, limit=1), *evidence)
     if not judged:
         return skip_static("no deprecated entry point is defined in the scanned source")
     return passed(f"from source: all {judged} deprecated entry points warn and name their "

@@ -5,23 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed
-from netra_diag.support.calls import describe_type, fill_arguments, signature_text
+from netra_diag.support.calls import (
+    SAMPLE_VALUES,
+    describe_type,
+    fill_arguments,
+    signature_text,
+)
 from netra_diag.support.static import (
+    async_method_names,
+    class_location,
     class_methods,
-    find_definitions,
     method_definitions,
     unawaited_calls,
 )
 
 from ._common import (
-    SAMPLE_VALUES,
     attach_recorder,
     build_role,
-    call_target,
+    call_built,
     context_values,
+    guard_unparsed,
     location_evidence,
     make_user_context,
     method_call,
+    role_parts,
     scan,
 )
 from ._dynamic import dynamic_half, first_failures
@@ -53,33 +60,40 @@ the emitter, each sending its event through send_event."""
 @check(id="emitter-methods", why=2, title="User Emitter Methods", explain=EXPLAIN, static=True,
        fix="await create_user_emitter(...) at every call site and give the emitter every "
        "notify method")
+@guard_unparsed
 def emitter_methods(ctx: CheckContext) -> Verdict:
     event_methods = ctx.profile.event_methods
     factory_name = ctx.profile.method("create_user_emitter")
     send_name = ctx.profile.method("send_event")
-    emitter_class = ctx.role("emitter").split(":", 1)[1].split(".")[-1]
+    emitter_module, emitter_class = role_parts(ctx, "emitter")
     modules, problems = scan(ctx, [factory_name, send_name, *event_methods.values(),
                                    emitter_class])
     evidence: list[Evidence] = []
     failures: list[str] = []
 
-    methods = class_methods(modules, emitter_class)
+    methods = class_methods(modules, emitter_class, emitter_module)
     # Async-ness comes from the target's source: a factory may be sync in one release.
     factories = method_definitions(modules, factory_name)
-    async_names = {factory_name} if any(f.is_async for f in factories) else set()
+    async_names = async_method_names(modules, [factory_name])
     if factories and not async_names:
-        evidence.append(Evidence("note", f"{factory_name}() is a plain function here (not "
-                                 "async): its call sites need no await", factories[0].relpath,
-                                 factories[0].line))
+        plain = next(f for f in factories if not f.is_async)
+        mixed = any(f.is_async for f in factories)
+        evidence.append(Evidence(
+            "note", f"{factory_name}() is a plain function here (not async): its call sites "
+            "need no await" if not mixed else f"{factory_name}() is async in one class and "
+            "plain in another: its call sites cannot be judged by name", plain.relpath,
+            plain.line))
     if methods is not None:
-        async_names |= {n for n, info in methods.items() if info.is_async}
+        emitting = [*event_methods.values(), send_name]
+        async_names |= async_method_names(
+            modules, [n for n in emitting if n in methods and methods[n].is_async])
         missing = [m for m in event_methods.values() if m not in methods]
         if missing:
             failures.append(f"{emitter_class} lacks {', '.join(missing)}")
-            where = next(iter(find_definitions(modules, emitter_class)), None)
+            where = class_location(modules, emitter_class, emitter_module)
             evidence.append(Evidence("observed", f"{emitter_class} is missing the critical "
-                                     f"methods {missing}", where.relpath if where else None,
-                                     where.line if where else None, {"missing": missing}))
+                                     f"methods {missing}", where[0] if where else None,
+                                     where[1] if where else None, {"missing": missing}))
         sync = [m for m in event_methods.values() if m in methods and not methods[m].is_async]
         if sync:
             evidence.append(Evidence("note", f"{emitter_class} defines {sync} as plain "
@@ -142,10 +156,10 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
             continue
         method = getattr(emitter, name)
         before = len(recorder.frames)
-        call = fill_arguments(method, available=SAMPLE_VALUES,
-                              overrides=ctx.build_kwargs(name),
-                              profile_key=f"build.{name}", what=signature_text(method))
-        _, was_async = await call_target(ctx, f"{name}()", method, *call.args, **call.kwargs)
+        call = fill_arguments(method, available={}, overrides=ctx.build_kwargs(name),
+                              profile_key=f"build.{name}", what=signature_text(method),
+                              samples=SAMPLE_VALUES)
+        _, was_async = await call_built(ctx, f"{name}()", method, call, f"build.{name}")
         await recorder.wait_for(before + 1, timeout=2.0)
         got = [_type_of(frame) for _, frame in recorder.frames[before:]]
         if event in got:

@@ -15,12 +15,14 @@ from netra_diag import (
     failed,
     passed,
 )
-from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.support.calls import describe_type, fill_arguments, settle
 from netra_diag.support.recording import RecordingConnection
 from netra_diag.support.static import (
+    async_method_names,
+    class_location,
     class_methods,
     constructor_calls_missing,
-    method_definitions,
+    resolve_symbol,
     unawaited_calls,
 )
 
@@ -28,13 +30,14 @@ from ._common import (
     attach_recorder,
     build_components,
     build_role,
-    call_target,
     context_values,
     find_attribute,
+    guard_unparsed,
     location_evidence,
     make_user_context,
     method_call,
     probe_event,
+    role_parts,
     scan,
 )
 from ._dynamic import dynamic_half, first_failures
@@ -67,17 +70,22 @@ pass it to the engine; make the engine constructor refuse callers other than the
 @check(id="engine-factory", why=4, title="Execution Engine Factory", explain=EXPLAIN,
        static=True,
        fix="build engines only through the per-user factory, with the user's awaited emitter")
+@guard_unparsed
 def engine_factory(ctx: CheckContext) -> Verdict:
     failures, evidence, problems = _static_findings(ctx)
     if ctx.static:
         evidence.append(Evidence("note", "--static: no engine was built, so what the factory "
                                  "binds to each engine was not observed"))
-    else:
-        verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+    undecided: list[tuple[str, str]] = []  # (what could not be told, how to fix it)
+    if not ctx.static:
+        verdict = dynamic_half(ctx, lambda: _exercise(ctx, undecided), failures, evidence,
+                               problems)
         if verdict is not None:
             return verdict
     if failures:
         return failed(first_failures(failures, limit=1), *evidence, *problems)
+    if undecided:
+        return errored(undecided[0][0], *evidence, *problems, fix=undecided[0][1])
     if ctx.static and any(e.data == {"judged": False} for e in evidence):
         return errored("--static: the engine factory is not defined under the source root, so "
                        "it cannot be judged from source", *evidence, *problems,
@@ -86,53 +94,71 @@ def engine_factory(ctx: CheckContext) -> Verdict:
         return passed("from source: the engine factory awaits the emitter factory and every "
                       "engine and factory construction passes its required arguments",
                       *evidence, *problems)
+    if not ctx.has_role("engine"):
+        return passed("each engine the per-user factory builds is bound to its user's emitter "
+                      "(direct construction not tried: the profile names no 'engine' role)",
+                      *evidence, *problems)
     return passed("engines come only from the per-user factory, each bound to its user's "
                   "emitter", *evidence, *problems)
 
 
-def _class_name(ctx: CheckContext, role: str) -> str:
-    return ctx.role(role).split(":", 1)[1].split(".")[-1]
-
-
 def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list[Evidence]]:
     """From source: un-awaited async emitter-factory calls inside the engine factory, and
-    constructor calls of the engine and its factory that miss required arguments."""
-    import ast
-
-    names = [_class_name(ctx, role) for role in ("engine_factory", "engine")
-             if ctx.has_role(role)]
+    constructor calls of the engine and its factory that miss required arguments (names
+    resolved to the roles' own modules, see ``support.static``)."""
+    roles = [role for role in ("engine_factory", "engine") if ctx.has_role(role)]
+    parts = {role: role_parts(ctx, role) for role in roles}
     emitter_factory = ctx.profile.method("create_user_emitter")
-    modules, problems = scan(ctx, [*names, emitter_factory])
+    modules, problems = scan(ctx, [*(name for _, name in parts.values()), emitter_factory])
     failures: list[str] = []
     evidence: list[Evidence] = []
-    if not names:
+    if not roles:
         return failures, evidence, problems
-    factory = names[0] if ctx.has_role("engine_factory") else None
-    spans = [(mod.relpath, node.lineno, node.end_lineno or node.lineno)
-             for mod in modules for node in mod.tree.body
-             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-             and node.name == factory]
-    if not spans:
-        evidence.append(Evidence("note", f"no definition of the engine factory {factory} in "
-                                 "the scanned source", data={"judged": False}))
-    async_names = {f.name for f in method_definitions(modules, emitter_factory) if f.is_async}
-    for finding in unawaited_calls(modules, async_names):
-        if any(finding.relpath == path and start <= finding.line <= end
-               for path, start, end in spans):
-            failures.append(f"{finding.relpath}:{finding.line} the engine factory "
-                            f"{finding.message}")
-            evidence.append(location_evidence(finding))
-    for name in names:
-        init = (class_methods(modules, name) or {}).get("__init__")
+    span = None
+    if "engine_factory" in parts:
+        module, factory = parts["engine_factory"]
+        span = class_location(modules, factory, module) or _function_span(modules, module,
+                                                                           factory)
+        if span is None:
+            evidence.append(Evidence("note", f"no definition of the engine factory {factory} "
+                                     f"({module}) in the scanned source",
+                                     data={"judged": False}))
+    async_names = async_method_names(modules, [emitter_factory])
+    if span is not None:
+        path, start, end = span
+        for finding in unawaited_calls(modules, async_names):
+            if finding.relpath == path and start <= finding.line <= end:
+                failures.append(f"{finding.relpath}:{finding.line} the engine factory "
+                                f"{finding.message}")
+                evidence.append(location_evidence(finding))
+    for module, name in parts.values():
+        init = (class_methods(modules, name, module) or {}).get("__init__")
         if init is None:
             continue
-        for finding in constructor_calls_missing(modules, name, init.params, init.required):
+        symbol = resolve_symbol(modules, module, name)
+        for finding in constructor_calls_missing(modules, symbol, init.params, init.required):
             failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
             evidence.append(location_evidence(finding))
     return failures, evidence, problems
 
 
-async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
+def _function_span(modules: list[Any], module: str, name: str) -> tuple[str, int, int] | None:
+    """The span of a function-shaped engine factory ``module:name`` (re-exports followed)."""
+    import ast
+
+    symbol = resolve_symbol(modules, module, name)
+    for mod in modules:
+        if mod.module != symbol.home:
+            continue
+        for node in mod.tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
+                    node.name == symbol.name:
+                return mod.relpath, node.lineno, node.end_lineno or node.lineno
+    return None
+
+
+async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]]
+                    ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
     alice = await make_user_context(ctx, "engine-a")
@@ -153,10 +179,11 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
                                  f"{'(awaited) ' if awaited else ''}built "
                                  f"{describe_type(engine)} for {label} user"))
         failure = await _judge_engine(ctx, engine, emitter_cls, mine, other, evidence)
-        if failure:
+        if failure:  # every failure has its evidence
             failures.append(f"the {label} user's engine: {failure}")
+            evidence.append(Evidence("observed", f"the {label} user's engine: {failure}"))
             break
-    failures += await _direct_construction(ctx, components, alice, evidence)
+    failures += await _direct_construction(ctx, components, alice, evidence, undecided)
     return failures, evidence
 
 
@@ -194,24 +221,93 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
 
 
 async def _direct_construction(ctx: CheckContext, components: dict[str, Any], user: Any,
-                               evidence: list[Evidence]) -> list[str]:
+                               evidence: list[Evidence], undecided: list[tuple[str, str]]
+                               ) -> list[str]:
+    """Call the engine class directly, with real components (a real emitter from the bridge
+    for ``user``): ``[failure]`` when it constructs; a refusal counts only when the target
+    raises it deliberately (``_deliberate``); anything else leaves it ``undecided``."""
     if not ctx.has_role("engine"):
         evidence.append(Evidence("note", "the profile names no 'engine' role: direct "
                                  "construction was not tried"))
         return []
     engine_cls = ctx.resolve("engine")
-    available = {**components, **context_values(user), "emitter": None,
-                 "websocket_emitter": None}
+    name = getattr(engine_cls, "__name__", ctx.role("engine"))
+    values = {**components, **context_values(user)}
+    bridge = components.get("bridge")
+    if bridge is not None:
+        try:
+            emitter, _ = await method_call(ctx, bridge, "create_user_emitter",
+                                           context_values(user),
+                                           what="the bridge making an emitter for the user")
+        except (SetupError, TargetFailure) as exc:
+            evidence.append(Evidence("note", f"no emitter for the direct construction: {exc}"))
+        else:
+            values.update(emitter=emitter, websocket_emitter=emitter, user_emitter=emitter,
+                          event_emitter=emitter)
+    fix = (f"supply {name}'s constructor arguments under 'build.engine' in the profile, so "
+           "that a direct construction can be judged (or remove the 'engine' role)")
     try:
-        call = fill_arguments(engine_cls, available=available,
-                              overrides=ctx.build_kwargs("engine"), profile_key="build.engine",
-                              what=f"{engine_cls.__name__}()")
-        await call_target(ctx, f"{engine_cls.__name__}() called directly", engine_cls,
-                          *call.args, **call.kwargs)
-    except TargetFailure as exc:
-        evidence.append(Evidence("observed", f"direct construction refused: {exc.summary}"))
-        return []
+        call = fill_arguments(engine_cls, available=values, overrides=ctx.build_kwargs("engine"),
+                              profile_key="build.engine", what=f"{name}()")
     except SetupError as exc:
-        evidence.append(Evidence("note", f"direct construction not attempted: {exc}"))
+        undecided.append((f"direct construction of {name} could not be tried: {exc}",
+                          exc.fix or fix))
         return []
-    return [f"{engine_cls.__name__} can be constructed directly, bypassing the per-user factory"]
+    try:
+        engine, _ = await settle(engine_cls(*call.args, **call.kwargs))
+    except Exception as exc:  # noqa: BLE001 - sorted below: refusal, or undecided
+        site = _raise_site(ctx, exc)
+        said = f"{name}() called directly raised {type(exc).__name__}: {exc}{site}"
+        if _deliberate(ctx, exc, engine_cls):
+            evidence.append(Evidence("observed", f"direct construction refused: {said}"))
+            return []
+        evidence.append(Evidence("observed", f"{said}: not a deliberate refusal (no `raise` "
+                                 f"of {name}'s own constructor), so it tells nothing"))
+        undecided.append((f"whether {name} refuses direct construction cannot be told: {said}, "
+                          "which is not a deliberate refusal", fix))
+        return []
+    evidence.append(Evidence("observed", f"{name}({', '.join(call.kwargs)}) called directly "
+                             f"built {describe_type(engine)}: nothing refused it"))
+    return [f"{name} can be constructed directly, bypassing the per-user factory"]
+
+
+def _constructor_codes(cls: type) -> set[Any]:
+    from netra_diag.support.tracing import code_of
+
+    codes = set()
+    for klass in cls.__mro__[:-1]:
+        for hook in ("__init__", "__new__", "__post_init__"):
+            func = klass.__dict__.get(hook)
+            code = code_of(func) if func is not None else None
+            if code is not None:
+                codes.add(code)
+    return codes
+
+
+def _deliberate(ctx: CheckContext, exc: BaseException, cls: type) -> bool:
+    """A deliberate refusal: the exception passed through the engine class's own
+    constructor, and the line that raised it (in the target) is a ``raise`` or ``assert``
+    statement, not an ``AttributeError``/``TypeError`` a harness value tripped."""
+    codes = _constructor_codes(cls)
+    tb = exc.__traceback__
+    through = False
+    last = None
+    while tb is not None:
+        through = through or tb.tb_frame.f_code in codes
+        last = tb
+        tb = tb.tb_next
+    if not through or last is None or not ctx.in_target(last.tb_frame.f_code.co_filename):
+        return False
+    import linecache
+
+    line = linecache.getline(last.tb_frame.f_code.co_filename, last.tb_lineno).strip()
+    return line.startswith(("raise ", "raise(", "assert ")) or line == "raise"
+
+
+def _raise_site(ctx: CheckContext, exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or not ctx.in_target(tb.tb_frame.f_code.co_filename):
+        return ""
+    return f" at {ctx.relpath(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"

@@ -6,8 +6,8 @@ import secrets
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
-from netra_diag.support.judge import judge_run
-from netra_diag.support.wire import Capture, drive_run
+from netra_diag.support.judge import judge_run, received_text
+from netra_diag.support.wire import Capture, drive_run, public_url
 
 from ._common import (
     build_role,
@@ -63,14 +63,15 @@ def event_flow(ctx: CheckContext) -> Verdict:
 def _live_event_flow(ctx: CheckContext) -> Verdict:
     """``probe``: one run over the live endpoint, as the probe's first user."""
     url = ctx.options["url"]
+    shown = public_url(url)
     members = live_members(ctx)
     _, token = members[0]
     capture = run_async(ctx, lambda: drive_run(url, token, timeout=wire_budget(ctx)))
     if capture.auth_refused:
-        verdict = errored(f"authentication refused by {url}: {capture.failure}",
+        verdict = errored(f"authentication refused by {shown}: {capture.failure}",
                           fix="check the token: pass a valid one with --token-env VAR")
     else:
-        verdict = verdict_for(ctx.profile.critical_events, capture, url,
+        verdict = verdict_for(ctx.profile.critical_events, capture, shown,
                               wire="over the live endpoint")
     return redact_verdict(verdict, [t for _, t in members])
 
@@ -113,15 +114,21 @@ def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: st
                           thread_id=capture.thread_id, run_id=capture.run_id)
     events = Evidence(
         "events",
-        f"events received in order: {judgement.received or 'none'}",
+        f"events received in order: {received_text(judgement.received)}",
         data={"expected": list(critical), "received": judgement.received,
               "delivered": judgement.delivered, "total": judgement.total,
               "run_id": capture.run_id},
     )
     evidence = [events]
     if capture.garbage:
-        evidence.append(Evidence("observed", f"{len(capture.garbage)} frame(s) were not JSON "
+        evidence.append(Evidence("observed", f"{capture.garbage_seen} frame(s) were not JSON "
                                  f"objects, e.g. {capture.garbage[0]!r}"))
+    if capture.flooded:
+        evidence.append(Evidence("observed", capture.failure or "the endpoint flooded",
+                                 data={"frames_seen": capture.frames_seen,
+                                       "bytes_seen": capture.bytes_seen,
+                                       "frames_kept": len(capture.frames),
+                                       "frames_dropped": capture.frames_dropped}))
     for frame in capture.error_frames:
         evidence.append(Evidence("observed", f"server error frame: {frame.get('code')}: "
                                  f"{frame.get('message')}"))
@@ -131,11 +138,13 @@ def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: st
     if capture.run_id is None and not capture.frames:
         return errored(f"the endpoint at {url} never accepted the run: {capture.failure}",
                        *evidence)
-    if capture.failure:
+    if capture.failure and not capture.flooded:
         evidence.append(Evidence("observed", capture.failure))
     for problem in judgement.problems:
         evidence.append(Evidence("observed", problem))
     head = f"{judgement.headline} delivered"
+    if capture.flooded:  # whatever was judged, the flood is what the user must hear first
+        return failed(f"{head}: {capture.failure}", *evidence)
     if judgement.ok:
         return passed(f"{head} in order {wire} ({url})", *evidence)
     reason = judgement.problems[0] if judgement.problems else capture.failure

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
 from netra_diag.support.judge import CONTROL_TYPES
-from netra_diag.support.wire import Capture, drive_runs, is_loopback
+from netra_diag.support.wire import Capture, drive_runs, is_loopback, public_url
 
 from ._common import open_endpoint, percentile, redact_verdict, run_async, skip_static
 from ._inprocess import skip_without_server
@@ -75,7 +75,7 @@ async def _observe(ctx: CheckContext, runs: int) -> tuple[list[Capture], str, li
         same_host = is_loopback(endpoint.url)
         captures = await drive_runs(endpoint.url, members, timeout=endpoint.budget_s,
                                     sync_clock=not same_host)
-    return captures, endpoint.url, endpoint.secrets
+    return captures, public_url(endpoint.url), endpoint.secrets
 
 
 def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from netra_diag import (
@@ -20,12 +22,15 @@ from netra_diag.support.static import deprecated_usages
 from netra_diag.support.tracing import CallRecorder
 
 from ._common import (
+    attach_recorder,
     call_wiring_entry,
+    guard_unparsed,
     location_evidence,
     make_user_context,
     run_async,
     scan,
 )
+from ._inprocess import can_run_agent, run_agent
 
 EXPLAIN = """\
 Verifies that the application's wiring path obtains its WebSocket managers from the per-user
@@ -41,7 +46,11 @@ across users.
 How it is judged: statically, every production module is parsed (nothing imported) for
 imports and calls of the profile's `deprecated` entry points, with file and line.
 Dynamically, the `wiring_entry` role is called under a call tracer that records which
-manager-producing functions it calls, from which line, and what they return.
+manager-producing functions it calls, from which line, and what they return. A backend that
+creates its managers lazily (at run time, not while wiring) is traced through one agent run
+as well. Only calls made from the target's own code count. When neither shows how managers
+are obtained (or the profile names no `manager_factory` role), the check says it could not
+decide (`error`); it never fails for what it did not see.
 
 Typical causes: a half-finished migration that left `from ...websocket_core import
 get_websocket_manager` in dependencies.py; a helper that still calls the singleton.
@@ -53,6 +62,7 @@ request's user context; delete the deprecated import."""
 @check(id="import-chain", why=1, title="Import Chain", explain=EXPLAIN, static=True,
        fix="replace the deprecated import and call with the per-user factory "
        "(create_websocket_manager(user_context))")
+@guard_unparsed
 def import_chain(ctx: CheckContext) -> Verdict:
     deprecated = ctx.profile.deprecated
     if not deprecated and not ctx.has_role("wiring_entry"):
@@ -62,75 +72,137 @@ def import_chain(ctx: CheckContext) -> Verdict:
     static = [f for d in deprecated
               for f in deprecated_usages(modules, d.module, d.attr, d.replacement)]
     evidence = [location_evidence(f) for f in static]
+    static_head = (f"a production module uses a deprecated entry point: {static[0].relpath}:"
+                   f"{static[0].line} {static[0].message}") if static else ""
     if ctx.static or not ctx.has_role("wiring_entry"):
         note = ("--static: the wiring path was not run" if ctx.static
                 else "the profile names no wiring_entry role: the wiring path was not run")
         if static:
-            first = static[0]
-            return failed(f"{first.relpath}:{first.line} {first.message}", *evidence,
-                          Evidence("note", note), *problems)
-        return passed(f"no production module imports a deprecated entry point "
+            return failed(static_head, *evidence, Evidence("note", note), *problems)
+        return passed(f"from source: no production module imports a deprecated entry point "
                       f"({len(deprecated)} checked)", Evidence("note", note), *problems)
     try:
-        observed, crash_evidence, used_factory, used_deprecated = run_async(
-            ctx, lambda: _trace_wiring(ctx))
+        trace = run_async(ctx, lambda: _trace(ctx))
     except SetupError as exc:  # e.g. a dependency not installed: the static findings stand
         if not static:
             return errored(str(exc), *evidence, *problems, fix=exc.fix)
-        first = static[0]
-        return failed(f"{first.relpath}:{first.line} {first.message}", *evidence, *problems,
+        return failed(static_head, *evidence, *problems,
                       Evidence("note", f"the wiring path was not run: {exc}"))
-    evidence += observed
-    if static or used_deprecated:
-        where = (f"{static[0].relpath}:{static[0].line} {static[0].message}" if static
-                 else used_deprecated[0])
-        return failed(f"the wiring path uses a deprecated entry point: {where}",
-                      *evidence, *crash_evidence, *problems)
-    if used_factory:
-        return passed(f"the wiring path obtains managers from {ctx.role('manager_factory')}; "
-                      "no production module imports a deprecated entry point",
-                      *evidence, *crash_evidence, *problems)
-    if crash_evidence:
-        return failed("the wiring path crashed before obtaining any WebSocket manager",
-                      *crash_evidence, *evidence, *problems)
-    return failed("the wiring path never obtained a per-user WebSocket manager",
-                  *evidence, *problems)
+    evidence += trace.observed
+    factory = ctx.profile.roles.get("manager_factory")
+    if trace.deprecated_calls:
+        return failed(f"the wiring path uses a deprecated entry point: "
+                      f"{trace.deprecated_calls[0]}", *evidence, *trace.crash, *problems)
+    if static:
+        return failed(static_head, *evidence, *trace.crash, *problems)
+    if factory is None:
+        return errored(
+            "the profile names no 'manager_factory' role (the per-user WebSocket manager "
+            "factory), so how the wiring path obtains its managers cannot be judged",
+            *evidence, *trace.crash, *problems,
+            fix=f"add 'roles: {{manager_factory: package.module:create_websocket_manager}}' "
+            f"to {ctx.profile.source} (the function that builds a manager for one user "
+            "context)")
+    if trace.factory_calls:
+        who = ("the application obtains managers lazily, during an agent run, from"
+               if trace.during_run else "the wiring path obtains managers from")
+        return passed(f"{who} {factory}; no production module imports a deprecated entry "
+                      "point", *evidence, *trace.crash, *problems)
+    if trace.crash:
+        stage = "agent run" if trace.during_run else "wiring path"
+        return failed(f"the {stage} crashed before obtaining any WebSocket manager: "
+                      f"{trace.crash_summary}", *trace.crash, *evidence, *problems)
+    return errored(
+        f"could not observe how the application obtains its WebSocket managers: neither the "
+        f"wiring path ({ctx.role('wiring_entry')}){trace.run_said} called {factory} or a "
+        "deprecated entry point", *evidence, *problems,
+        fix="check that 'roles.manager_factory' names the function your code calls to get a "
+        "per-user manager, and that 'methods.run' (or the engine factory) lets an agent run")
 
 
-async def _trace_wiring(ctx: CheckContext) -> tuple[list[Evidence], list[Evidence], bool, list]:
-    """Call the wiring entry under a tracer; return (observations, crash, factory?, deprecated)."""
+@dataclass
+class _Trace:
+    """What the tracer saw: manager-producing calls from the target's own frames."""
+
+    observed: list[Evidence] = field(default_factory=list)
+    crash: list[Evidence] = field(default_factory=list)
+    crash_summary: str = ""
+    factory_calls: int = 0
+    deprecated_calls: list[str] = field(default_factory=list)
+    during_run: bool = False
+    run_said: str = ", nor an agent run through it,"
+
+    def record(self, ctx: CheckContext, recorder: CallRecorder, stage: str) -> None:
+        for seen in recorder.calls:
+            if not ctx.in_target(seen.caller_file):
+                continue  # the harness's own calls (a recording connection) do not count
+            where, line = ctx.relpath(seen.caller_file), seen.caller_line
+            returned = (f", returned {describe_type(seen.returned)}"
+                        if seen.returned is not None else "")
+            if seen.label == "factory":
+                self.factory_calls += 1
+                self.observed.append(Evidence(
+                    "observed", f"{seen.caller_function}() obtained its manager from "
+                    f"{ctx.role('manager_factory')}{returned} ({stage})", where, line))
+            else:
+                name = seen.label.removeprefix("deprecated ")
+                self.deprecated_calls.append(f"{seen.caller_function}() called deprecated "
+                                             f"{name}() at {where}:{line}")
+                self.observed.append(Evidence(
+                    "observed", f"{seen.caller_function}() called deprecated {name}()"
+                    f"{returned} ({stage})", where, line))
+
+    def crashed(self, exc: TargetFailure, stage: str) -> None:
+        """Keep a crash as observation and traceback, never as a ``location`` finding (the
+        check that owns that crash reports its location)."""
+        self.crash_summary = exc.summary
+        self.crash = [Evidence("observed", f"the {stage} raised: {exc.summary}")]
+        for item in exc.evidence:
+            if not isinstance(item, Evidence):
+                continue
+            if item.kind == "location":
+                at = f" at {item.file}:{item.line}" if item.file else ""
+                item = Evidence("observed", f"{item.message}{at}")
+            self.crash.append(item)
+
+
+async def _trace(ctx: CheckContext) -> _Trace:
+    """Call the wiring entry under a tracer; when it obtains no manager (a backend may
+    create them lazily), drive one agent run through its result under the tracer too."""
     watched: dict[str, Any] = {}
     for dep in ctx.profile.deprecated:
         watched[f"deprecated {dep.attr}"] = ctx.import_entry(dep.entry, f"deprecated entry "
                                                              f"'{dep.entry}'")
-    factory = ctx.resolve("manager_factory") if ctx.has_role("manager_factory") else None
-    if factory is not None:
-        watched["factory"] = factory
+    if ctx.has_role("manager_factory"):
+        watched["factory"] = ctx.resolve("manager_factory")
+    trace = _Trace()
     user_context = await make_user_context(ctx, "wiring")
-    crash: list[Evidence] = []
+    app = None
     with CallRecorder(watched) as recorder:
         try:
-            await call_wiring_entry(ctx, user_context)
+            app, _ = await call_wiring_entry(ctx, user_context)
         except TargetFailure as exc:  # kept as evidence; the verdict decides
-            crash = [Evidence("observed", f"the wiring path raised: {exc.summary}"),
-                     *exc.evidence]
-    observations: list[Evidence] = []
-    used_deprecated: list[str] = []
-    used_factory = False
-    for seen in recorder.calls:
-        where = ctx.relpath(seen.caller_file) if ctx.in_target(seen.caller_file) else None
-        line = seen.caller_line if where else None
-        returned = f", returned {describe_type(seen.returned)}" if seen.returned is not None else ""
-        if seen.label == "factory":
-            used_factory = True
-            observations.append(Evidence(
-                "observed", f"{seen.caller_function}() obtained its manager from "
-                f"{ctx.role('manager_factory')}{returned}", where, line))
-        else:
-            name = seen.label.removeprefix("deprecated ")
-            used_deprecated.append(f"{seen.caller_function}() called deprecated {name}() "
-                                   f"at {where}:{line}")
-            observations.append(Evidence(
-                "observed", f"{seen.caller_function}() called deprecated {name}(){returned}",
-                where, line))
-    return observations, crash, used_factory, used_deprecated
+            trace.crashed(exc, "wiring path")
+    trace.record(ctx, recorder, "wiring path")
+    if trace.crash or trace.factory_calls or trace.deprecated_calls:
+        return trace
+    if not ctx.has_role("manager_factory") or not can_run_agent(ctx, app):
+        trace.run_said = " (no agent run could be driven through it)"
+        return trace
+    await attach_recorder(ctx, user_context, "import-chain")  # so the run has a listener
+    trace.during_run = True
+    notes: list[Evidence] = []
+    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    with CallRecorder(watched) as recorder:
+        try:
+            await asyncio.wait_for(run_agent(ctx, user_context, notes, app), budget)
+        except TargetFailure as exc:
+            trace.crashed(exc, "agent run")
+        except TimeoutError:
+            trace.crashed(TargetFailure(f"the agent run did not finish within {budget:g} s"),
+                          "agent run")
+    trace.record(ctx, recorder, "during an agent run")
+    trace.observed.append(Evidence(
+        "note", "the wiring path itself obtained no manager, so one agent run was traced too"))
+    trace.observed += notes
+    return trace

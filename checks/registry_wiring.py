@@ -7,6 +7,7 @@ from typing import Any
 from netra_diag import (
     CheckContext,
     Evidence,
+    SetupError,
     TargetFailure,
     Verdict,
     check,
@@ -15,18 +16,22 @@ from netra_diag import (
     passed,
 )
 from netra_diag.support.calls import describe_type, fill_arguments
-from netra_diag.support.static import class_methods, constructor_calls_missing
+from netra_diag.support.static import class_methods, constructor_calls_missing, resolve_symbol
 
 from ._common import (
+    LOCATE_DEPTH,
     attach_recorder,
     call_target,
     call_wiring_entry,
     context_values,
     find_attribute,
+    guard_unparsed,
+    locate_role,
     location_evidence,
     make_user_context,
     method_call,
     probe_event,
+    role_parts,
     scan,
 )
 from ._dynamic import dynamic_half, first_failures
@@ -58,19 +63,20 @@ registry; make set_websocket_manager build the bridge and attach it to every age
 @check(id="registry-wiring", why=3, title="Registry Wiring", explain=EXPLAIN, static=True,
        fix="build the registry with all its required arguments and wire the bridge to every "
        "agent in set_websocket_manager")
+@guard_unparsed
 def registry_wiring(ctx: CheckContext) -> Verdict:
-    registry_class = ctx.role("registry").split(":", 1)[1].split(".")[-1]
+    registry_module, registry_class = role_parts(ctx, "registry")
     modules, problems = scan(ctx, [registry_class])
     evidence: list[Evidence] = []
     failures: list[str] = []
-    methods = class_methods(modules, registry_class)
+    methods = class_methods(modules, registry_class, registry_module)
     if methods is not None and "__init__" in methods:
         init = methods["__init__"]
         evidence.append(Evidence("observed", f"{registry_class}.__init__ requires "
                                  f"{list(init.required) or 'no arguments'}", init.relpath,
                                  init.line))
-        for finding in constructor_calls_missing(modules, registry_class, init.params,
-                                                 init.required):
+        symbol = resolve_symbol(modules, registry_module, registry_class)
+        for finding in constructor_calls_missing(modules, symbol, init.params, init.required):
             failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
             evidence.append(location_evidence(finding))
     if ctx.static:
@@ -104,11 +110,16 @@ async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, l
         except TargetFailure as exc:
             raise TargetFailure(f"the application cannot build its registry: {exc.summary}",
                                 *exc.evidence) from exc
-        found = find_attribute(app, lambda v: isinstance(v, registry_cls)) \
-            if not isinstance(app, registry_cls) else ("(returned)", app)
+        found = locate_role(ctx, app, "registry")
         if found is None:
-            raise TargetFailure(f"the wiring path returned {describe_type(app)}, which holds "
-                                f"no {registry_cls.__name__}")
+            raise SetupError(
+                f"the wiring path returned {describe_type(app)}, and no "
+                f"{registry_cls.__name__} was found in it within {LOCATE_DEPTH} attributes, so "
+                "the registry the application built cannot be exercised",
+                fix="point at it with 'build: {locate: {registry: attr.path}}' in the profile "
+                "(the attribute path from what the wiring entry returns, e.g. "
+                "factory.registry), or remove the 'wiring_entry' role to build the registry "
+                "from 'build.registry'")
         return found[1], [Evidence("observed", f"registry taken from the wiring path: "
                                    f"{describe_type(app)}.{found[0]}")]
     call = fill_arguments(registry_cls, available={}, overrides=ctx.build_kwargs("registry"),

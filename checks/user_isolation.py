@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.wire import Capture, drive_runs
+from netra_diag.support.wire import Capture, drive_runs, public_url
 
 from ._common import (
     is_live,
@@ -80,7 +80,7 @@ async def _observe(ctx: CheckContext, users: int) -> tuple[list[Capture], str, l
     async with open_endpoint(ctx, users, "isolation") as endpoint:
         captures = await drive_runs(endpoint.url, endpoint.members, timeout=endpoint.budget_s,
                                     flush=True)
-    return captures, endpoint.url, endpoint.secrets
+    return captures, public_url(endpoint.url), endpoint.secrets
 
 
 def _name(cap: Capture) -> str:
@@ -90,20 +90,27 @@ def _name(cap: Capture) -> str:
 def judge_isolation(captures: Sequence[Capture], url: str) -> Verdict:
     """The verdict for concurrent runs, one capture per user (pure: see EXPLAIN)."""
     usable = [c for c in captures if c.connected and not c.auth_refused]
+    lost = [c for c in captures if c not in usable]
+    # every requested user appears in the verdict, by label (never by token)
+    lost_evidence = [Evidence("observed", f"user {c.label!r} could not "
+                              f"{'authenticate' if c.auth_refused else 'connect'}: "
+                              f"{c.failure or 'no reason given'}",
+                              data={"user": c.label, "auth_refused": c.auth_refused})
+                     for c in lost]
+    fix = "check that the endpoint is up and every token is valid"
     if len(usable) < 2:
-        broken = next((c for c in captures if c not in usable), None)
-        why = broken.failure if broken is not None else "fewer than two users were given"
+        why = lost[0].failure if lost else "fewer than two users were given"
         return errored(f"only {len(usable)} of {len(captures)} users could connect to {url}, "
-                       f"so isolation cannot be judged: {why}",
-                       fix="check that the endpoint is up and every token is valid")
+                       f"so isolation cannot be judged: {why}", *lost_evidence, fix=fix)
     if len({_name(c) for c in usable}) < 2:
         return skipped(f"the {len(usable)} tokens all authenticate the same user "
                        f"({_name(usable[0])!r}), so a cross-user leak cannot be shown; give "
-                       "tokens of different users")
+                       "tokens of different users", *lost_evidence)
     total = sum(len(c.events()) for c in usable)
     if total == 0:
         return skipped(f"no events arrived at all for the {len(usable)} users' runs, so "
-                       "isolation cannot be judged: see event-flow for why nothing arrives")
+                       "isolation cannot be judged: see event-flow for why nothing arrives",
+                       *lost_evidence)
     owner_of_run = {c.run_id: _name(c) for c in usable if c.run_id}
     leaks: Counter[tuple[str, str]] = Counter()
     own: Counter[str] = Counter()
@@ -135,6 +142,12 @@ def judge_isolation(captures: Sequence[Capture], url: str) -> Verdict:
         notes.append(Evidence("note", f"{len(silent)} user(s) received none of their own "
                               f"run's events ({', '.join(silent[:5])}); event-flow judges "
                               "delivery"))
+    if not leaks and lost:
+        names = ", ".join(repr(c.label) for c in lost)
+        return errored(f"isolation could not be judged for every requested user: {names} "
+                       f"could not connect or authenticate ({len(usable)} of "
+                       f"{len(captures)} users ran, with no cross-user delivery among them)",
+                       *lost_evidence, observed, *notes, fix=fix)
     if not leaks:
         return passed(f"{len(usable)} concurrent users each received only their own runs' "
                       f"events ({total} events, 0 cross-user deliveries)", observed, *notes)
@@ -150,4 +163,4 @@ def judge_isolation(captures: Sequence[Capture], url: str) -> Verdict:
     receivers = len({r for r, _ in leaks})
     return failed(f"{leaked} event(s) reached the wrong user: {receiver} received {count} "
                   f"of {owner}'s ({receivers} of {len(usable)} users received others' events)",
-                  *evidence, observed, *notes)
+                  *evidence, observed, *notes, *lost_evidence)

@@ -72,8 +72,14 @@ def why_tag(why: Why) -> str:
     return "E2E" if why == "e2e" else "-"
 
 
-def why_label(why: Why, title: str) -> str:
-    """How a check is named in prose: ``WHY #1: Import Chain`` or just its title."""
+def why_label(why: Why, title: str | None = None) -> str:
+    """How a check is named: ``WHY #1: Import Chain`` in prose, or just its title for a check
+    off the five whys; without a title, the bare level for a table column (``#1``, ``e2e``,
+    ``-`` when unknown)."""
+    if title is None:
+        if chain_rank(why) <= 5:
+            return f"#{why}"
+        return "-" if why is None else str(why)
     return f"WHY #{why}: {title}" if chain_rank(why) <= 5 else title
 
 
@@ -168,11 +174,13 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
     return text + "."
 
 
-def diagnose(results: Sequence[CheckResult]) -> dict[str, Any]:
+def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> dict[str, Any]:
     """The diagnosis of a run, as JSON-able data (stored in ``RunReport.diagnosis``).
 
-    Keys: ``verdict`` (``healthy``: no fail and no error, at least one result; ``broken``: a
-    fail; ``undecided``: errors but no fail, or nothing ran), ``symptom`` (from
+    Keys: ``verdict`` (``interrupted``: the run was stopped before every check finished, so
+    whatever the finished checks show, the diagnosis is incomplete and health not proven;
+    otherwise ``broken``: a fail; ``undecided``: errors but no fail, or nothing ran;
+    ``healthy``: no fail and no error, at least one result), ``interrupted``, ``symptom`` (from
     ``event-flow``; ``None`` when it did not run), ``failing_links`` (``{id, why, title,
     summary}`` in chain order), ``root_cause`` (the earliest failing link: ``{id, why, title,
     location, reasoning}`` or ``None``), ``undecided`` (ids with ``error``), ``skipped``
@@ -181,7 +189,9 @@ def diagnose(results: Sequence[CheckResult]) -> dict[str, Any]:
     ordered = chain_order(results)
     failing = [r for r in ordered if r.status is Status.FAIL]
     errors = [r for r in ordered if r.status is Status.ERROR]
-    if failing:
+    if interrupted:
+        verdict = "interrupted"
+    elif failing:
         verdict = "broken"
     elif errors or not ordered:
         verdict = "undecided"
@@ -193,6 +203,7 @@ def diagnose(results: Sequence[CheckResult]) -> dict[str, Any]:
         counts[result.status.value] += 1
     return {
         "verdict": verdict,
+        "interrupted": interrupted,
         "symptom": _symptom(next((r for r in ordered if r.id == EVENT_FLOW), None)),
         "failing_links": [_link(r) for r in failing],
         "root_cause": None if root is None else {

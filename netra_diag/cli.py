@@ -176,7 +176,8 @@ def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None)
         else:
             from rich.table import Table
 
-            from .reporters.terminal import make_console, why_label
+            from .analysis import why_label
+            from .reporters.terminal import make_console
 
             table = Table(header_style="bold")
             for col in ("why", "id", "title", "depends on", "tags"):
@@ -206,7 +207,7 @@ def explain(
             known = [s.id for s in registry.specs]
             raise ConfigError(f"unknown check id {check_id!r}{suggest(check_id, known)}")
         spec = registry.get(check_id)
-        from .reporters.terminal import why_label
+        from .analysis import why_label
 
         print(f"{spec.id} (WHY {why_label(spec.why)}): {spec.title}\n")
         print(spec.explain or "(no explanation given)")

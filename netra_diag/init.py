@@ -600,10 +600,14 @@ def write_profile(target: Path, *, root: Path | None = None, force: bool = False
                   name: str | None = None) -> InitResult:
     """Write a proposed profile to ``target`` (a folder, or a ``.yaml`` path). An existing
     file is a ``ConfigError`` (exit 4) unless ``force``."""
-    path = target if target.suffix in (".yaml", ".yml") else target / PROFILE_FILENAME
+    is_yaml = target.suffix in (".yaml", ".yml")
+    if not is_yaml and target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} is a file: init takes a folder to write "
+                          f"{PROFILE_FILENAME} into (or the path of a .yaml file to write)")
+    path = target if is_yaml else target / PROFILE_FILENAME
     folder = path.parent
     if not folder.is_dir():
-        raise ConfigError(f"{folder}: no such folder")
+        raise ConfigError(f"{folder}: no such folder (init writes into an existing folder)")
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     source = source_root_for(folder, root)

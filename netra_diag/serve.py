@@ -7,8 +7,10 @@ serves until Ctrl-C or SIGTERM, when it closes every connection with 1001 (going
 exits 0. Bad options (a malformed ``--user``, an unknown fault, an address it cannot bind)
 are a ``ConfigError``: the CLI prints it and exits 4, before anything listens.
 
-Tokens given with ``--user NAME=TOKEN`` are never printed (they are the caller's); a demo
-user generated because none was given has its token printed once, so it can be used.
+Tokens given with ``--user-env NAME=VAR`` (read from the environment variable ``VAR``: the
+recommended way, since a command line is visible to every local user in ``ps``) or
+``--user NAME=TOKEN`` are never printed (they are the caller's); a demo user generated
+because none was given has its token printed once, so it can be used.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
 import secrets
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +38,7 @@ DEMO_USER = "demo"
 #: How long shutdown may take (closing handshakes, cancelling runs) before it gives up.
 CLOSE_TIMEOUT_S = 10.0
 _PACKAGE = "netra_backend"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -45,26 +50,45 @@ class ServeRequest:
     users: Sequence[str] = ()  # NAME=TOKEN
     inject: tuple[str, ...] = ()
     scenario: str | None = None
+    user_envs: Sequence[str] = ()  # NAME=VAR: the token is read from the variable VAR
 
 
-def parse_users(values: Sequence[str]) -> tuple[dict[str, str], str | None]:
-    """``NAME=TOKEN`` options as a user table; with none, a demo user and its new token
-    (returned second, so it can be shown). ``ConfigError`` names the bad option, never the
-    token."""
-    users: dict[str, str] = {}
-    tokens: set[str] = set()
+def parse_users(values: Sequence[str], user_envs: Sequence[str] = (),
+                environ: Mapping[str, str] | None = None) -> tuple[dict[str, str], str | None]:
+    """``--user NAME=TOKEN`` and ``--user-env NAME=VAR`` options as a user table; with
+    none, a demo user and its new token (returned second, so it can be shown).
+    ``ConfigError`` names the bad option (and the variable), never the token."""
+    env = os.environ if environ is None else environ
+    given: list[tuple[str, str, str]] = []  # (option, name, token)
     for index, value in enumerate(values, 1):
         name, sep, token = value.partition("=")
-        name = name.strip()
-        if not sep or not name or not token.strip():
+        if not sep or not name.strip() or not token.strip():
             raise ConfigError(f"--user takes NAME=TOKEN with a non-empty name and token "
                               f"(option {index} is malformed)")
+        given.append(("--user", name.strip(), token))
+    for index, value in enumerate(user_envs, 1):
+        name, sep, var = value.partition("=")
+        var = var.strip()
+        if not sep or not name.strip() or not var:
+            raise ConfigError(f"--user-env takes NAME=VAR, the user's name and the environment "
+                              f"variable holding its token (option {index} is malformed)")
+        if not _ENV_NAME.match(var):
+            raise ConfigError(f"--user-env {name.strip()}: {var!r} is not an environment "
+                              "variable name")
+        token = env.get(var, "")
+        if not token.strip():
+            raise ConfigError(f"--user-env {name.strip()}: the environment variable {var} is "
+                              f"not set or is empty; export {var}=<token> first")
+        given.append(("--user-env", name.strip(), token))
+    users: dict[str, str] = {}
+    tokens: set[str] = set()
+    for option, name, token in given:
         if any(ch.isspace() for ch in name):
-            raise ConfigError(f"--user: the user name {name!r} contains white space")
+            raise ConfigError(f"{option}: the user name {name!r} contains white space")
         if name in users:
-            raise ConfigError(f"--user: user {name!r} is given twice")
+            raise ConfigError(f"{option}: user {name!r} is given twice")
         if token in tokens:
-            raise ConfigError(f"--user: user {name!r} reuses another user's token; every "
+            raise ConfigError(f"{option}: user {name!r} reuses another user's token; every "
                               "user needs its own")
         users[name] = token
         tokens.add(token)
@@ -83,7 +107,7 @@ def serve(request: ServeRequest, *, out: IO[str] | None = None,
         raise ConfigError(f"--port must be between 0 and 65535 (got {request.port})")
     if not request.host.strip():
         raise ConfigError("--host must not be empty")
-    users, demo_token = parse_users(request.users)
+    users, demo_token = parse_users(request.users, request.user_envs)
     from .context import import_string
     from .target import open_target
 
@@ -144,10 +168,11 @@ def _banner(out: IO[str], url: str, label: str, users: dict[str, str],
             demo_token: str | None) -> None:
     lines = [f"netra-diag serve: reference pipeline ({label}) listening on {url}"]
     if demo_token is not None:
-        lines.append(f"  user: {DEMO_USER}  token: {demo_token}  (generated; pass --user "
-                     "NAME=TOKEN to choose)")
+        lines.append(f"  user: {DEMO_USER}  token: {demo_token}  (generated; pass "
+                     "--user-env NAME=VAR to choose, the token read from $VAR)")
     else:
-        lines.append(f"  users: {', '.join(users)}  (tokens as given with --user)")
+        lines.append(f"  users: {', '.join(users)}  (tokens as given with --user-env or "
+                     "--user)")
     lines += [
         '  authenticate: header "Authorization: Bearer <token>", or a first text frame '
         '{"type":"auth","token":"<token>"}',

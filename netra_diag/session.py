@@ -67,10 +67,9 @@ def assemble_report(
     duration_s: float, interrupted: bool, command: Sequence[str], specs: Sequence[Any],
 ) -> RunReport:
     """Build the RunReport, with the diagnosis and each check's metadata."""
-    from .analysis import diagnose
+    from .analysis import chain_order, diagnose
 
-    order = {s.id: i for i, s in enumerate(specs)}
-    ordered = sorted(results, key=lambda r: order.get(r.id, len(order)))
+    ordered = chain_order(results)
     checks = {
         s.id: {"title": s.title, "why": s.why, "explain": s.explain, "fix": s.fix,
                "tags": list(s.tags), "depends_on": list(s.depends_on)}
@@ -82,7 +81,7 @@ def assemble_report(
         started_at=started_at,
         duration_s=duration_s,
         results=tuple(ordered),
-        diagnosis=diagnose(ordered),
+        diagnosis=diagnose(ordered, interrupted=interrupted),
         interrupted=interrupted,
         command=tuple(command),
         environment=environment(),
@@ -185,6 +184,12 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     if secrets:  # every format, the terminal's included, renders the redacted report
         report = redact_report(report, secrets)
     problems: list[str] = []
+    ignoring = [f for f in dict.fromkeys((fmt, *(f for f, _ in extra)))
+                if f in ("junit", "sarif", "github")] if baseline is not None else []
+    if ignoring:
+        print(f"netra-diag: note: --baseline shapes only the markdown, json and terminal "
+              f"outputs (and the GitHub step summary), not {', '.join(ignoring)}",
+              file=sys.stderr)
     # the JSON run first: it is what every other format can be rebuilt from
     for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
         try:
@@ -218,7 +223,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
         from .reporters.github import append_step_summary
 
         try:
-            append_step_summary(report, Path(summary))
+            append_step_summary(report, Path(summary), baseline=baseline)
         except OutputError as exc:
             problems.append(str(exc))
     if problems:

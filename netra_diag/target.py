@@ -8,7 +8,6 @@ faults (source mutations) apply to the copy and the installed package is never t
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +30,18 @@ class Target:
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
-        """The ``target`` object of the run JSON."""
+        """The ``target`` object of the run JSON.
+
+        ``source_prefix`` is the target root relative to the root of the git work tree that
+        holds it (POSIX form), so that SARIF and GitHub annotations can name files relative
+        to the repository while evidence ``file`` values stay relative to the target root;
+        ``""`` when the root is the repository root or lies in no repository (the embedded
+        reference's private copy).
+        """
         return {
             "name": self.profile.name,
             "root": "<embedded reference>" if self.builtin else str(self.profile.root),
+            "source_prefix": "" if self.builtin else source_prefix(self.profile.root),
             "profile": "<built-in>" if self.builtin else self.profile.source,
             "builtin": self.builtin,
             "scenario": self.scenario,
@@ -51,6 +58,18 @@ class Target:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def source_prefix(root: Path) -> str:
+    """``root`` relative to the enclosing git work tree (the nearest folder, ``root`` itself
+    included, holding a ``.git`` folder or file), POSIX form; ``""`` when ``root`` is that
+    work tree's root or no folder above it holds ``.git``."""
+    root = Path(root).resolve()
+    for folder in (root, *root.parents):
+        if (folder / ".git").exists():
+            relative = root.relative_to(folder).as_posix()
+            return "" if relative == "." else relative
+    return ""
 
 
 def find_profile(arg: Path | None, cwd: Path) -> Path | None:
@@ -71,8 +90,15 @@ def open_target(
     scenario: str | None = None,
     cwd: Path | None = None,
 ) -> Target:
-    """Load the profile and, for the reference, copy it and apply the requested faults."""
-    path = find_profile(profile_arg, cwd or Path.cwd())
+    """Load the profile and, for the reference, copy it and apply the requested faults.
+
+    Faults name the reference, so ``--inject``/``--scenario`` without a profile argument
+    diagnose the embedded reference even where ``./netra-diag.yaml`` exists.
+    """
+    if profile_arg is None and (inject or scenario):
+        path = None
+    else:
+        path = find_profile(profile_arg, cwd or Path.cwd())
     if path is not None:
         if inject or scenario:
             raise ConfigError("--inject and --scenario apply only to the embedded reference "
@@ -84,12 +110,22 @@ def open_target(
     base = load_profile(reference_profile_path())
     tmp = tempfile.TemporaryDirectory(prefix="netra-diag-reference-")
     try:
-        copy = Path(tmp.name) / "src"
-        shutil.copytree(faults_mod.reference_source(), copy,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        copy = faults_mod.copy_reference(Path(tmp.name) / "src")
         faults_mod.apply_faults(copy, names)
     except BaseException:
         tmp.cleanup()
         raise
     return Target(profile=base.with_root(copy), builtin=True, faults=names,
-                  scenario=scenario or ("healthy" if not names else None), _tmp=tmp)
+                  scenario=_scenario_label(scenario, names), _tmp=tmp)
+
+
+def _scenario_label(scenario: str | None, faults: tuple[str, ...]) -> str | None:
+    """The scenario as the run records it: as given (``healthy`` when nothing was asked,
+    the reference as shipped); ``SCENARIO+inject`` when ``--inject`` added faults beyond
+    the scenario's; ``None`` for ``--inject`` alone (``faults`` lists what was applied)."""
+    from .faults import SCENARIOS
+
+    if scenario is None:
+        return None if faults else "healthy"
+    extra = [name for name in faults if name not in SCENARIOS.get(scenario, ())]
+    return f"{scenario}+inject" if extra else scenario

@@ -3,8 +3,11 @@
 They mirror what a run of the reference pipeline produces: ``incident_report()`` is the
 ``incident`` scenario (WHY #1-#4 fail, #5 passes, 0/5 events, the e2e dependants skipped),
 ``healthy_report()`` the healthy reference (everything passes, 5/5), ``error_report()`` a run
-whose harness could not decide two checks, and ``hostile_report()`` a failing run whose
-evidence tries to break every format (markup, XML-illegal characters, workflow commands).
+whose harness could not decide two checks, ``hostile_report()`` a failing run whose evidence
+tries to break every format (markup, XML-illegal characters, workflow commands), and
+``interrupted_report()`` a run stopped by Ctrl-C with nothing failed so far. Check ids,
+titles, tags and fault names are the tool's own (``netra-diag list`` / ``faults``; the tests
+compare them); summaries and evidence are representative, not a recording.
 """
 
 from __future__ import annotations
@@ -16,20 +19,27 @@ from netra_diag.model import CheckResult, Evidence, RunReport, Status
 __all__ = [
     "CHECKS",
     "CRITICAL_EVENTS",
+    "INCIDENT_FAULTS",
     "error_report",
     "healthy_report",
     "hostile_report",
     "incident_report",
+    "interrupted_report",
     "make_report",
 ]
 
 CRITICAL_EVENTS = ["agent_started", "agent_thinking", "tool_executing", "tool_completed",
                    "agent_completed"]
 ROOT = "/tmp/netra-diag-target-x1y2z3/reference"
+#: The ``incident`` scenario's faults, as ``netra-diag faults`` names them (the test suite
+#: checks them against ``faults.SCENARIOS``).
+INCIDENT_FAULTS = ("deprecated-singleton-import", "unawaited-user-emitter",
+                   "emitter-missing-notify", "registry-missing-llm-manager",
+                   "engine-factory-no-emitter")
 
 CHECKS: dict[str, dict] = {
     "import-chain": {
-        "title": "Import Chain", "why": 1, "tags": ["static", "wiring"], "depends_on": [],
+        "title": "Import Chain", "why": 1, "tags": [], "depends_on": [],
         "explain": "The application's wiring path obtains per-user WebSocket managers from "
                    "the factory, never the deprecated singleton; no production module imports "
                    "the deprecated entry points.\n\nA singleton manager mixes every user's "
@@ -38,33 +48,33 @@ CHECKS: dict[str, dict] = {
                "and build the manager per user context",
     },
     "emitter-methods": {
-        "title": "User Emitter Factory", "why": 2, "tags": ["emitter"], "depends_on": [],
+        "title": "User Emitter Methods", "why": 2, "tags": [], "depends_on": [],
         "explain": "The bridge's user-emitter factory yields a real emitter (awaited where "
                    "async) exposing the five notify methods, each emitting its event.",
         "fix": "await bridge.create_user_emitter(user_context) and implement every notify_* "
                "method on UnifiedWebSocketEmitter",
     },
     "registry-wiring": {
-        "title": "Registry Wiring", "why": 3, "tags": ["wiring"], "depends_on": [],
+        "title": "Registry Wiring", "why": 3, "tags": [], "depends_on": [],
         "explain": "The agent registry, built the way the application builds it, wires the "
                    "bridge through to every agent it hands out.",
         "fix": "pass llm_manager where the application builds AgentRegistry, or give it a "
                "default",
     },
     "engine-factory": {
-        "title": "Execution Engine Factory", "why": 4, "tags": ["factory"], "depends_on": [],
+        "title": "Execution Engine Factory", "why": 4, "tags": [], "depends_on": [],
         "explain": "Execution engines come from the per-user factory with an emitter bound to "
                    "that user; direct construction is refused.",
         "fix": "create engines with ExecutionEngineFactory.create_for_user(user_context)",
     },
     "deprecation-warnings": {
-        "title": "Deprecation Warnings", "why": 5, "tags": ["deprecation"], "depends_on": [],
+        "title": "Deprecation Warnings", "why": 5, "tags": [], "depends_on": [],
         "explain": "Every deprecated entry point warns when used, naming its replacement.",
         "fix": "emit a DeprecationWarning naming the replacement from each deprecated entry "
                "point",
     },
     "event-flow": {
-        "title": "Complete Event Flow", "why": "e2e", "tags": ["e2e", "websocket"],
+        "title": "Complete Event Flow", "why": "e2e", "tags": ["wire"],
         "depends_on": [],
         "explain": "A real agent run delivers all five critical events, in order, over a real "
                    "WebSocket to the right client.",
@@ -72,13 +82,13 @@ CHECKS: dict[str, dict] = {
                "user's WebSocket manager",
     },
     "user-isolation": {
-        "title": "User Isolation", "why": "e2e", "tags": ["e2e", "security"],
+        "title": "User isolation on the wire", "why": "e2e", "tags": ["wire"],
         "depends_on": ["event-flow"],
         "explain": "Two concurrent users each receive only their own events.",
         "fix": "route events through the per-user manager of the run's user",
     },
     "event-latency": {
-        "title": "Event Latency", "why": "e2e", "tags": ["e2e", "performance"],
+        "title": "Event latency within budget", "why": "e2e", "tags": ["wire"],
         "depends_on": ["event-flow"],
         "explain": "Events reach the client within the latency budget (p95).",
         "fix": "remove blocking work between emission and send",
@@ -114,7 +124,7 @@ def make_report(results: list[CheckResult], *, faults: list[str] | None = None,
         started_at=started_at,
         duration_s=round(sum(r.duration_s for r in results), 3),
         results=tuple(results),
-        diagnosis=diagnose(results),
+        diagnosis=diagnose(results, interrupted=interrupted),
         interrupted=interrupted,
         command=command,
         environment={"tool_version": __version__, "python": "3.11.7",
@@ -180,9 +190,7 @@ def incident_results() -> list[CheckResult]:
 
 
 def incident_report() -> RunReport:
-    return make_report(incident_results(), scenario="incident", faults=[
-        "deprecated-import", "emitter-missing-methods", "registry-needs-llm-manager",
-        "engine-direct-construction"])
+    return make_report(incident_results(), scenario="incident", faults=list(INCIDENT_FAULTS))
 
 
 def healthy_results() -> list[CheckResult]:
@@ -252,4 +260,26 @@ def hostile_report() -> RunReport:
                  "netra_backend/app/odd, name:with%chars.py", 3),
         Evidence("observed", f"{INJECTION}\n::add-mask::x\x00\x0b\ud800 <script>&amp;"),
     )
-    return make_report(results, faults=["deprecated-import"], scenario="incident")
+    return make_report(results, faults=list(INCIDENT_FAULTS), scenario="incident")
+
+
+def interrupted_report() -> RunReport:
+    """Ctrl-C during a healthy run, as the runner records it: what finished passed, the
+    checks cut short are ``error`` and the ones never started ``skip``."""
+    healthy = {r.id: r for r in healthy_results()}
+
+    def cut(check_id: str, status: Status, summary: str) -> CheckResult:
+        meta = CHECKS[check_id]
+        return CheckResult(check_id, meta["why"], meta["title"], status, summary)
+
+    results = [
+        healthy["import-chain"],
+        healthy["emitter-methods"],
+        healthy["registry-wiring"],
+        cut("engine-factory", Status.ERROR, "interrupted before it finished"),
+        cut("deprecation-warnings", Status.ERROR, "interrupted before it finished"),
+        cut("event-flow", Status.SKIP, "not run: the run was interrupted"),
+        cut("user-isolation", Status.SKIP, "not run: the run was interrupted"),
+        cut("event-latency", Status.SKIP, "not run: the run was interrupted"),
+    ]
+    return make_report(results, scenario="healthy", interrupted=True)

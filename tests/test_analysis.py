@@ -69,6 +69,38 @@ def test_errors_make_the_run_undecided_never_broken() -> None:
                             "waiting for the check")
 
 
+def test_an_interrupted_run_has_its_own_verdict() -> None:
+    # what the runner records on Ctrl-C: finished checks, cut ones error, unstarted skip
+    results = _with(healthy_results(), "engine-factory", status=Status.ERROR,
+                    summary="interrupted before it finished", evidence=())
+    for check_id in ("event-flow", "user-isolation", "event-latency"):
+        results = _with(results, check_id, status=Status.SKIP,
+                        summary="not run: the run was interrupted", evidence=())
+    d = diagnose(results, interrupted=True)
+    assert d["verdict"] == "interrupted" and d["interrupted"] is True
+    assert diagnose(results)["verdict"] == "undecided"
+    # only passes so far: still never healthy
+    passes = [r for r in healthy_results() if r.id in ("import-chain", "emitter-methods")]
+    assert diagnose(passes, interrupted=True)["verdict"] == "interrupted"
+    assert diagnose(passes)["verdict"] == "healthy"
+    # failures found before the interrupt are kept: the root cause is still named
+    broken = diagnose(incident_results(), interrupted=True)
+    assert broken["verdict"] == "interrupted"
+    assert broken["root_cause"]["id"] == "import-chain"
+    assert diagnose([], interrupted=True)["verdict"] == "interrupted"
+
+
+def test_the_session_passes_the_interrupt_and_orders_results_along_the_chain() -> None:
+    from netra_diag.session import assemble_report
+
+    results = list(reversed(healthy_results()))
+    report = assemble_report(target={"name": "t", "faults": []}, results=results,
+                             started_at="2025-01-02T09:30:00+00:00", duration_s=1.0,
+                             interrupted=True, command=(), specs=())
+    assert report.diagnosis["verdict"] == "interrupted"
+    assert [r.id for r in report.results] == [r.id for r in chain_order(results)]
+
+
 def test_nothing_ran_is_undecided() -> None:
     d = diagnose([])
     assert d["verdict"] == "undecided" and d["symptom"] is None
@@ -152,4 +184,6 @@ def test_event_delivery_and_missing_events() -> None:
 def test_labels() -> None:
     assert why_label(1, "Import Chain") == "WHY #1: Import Chain"
     assert why_label("e2e", "Complete Event Flow") == "Complete Event Flow"
+    # without a title: the bare level, for table columns (terminal, `list`, `explain`)
+    assert why_label(1) == "#1" and why_label("e2e") == "e2e" and why_label(None) == "-"
     assert why_tag(3) == "WHY #3" and why_tag("e2e") == "E2E" and why_tag(None) == "-"

@@ -13,7 +13,7 @@ from netra_diag.model import Status
 from netra_diag.profile import load_profile
 from netra_diag.registry import Registry
 from netra_diag.runner import Runner
-from netra_diag.support.calls import fill_arguments, settle
+from netra_diag.support.calls import SAMPLE_VALUES, blame_invented, fill_arguments, settle
 
 # -- the helpers themselves -------------------------------------------------------------------
 
@@ -41,6 +41,50 @@ def test_an_unfillable_required_parameter_names_itself_and_the_profile_key():
                        what="Emitter.notify_done()")
     assert "needs the parameter 'duration_ms'" in str(info.value)
     assert "build.notify_done.duration_ms" in info.value.fix
+
+
+def test_invented_values_honour_annotations():
+    from typing import Any, Optional
+
+    class Widget:  # a class of the target's: never invented
+        pass
+
+    def notify(result: str, count: int, ratio: float, flag: bool, meta: dict, items: list,
+               maybe: Optional[str], either: "str | None",  # noqa: UP037, UP045 - as written
+               free, anything: Any, w: Widget,
+               data=None, step_number: float = 0.0):
+        return result
+
+    call = fill_arguments(notify, available={}, overrides={"w": Widget()},
+                          profile_key="build.notify", what="notify()",
+                          samples={**SAMPLE_VALUES, "free": "x", "anything": [1]})
+    values = call.kwargs
+    assert isinstance(values["result"], str)  # not SAMPLE_VALUES["result"], a dict
+    assert values["count"] == 1 and values["ratio"] == 1.0 and values["flag"] is True
+    assert isinstance(values["meta"], dict) and values["items"] == []
+    assert isinstance(values["maybe"], str) and isinstance(values["either"], str)
+    assert values["free"] == "x" and values["anything"] == [1]  # by name
+    assert values["data"] == SAMPLE_VALUES["data"]  # optional, offered by name
+    assert values["step_number"] == 1.0  # the name's int, as the annotation's float
+    assert set(call.invented) == set(values) - {"w"}
+    assert call.filled["w"] == "profile build.notify.w"
+    with pytest.raises(SetupError, match="needs the parameter 'w'"):
+        fill_arguments(notify, available={}, profile_key="build.notify", what="notify()",
+                       samples={**SAMPLE_VALUES, "free": "x", "anything": 1})
+
+
+@pytest.mark.parametrize(("exc", "blamed"), [
+    (AttributeError("'dict' object has no attribute 'strip'"), "result"),
+    (TypeError("can only concatenate str (not \"int\") to str"), "name"),
+    (ValueError("invalid literal for int() with base 10: 'netra-diag-probe-agent'"), "name"),
+    (KeyError("status"), "result"),
+    (TypeError("Object of type datetime is not JSON serializable"), None),  # the target's
+    (RuntimeError("'dict' object is frozen"), None),  # not a wrong-shape error
+])
+def test_a_crash_is_put_down_to_an_invented_value_only_when_it_shows(exc, blamed):
+    invented = {"name": "netra-diag-probe-agent", "result": {"ok": True}}
+    assert blame_invented(exc, invented) == blamed
+    assert blame_invented(exc, {}) is None
 
 
 def test_settle_awaits_what_is_awaitable_and_says_so():

@@ -198,6 +198,7 @@ def test_two_users_concurrently_receive_only_their_own_events(nb, hub):
     ("how", "reason"),
     [
         ("header", "invalid credentials"),
+        ("duplicate-header", "invalid credentials"),  # even when one of them is valid
         ("frame", "invalid credentials"),
         ("not-auth", "authentication required"),
         ("silence", "authentication timeout"),
@@ -208,7 +209,12 @@ def test_bad_or_missing_token_closes_1008_without_the_token(nb, hub, how, reason
 
     async def scenario() -> tuple[Any, Any, dict[str, int]]:
         async with healthy_server(nb, auth_timeout=0.2) as server:
-            ws = await open_client(server.url, secret if how == "header" else None)
+            if how == "duplicate-header":  # used to crash the handler (1011, a traceback)
+                ws = await connect(server.url, open_timeout=TIMEOUT, additional_headers=[
+                    ("Authorization", f"Bearer {USERS['alice']}"),
+                    ("Authorization", f"Bearer {secret}")])
+            else:
+                ws = await open_client(server.url, secret if how == "header" else None)
             if how == "frame":
                 await ws.send(json.dumps({"type": "auth", "token": secret}))
             elif how == "not-auth":

@@ -66,7 +66,7 @@ def test_renderings() -> None:
     assert "  fixed          import-chain: FAIL -> PASS" in text
     md = comp.to_markdown()
     assert "| fixed | WHY #1: Import Chain (`import-chain`) | FAIL | PASS |" in md
-    assert "| changed | User Isolation (`user-isolation`) | SKIP | PASS |" in md
+    assert "| changed | User isolation on the wire (`user-isolation`) | SKIP | PASS |" in md
     assert "| unchanged | WHY #5: Deprecation Warnings" in md
     data = comp.to_dict()
     assert json.loads(json.dumps(data)) == data

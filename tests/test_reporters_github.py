@@ -7,7 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from report_fixtures import error_report, healthy_report, hostile_report, incident_report
+from report_fixtures import (
+    error_report,
+    healthy_report,
+    hostile_report,
+    incident_report,
+    interrupted_report,
+)
 
 from netra_diag.model import CheckResult, Evidence, Status
 from netra_diag.reporters.github import (
@@ -143,6 +149,40 @@ def test_a_token_found_in_the_evidence_is_not_used() -> None:
     text = render_github(make(results), token="abc")
     assert "::stop-commands::abc" not in text
     runner_commands(text)
+
+
+def test_file_paths_are_relative_to_the_repository_root() -> None:
+    report = incident_report()
+    target = {**report.target, "root": "/repo/services/api/src",
+              "source_prefix": "services/api/src"}
+    commands = runner_commands(render_github(dataclasses.replace(report, target=target)))
+    errors = [c for c in commands if c[0] == "error"]
+    assert errors[0][1] == ("file=services/api/src/netra_backend/app/dependencies.py,line=16,"
+                            "title=WHY #1%3A Import Chain failed")
+    # no prefix (the target root is the repository root, or an older saved run): unchanged
+    plain = runner_commands(render_github(report))
+    assert next(c for c in plain if c[0] == "error")[1].startswith(
+        "file=netra_backend/app/dependencies.py,")
+
+
+def test_an_interrupted_run_says_so_in_a_notice() -> None:
+    commands = runner_commands(render_github(interrupted_report()))
+    notices = [c for c in commands if c[0] == "notice"]
+    assert notices[0][2].startswith("INTERRUPTED: 3 passed")
+    assert notices[1][1] == "title=netra-diag%3A run interrupted"
+    assert "the results are incomplete and do not prove the pipeline healthy" in notices[1][2]
+    assert not any("HEALTHY" in c[2] for c in commands)
+    # a stale stored verdict cannot show
+    stale = dataclasses.replace(interrupted_report(), diagnosis={"verdict": "healthy"})
+    assert runner_commands(render_github(stale)) == commands
+    assert "run interrupted" not in render_github(healthy_report())
+
+
+def test_step_summary_carries_the_baseline_comparison(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    assert append_step_summary(incident_report(), path, baseline=healthy_report())
+    text = path.read_text(encoding="utf-8")
+    assert "## Before/After" in text and "regressed 5" in text
 
 
 def test_escaping() -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
-from report_fixtures import error_report, healthy_report, hostile_report, incident_report
+from report_fixtures import (
+    error_report,
+    healthy_report,
+    hostile_report,
+    incident_report,
+    interrupted_report,
+)
 
 from netra_diag.reporters.junit import render_junit, xml_safe
 
@@ -60,7 +67,7 @@ def test_result_types_and_text(tmp_path: Path) -> None:
     registry = cases["registry-wiring Registry Wiring"].result[0]
     assert "missing 1 required positional argument: 'llm_manager'" in registry.text
     assert cases["deprecation-warnings Deprecation Warnings"].result == []  # bare testcase
-    (skipped,) = cases["user-isolation User Isolation"].result
+    (skipped,) = cases["user-isolation User isolation on the wire"].result
     assert isinstance(skipped, Skipped)
     assert skipped.message == "depends on event-flow, which did not pass"
     assert cases["event-flow Complete Event Flow"].time == pytest.approx(5.4)
@@ -80,9 +87,28 @@ def test_suite_properties(tmp_path: Path) -> None:
     props = {p.name: p.value for p in suite.properties()}
     assert props["target.name"] == "reference"
     assert props["target.scenario"] == "incident"
-    assert props["target.faults"].split(",")[0] == "deprecated-import"
+    assert props["target.faults"].split(",")[0] == "deprecated-singleton-import"
     assert props["netra-diag.version"]
     assert props["interrupted"] == "false"
+    assert props["diagnosis.verdict"] == "broken"
+    assert "interrupted.note" not in props
+
+
+def test_an_interrupted_run_says_so_in_the_suite_properties(tmp_path: Path) -> None:
+    suite = suite_of(parse(render_junit(interrupted_report()), tmp_path))
+    props = {p.name: p.value for p in suite.properties()}
+    assert props["interrupted"] == "true"
+    assert props["diagnosis.verdict"] == "interrupted"
+    assert props["interrupted.note"].startswith("the run was interrupted before every check "
+                                                "finished: the results are incomplete")
+    assert (suite.tests, suite.errors, suite.skipped) == (8, 2, 3)
+
+
+def test_test_cases_follow_the_chain_order(tmp_path: Path) -> None:
+    report = incident_report()
+    shuffled = dataclasses.replace(report, results=tuple(reversed(report.results)))
+    names = [c.name.split()[0] for c in suite_of(parse(render_junit(shuffled), tmp_path))]
+    assert names == [r.id for r in report.results]
 
 
 def test_hostile_text_is_escaped_and_illegal_characters_stripped(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from report_fixtures import (
     healthy_report,
     hostile_report,
     incident_report,
+    interrupted_report,
     make_report,
 )
 
@@ -25,13 +26,13 @@ from netra_diag.reporters.markdown import code_span, fence, md_inline, render_ma
 SNAPSHOT = Path(__file__).parent / "data" / "incident-report.md"
 CHECK_HEADINGS = [
     "WHY #1: Import Chain - FAIL",
-    "WHY #2: User Emitter Factory - FAIL",
+    "WHY #2: User Emitter Methods - FAIL",
     "WHY #3: Registry Wiring - FAIL",
     "WHY #4: Execution Engine Factory - FAIL",
     "WHY #5: Deprecation Warnings - PASS",
     "Complete Event Flow - FAIL",
-    "User Isolation - SKIP",
-    "Event Latency - SKIP",
+    "User isolation on the wire - SKIP",
+    "Event latency within budget - SKIP",
 ]
 _md = MarkdownIt("commonmark")
 
@@ -74,7 +75,7 @@ def test_sections_in_the_incident_documents_order() -> None:
         (2, "Causal Chain"),
         (2, "Fix Plan"),
         (3, "Phase 1: WHY #1: Import Chain"),
-        (3, "Phase 2: WHY #2: User Emitter Factory"),
+        (3, "Phase 2: WHY #2: User Emitter Methods"),
         (3, "Phase 3: WHY #3: Registry Wiring"),
         (3, "Phase 4: WHY #4: Execution Engine Factory"),
         (3, "Phase 5: Complete Event Flow"),
@@ -92,7 +93,7 @@ def test_results_summary_block() -> None:
     assert lines[:6] == [
         "FAIL WHY #1: Import Chain - the wiring path uses the deprecated singleton WebSocket "
         "manager",
-        "FAIL WHY #2: User Emitter Factory - the user emitter lacks 5 critical notify methods",
+        "FAIL WHY #2: User Emitter Methods - the user emitter lacks 5 critical notify methods",
         "FAIL WHY #3: Registry Wiring - AgentRegistry cannot be built the way the application "
         "builds it",
         "FAIL WHY #4: Execution Engine Factory - ExecutionEngine can be constructed directly, "
@@ -101,8 +102,9 @@ def test_results_summary_block() -> None:
         "replacement",
         "FAIL Complete Event Flow - 0/5 critical events delivered",
     ]
-    assert lines[6:] == ["SKIP User Isolation - depends on event-flow, which did not pass",
-                         "SKIP Event Latency - depends on event-flow, which did not pass"]
+    assert lines[6:] == [
+        "SKIP User isolation on the wire - depends on event-flow, which did not pass",
+        "SKIP Event latency within budget - depends on event-flow, which did not pass"]
 
 
 def test_header_is_derived() -> None:
@@ -131,7 +133,11 @@ def test_severity() -> None:
     leak = [dataclasses.replace(r, status=Status.FAIL) if r.id == "user-isolation" else r
             for r in healthy_report().results]
     assert severity(make_report(leak)) == "CRITICAL"
-    assert severity(make_report(healthy_report().results, interrupted=True)) == "UNKNOWN"
+    interrupted = "UNKNOWN (run interrupted: incomplete)"
+    assert severity(make_report(healthy_report().results, interrupted=True)) == interrupted
+    assert severity(interrupted_report()) == interrupted  # errors from the cut: not MEDIUM
+    assert severity(make_report(incident_report().results, interrupted=True)) == \
+        "CRITICAL (run interrupted: incomplete)"
 
 
 def test_executive_summary_comes_from_the_diagnosis() -> None:
@@ -144,8 +150,8 @@ def test_executive_summary_comes_from_the_diagnosis() -> None:
     results = [dataclasses.replace(r, status=Status.PASS, evidence=())
                if r.id == "import-chain" else r for r in incident_report().results]
     moved = render_markdown(make_report(results))
-    assert "**Status:** ROOT CAUSE CANDIDATE: WHY #2: User Emitter Factory" in moved
-    assert "Phase 1: WHY #2: User Emitter Factory" in [h for _, h in headings(moved)]
+    assert "**Status:** ROOT CAUSE CANDIDATE: WHY #2: User Emitter Methods" in moved
+    assert "Phase 1: WHY #2: User Emitter Methods" in [h for _, h in headings(moved)]
 
 
 def test_why_sections_carry_evidence_locations_tracebacks_and_fixes() -> None:
@@ -198,15 +204,71 @@ def test_mermaid_chain_coloured_by_verdict() -> None:
     lines = [line.strip() for line in diagram.splitlines()]
     assert lines[0] == "flowchart LR"
     assert 'n_import_chain["WHY #1: Import Chain<br/>FAIL"]' in lines
-    for edge in ("n_import_chain --> n_emitter_methods", "n_engine_factory --> "
-                 "n_deprecation_warnings", "n_deprecation_warnings --> n_event_flow",
+    for edge in ("n_import_chain --> n_emitter_methods", "n_emitter_methods --> "
+                 "n_registry_wiring", "n_registry_wiring --> n_engine_factory",
+                 "n_engine_factory --> n_event_flow",
                  "n_event_flow --> n_user_isolation", "n_event_flow --> n_event_latency"):
         assert edge in lines
+    # WHY #5 is not a pipeline stage: it hangs off the chain, guarding the deprecated entry
+    # points (WHY #1), and no solid link enters or leaves it
+    assert "n_deprecation_warnings -. guards .-> n_import_chain" in lines
+    assert not [line for line in lines if "-->" in line and "n_deprecation_warnings" in line]
     assert ("class n_import_chain,n_emitter_methods,n_registry_wiring,n_engine_factory,"
             "n_event_flow fail") in lines
     assert "class n_deprecation_warnings pass" in lines
     for status in ("pass", "fail", "error", "skip"):
         assert any(line.startswith(f"classDef {status} fill:") for line in lines)
+
+
+def test_mermaid_without_the_guarded_link_or_without_why_5() -> None:
+    def diagram(ids: set[str]) -> list[str]:
+        report = make_report([r for r in incident_report().results if r.id in ids])
+        (body,) = [b for info, b in fences(render_markdown(report)) if info == "mermaid"]
+        return [line.strip() for line in body.splitlines()]
+
+    alone = diagram({"deprecation-warnings", "event-flow"})
+    assert not [line for line in alone if "-." in line or "-->" in line]
+    chain = diagram({"import-chain", "engine-factory", "event-flow"})
+    assert "n_import_chain --> n_engine_factory" in chain
+    assert "n_engine_factory --> n_event_flow" in chain
+
+
+def test_an_interrupted_run_never_reads_as_healthy() -> None:
+    report = interrupted_report()
+    text = render_markdown(report)
+    title = headings(text)[0]
+    assert title == (1, "Agent Event Pipeline Diagnosis Interrupted - Incomplete Five Whys "
+                        "Analysis")
+    assert "Healthy" not in title[1] and "HEALTHY" not in text
+    assert "**Severity:** UNKNOWN (run interrupted: incomplete)\\" in text
+    assert ("**Status:** INTERRUPTED: the run did not finish, so the results are incomplete "
+            "and health is not proven") in text
+    summary = section(text, "Executive Summary")
+    assert "was interrupted and is incomplete" in summary
+    assert "does not prove the pipeline healthy" in summary
+    items = checklist(text)
+    *_, all_pass, completed = items.items()
+    assert completed == ("The run completed (it was interrupted: the results are incomplete)",
+                         False)
+    assert all_pass[0].startswith("All checks pass") and all_pass[1] is False
+    assert "re-run to completion" in section(text, "Conclusion")
+    # a stale stored diagnosis (say, from an older tool) cannot make it healthy
+    stale = dataclasses.replace(report, diagnosis={"verdict": "healthy"})
+    assert render_markdown(stale) == text
+    # every check that finished passed and the cut ones were dropped: still interrupted
+    finished = [r for r in report.results if r.status is Status.PASS]
+    partial = render_markdown(make_report(finished, interrupted=True))
+    assert headings(partial)[0][1].startswith("Agent Event Pipeline Diagnosis Interrupted")
+    assert "**Severity:** NONE" not in partial
+
+
+def test_an_interrupted_run_with_failures_keeps_its_root_cause() -> None:
+    report = make_report(incident_report().results, interrupted=True)
+    text = render_markdown(report)
+    assert headings(text)[0][1].startswith("Agent Event Pipeline Diagnosis Interrupted")
+    assert "; ROOT CAUSE CANDIDATE so far: WHY #1: Import Chain" in text
+    assert "(the checks that finished already show it broken)" in text
+    assert "Phase 1: WHY #1: Import Chain" in [h for _, h in headings(text)]
 
 
 def test_fix_plan_and_conclusion_for_healthy_and_undecided_runs() -> None:

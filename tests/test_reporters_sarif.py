@@ -9,7 +9,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from report_fixtures import error_report, healthy_report, hostile_report, incident_report
+from report_fixtures import (
+    error_report,
+    healthy_report,
+    hostile_report,
+    incident_report,
+    interrupted_report,
+)
 
 from netra_diag.model import Evidence, Status
 from netra_diag.reporters.sarif import FINGERPRINT_KEY, SARIF_SCHEMA_URI, render_sarif
@@ -38,7 +44,7 @@ def render(report) -> dict:
 
 
 @pytest.mark.parametrize("report", [incident_report, healthy_report, error_report,
-                                    hostile_report])
+                                    hostile_report, interrupted_report])
 def test_valid_against_the_official_schema(report, validator) -> None:
     log = render(report())
     errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
@@ -136,3 +142,33 @@ def test_skip_and_pass_produce_no_results_even_with_locations() -> None:
     run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
     assert {r["ruleId"] for r in run["results"]} == {"import-chain", "emitter-methods",
                                                      "registry-wiring", "engine-factory"}
+
+
+def test_uris_are_relative_to_the_repository_root(validator) -> None:
+    # a profile with `root: src` in services/api of a repository: evidence files are
+    # relative to the target root, code scanning resolves URIs against the checkout
+    report = incident_report()
+    target = {**report.target, "root": "/repo/services/api/src",
+              "source_prefix": "services/api/src"}
+    results = [dataclasses.replace(r, evidence=(
+        *r.evidence, Evidence("location", "absolute, elsewhere in the repository",
+                              "/repo/services/api/conftest.py", 2)))
+        if r.id == "import-chain" else r for r in report.results]
+    log = render(dataclasses.replace(report, target=target, results=tuple(results)))
+    assert not list(validator.iter_errors(log))
+    run = log["runs"][0]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert uris[0] == {"uri": "services/api/src/netra_backend/app/dependencies.py",
+                       "uriBaseId": "%SRCROOT%"}
+    assert {"uri": "services/api/conftest.py", "uriBaseId": "%SRCROOT%"} in uris
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///repo/"
+
+
+def test_an_interrupted_run_is_not_a_successful_execution() -> None:
+    run = render(interrupted_report())["runs"][0]
+    invocation = run["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert any(t.startswith("the run was interrupted before every check finished") for t in texts)
+    assert run["properties"]["verdict"] == "interrupted" and run["properties"]["interrupted"]
+    assert render(incident_report())["runs"][0]["properties"]["verdict"] == "broken"

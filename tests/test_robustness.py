@@ -138,8 +138,8 @@ def test_a_missing_module_imported_by_the_target_is_a_fail_at_its_line(tmp_path)
     [result] = json.loads(proc.stdout)["results"]
     assert result["status"] == "fail", result
     assert "helpers_removed" in json.dumps(result["evidence"])
-    locations = [(e.get("file"), e.get("line")) for e in result["evidence"]]
-    assert ("netra_backend/app/dependencies.py", 10) in locations
+    tracebacks = "\n".join(e["message"] for e in result["evidence"] if e["kind"] == "traceback")
+    assert 'File "netra_backend/app/dependencies.py", line 10' in tracebacks
 
 
 def test_report_on_a_malformed_run_exits_4(tmp_path):
@@ -149,3 +149,11 @@ def test_report_on_a_malformed_run_exits_4(tmp_path):
     proc = run_subprocess("report", str(bad), cwd=tmp_path)
     assert proc.returncode == ExitCode.USAGE_ERROR
     assert "faults" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_scenario_means_the_reference_even_beside_a_local_profile(tmp_path):
+    (tmp_path / "netra-diag.yaml").write_text("name: mine\n")
+    proc = run_subprocess("run", "--scenario", "incident", "--only", "import-chain",
+                          "--format", "json", cwd=tmp_path)
+    assert proc.returncode == ExitCode.FAILED, proc.stderr
+    assert json.loads(proc.stdout)["target"]["builtin"] is True

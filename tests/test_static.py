@@ -13,7 +13,14 @@ import pytest
 
 from netra_diag.exitcodes import ExitCode
 from netra_diag.faults import apply_faults, copy_reference
-from netra_diag.support.source import ParsedModule, SourceProblem, parse_matching
+from netra_diag.support.source import ParsedModule, SourceProblem, parse_bytes, parse_matching
+from netra_diag.support.static import (
+    async_method_names,
+    class_methods,
+    constructor_calls_missing,
+    resolve_symbol,
+    unawaited_calls,
+)
 from netra_diag.support.survey import annotation_name, deprecation_of
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,6 +43,15 @@ def test_unreadable_files_are_problems_and_the_scan_goes_on(tmp_path):
     assert "not UTF-8" in problems["pkg/b_latin1.py"].message
     assert "pkg/c_nul.py" in problems
     assert [m.relpath for m in items if isinstance(m, ParsedModule)] == ["pkg/d_fine.py"]
+
+
+def test_files_are_parsed_as_python_reads_them_bom_and_coding_cookie():
+    bom = parse_bytes("a.py", b"\xef\xbb\xbfimport needle\n")
+    latin = parse_bytes("b.py", b"# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n")
+    lying = parse_bytes("c.py", b"# -*- coding: utf-8 -*-\nname = 'caf\xe9'\n")
+    assert isinstance(bom, ParsedModule) and bom.line(1) == "import needle"
+    assert isinstance(latin, ParsedModule) and latin.line(2) == "name = 'caf\xe9'"
+    assert isinstance(lying, SourceProblem) and lying.message.startswith("not UTF-8")
 
 
 def test_the_walk_skips_tests_excludes_and_caches_in_name_order(tmp_path):
@@ -162,3 +178,91 @@ def test_the_benchmark_scan_agrees_in_both_modes(tmp_path, workers):
     bench = _load_benchmark()
     root = bench.generate_tree(tmp_path, modules=120, importers=4, mentions=2)
     assert bench.static_scan(root / "src", workers=workers) == (4 + 2 + 3, 16)
+
+
+# -- names resolve to the role's module, never by bare name ---------------------------------
+
+TREE = {
+    "app/__init__.py": "from app.core.registry import AgentRegistry as AgentRegistry\n",
+    "app/core/__init__.py": "",
+    "app/core/base.py": "class Base:\n    def __init__(self, llm):\n        self.llm = llm\n"
+                        "    def get_agent(self, name): ...\n",
+    "app/core/registry.py": "from .base import Base\n\nclass AgentRegistry(Base):\n"
+                            "    def list_agents(self): ...\n",
+    "app/plugins/registry.py": "class AgentRegistry:\n    def __init__(self): ...\n\n"
+                               "DEFAULT = AgentRegistry()\n",
+    "app/wiring.py": "from app import AgentRegistry as Reg\nimport app.core.registry as r\n"
+                     "from .core import registry\n\n"
+                     "def wire():\n    Reg()\n    r.AgentRegistry()\n    registry.AgentRegistry()\n"
+                     "    Reg(llm=1)\n",
+    "app/other.py": "def AgentRegistry():\n    return 1\n\nAgentRegistry()\n",
+}
+
+
+def parsed_tree(tmp_path: Path, files: dict[str, str], needles=("AgentRegistry",)) -> list:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return [m for m in scan(tmp_path, needles) if isinstance(m, ParsedModule)]
+
+
+def test_a_role_class_is_resolved_through_re_exports_and_its_bases(tmp_path):
+    modules = parsed_tree(tmp_path, TREE, ("AgentRegistry", "Base"))
+    symbol = resolve_symbol(modules, "app", "AgentRegistry")  # the role names the re-export
+    assert (symbol.home, symbol.name, symbol.defined) == ("app.core.registry", "AgentRegistry",
+                                                          True)
+    assert "Reg" in symbol.names_in("app.wiring")
+    assert "app.plugins.registry" not in symbol.exports and "app.other" not in symbol.exports
+    methods = class_methods(modules, "AgentRegistry", "app")
+    assert set(methods) == {"__init__", "get_agent", "list_agents"}  # Base's, inherited
+    assert methods["__init__"].required == ("llm",)
+    assert class_methods(modules, "AgentRegistry", "app.plugins.registry")["__init__"] \
+        .required == ()
+
+
+def test_constructor_calls_count_only_where_the_name_is_bound_to_the_role(tmp_path):
+    modules = parsed_tree(tmp_path, TREE)
+    symbol = resolve_symbol(modules, "app.core.registry", "AgentRegistry")
+    found = constructor_calls_missing(modules, symbol, ("llm",), ("llm",))
+    # aliased, module-attribute and relative-import calls; not the plugin's own class
+    # (app/plugins/registry.py) nor an unrelated function of the same name (app/other.py)
+    assert [(f.relpath, f.line) for f in found] == [("app/wiring.py", 6), ("app/wiring.py", 7),
+                                                    ("app/wiring.py", 8)]
+
+
+def test_unawaited_calls_resolve_functions_and_skip_methods_with_sync_homonyms(tmp_path):
+    files = {
+        "svc/__init__.py": "",
+        "svc/bridge.py": "class Bridge:\n    async def make(self, ctx): ...\n\n"
+                         "async def helper(ctx): ...\n",
+        "svc/legacy.py": "class Old:\n    def make(self, ctx): ...\n",
+        "svc/use.py": "from svc.bridge import helper as h\n\ndef helper(ctx): ...\n\n"
+                      "def go(bridge, old, ctx):\n    h(ctx)\n    bridge.make(ctx)\n"
+                      "    old.make(ctx)\n",
+        "svc/local.py": "def helper(ctx): ...\n\nhelper(1)\n",
+    }
+    modules = parsed_tree(tmp_path, files, ("helper", "make"))
+    helper = resolve_symbol(modules, "svc.bridge", "helper")
+    found = unawaited_calls(modules, async_method_names(modules, ["make"]), [helper])
+    # h(ctx) is the async helper; the local sync helper() is not; make() has a sync homonym
+    # (Old.make), so x.make() cannot be judged by name
+    assert [(f.relpath, f.line) for f in found] == [("svc/use.py", 6)]
+    (tmp_path / "svc" / "legacy.py").unlink()
+    modules = parsed_tree(tmp_path, {}, ("helper", "make"))
+    found = unawaited_calls(modules, async_method_names(modules, ["make"]), [helper])
+    assert [(f.relpath, f.line) for f in found] == [("svc/use.py", 6), ("svc/use.py", 7),
+                                                    ("svc/use.py", 8)]
+
+
+def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cli):
+    """tiny9: an unrelated plugins/registry.py with its own AgentRegistry() call."""
+    from synthetic_backend import write_backend
+
+    profile = write_backend(tmp_path, {
+        "synthapp/zplugins/__init__.py": "",
+        "synthapp/zplugins/registry.py": "class AgentRegistry:\n    def __init__(self):\n"
+                                         "        self.plugins = []\n\nDEFAULT = AgentRegistry()\n",
+    })
+    code, rows = run_json(cli, str(profile), "--static", "--only", "registry-wiring")
+    assert code == ExitCode.OK, rows
+    assert rows["registry-wiring"]["summary"].startswith("from source: every production call")

@@ -6,13 +6,17 @@ terminal view is printed by ``netra_diag.reporters.terminal`` on a console, not 
 text. Renderers are imported lazily so that ``netra-diag --help`` stays fast.
 
 This module also holds the plain-text form of evidence shared by the text formats (JUnit
-element text, GitHub groups), so that they describe a result in the same words.
+element text, GitHub groups), so that they describe a result in the same words, and the
+mapping of an evidence ``file`` (relative to the target root) to a path relative to the
+repository root, which SARIF and GitHub annotations need.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import re
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,31 +24,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
-    "SUFFIXES",
     "evidence_text",
     "headline",
     "located_evidence",
     "located_text",
     "render",
+    "repository_path",
     "result_text",
     "strip_controls",
 ]
 
 FORMATS: tuple[str, ...] = ("rich", "json", "markdown", "junit", "sarif", "github")
-#: The usual file suffix for each document format (``--report FORMAT=PATH`` defaults).
-SUFFIXES: dict[str, str] = {
-    "rich": ".txt",
-    "json": ".json",
-    "markdown": ".md",
-    "junit": ".xml",
-    "sarif": ".sarif",
-    "github": ".txt",
-}
 
 
 def render(report: RunReport, fmt: str, *, baseline: RunReport | None = None) -> str:
     """Render ``report`` as the document ``fmt``; ``baseline`` adds a before/after section
-    to the markdown report (other formats ignore it).
+    to the markdown report and a ``comparison`` object to the JSON run (junit, sarif and
+    github ignore it).
 
     Raises ``ValueError`` for ``rich`` (a console rendering, see ``reporters.terminal``) and
     for unknown formats.
@@ -52,7 +48,7 @@ def render(report: RunReport, fmt: str, *, baseline: RunReport | None = None) ->
     if fmt == "json":
         from .json_report import render_json
 
-        return render_json(report)
+        return render_json(report, baseline)
     if fmt == "markdown":
         from .markdown import render_markdown
 
@@ -138,3 +134,52 @@ def headline(ev: Evidence) -> str:
 def located_text(ev: Evidence) -> str:
     """What a located finding says: a traceback's exception line, else the whole message."""
     return headline(ev) if ev.kind == "traceback" else ev.message
+
+
+def _is_absolute(path: str) -> bool:
+    posix = PurePosixPath(path.replace("\\", "/"))
+    return posix.is_absolute() or bool(PureWindowsPath(path).drive)
+
+
+def _prefix(target: dict[str, Any]) -> str:
+    return str(target.get("source_prefix") or "").replace("\\", "/").strip("/")
+
+
+def repository_root(target: dict[str, Any]) -> str | None:
+    """The absolute repository root of a run's target (POSIX form): its ``root`` without its
+    ``source_prefix``; ``None`` when the root is not an absolute path (the embedded
+    reference) or does not end with the prefix."""
+    root = str(target.get("root") or "").replace("\\", "/")
+    if not root or not _is_absolute(root):
+        return None
+    base = PurePosixPath(root)
+    parts = PurePosixPath(_prefix(target)).parts if _prefix(target) else ()
+    if parts:
+        if base.parts[-len(parts):] != parts:
+            return None
+        base = PurePosixPath(*base.parts[:-len(parts)])
+    return base.as_posix()
+
+
+def repository_path(file: str, target: dict[str, Any]) -> str | None:
+    """``file`` (evidence: relative to the target root, or absolute) as a POSIX path relative
+    to the repository root, or ``None`` when it lies outside it.
+
+    The run's ``target.source_prefix`` is the target root relative to the repository root
+    (``""`` when they are the same folder, or when there is no repository: then the target
+    root stands in for it; runs saved before the field existed lack it, which reads as
+    ``""``). An absolute ``file`` is made relative to ``repository_root(target)``.
+    """
+    posix = file.replace("\\", "/")
+    if _is_absolute(file):
+        root = repository_root(target)
+        if root is None:
+            return None
+        try:
+            return PurePosixPath(posix).relative_to(root).as_posix()
+        except ValueError:
+            return None
+    joined = posixpath.normpath(posixpath.join(_prefix(target), posix))
+    if joined in (".", "..") or joined.startswith("../"):
+        return None
+    return joined

@@ -2,9 +2,11 @@
 
 Rules (CI-FORMATS.md): ``::error`` for each located piece of evidence of a failed check
 (a failed check with none gets one ``::error`` without a file), ``::warning`` for checks that
-could not decide; at most ``MAX_PER_KIND`` per kind, failures and file-located ones first,
-and a final ``::notice`` saying how many were left out. Data is escaped (``%``, CR, LF;
-plus ``:`` and ``,`` in properties), so nothing from the target can start a command on an
+could not decide, ``file=`` relative to the repository root (the target's ``source_prefix``
+before the evidence's path); a notice with the diagnosis, and one more when the run was
+interrupted; at most ``MAX_PER_KIND`` per kind, failures and file-located ones first, and a
+final ``::notice`` saying how many were left out. Data is escaped (``%``, CR, LF; plus ``:``
+and ``,`` in properties), so nothing from the target can start a command on an
 annotation line. The full evidence follows in ``::group::`` folds, wrapped in
 ``::stop-commands::TOKEN`` ... ``::TOKEN::`` with a random token, so target text printed
 verbatim cannot inject commands either.
@@ -16,12 +18,13 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from netra_diag.analysis import chain_order, why_label
+from netra_diag.analysis import chain_order, diagnose, why_label
 from netra_diag.errors import OutputError
-from netra_diag.model import CheckResult, RunReport, Status
+from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
-from . import located_evidence, located_text, result_text, strip_controls
+from . import located_evidence, located_text, repository_path, result_text, strip_controls
 
 __all__ = [
     "MAX_PER_KIND",
@@ -70,7 +73,15 @@ class Annotation:
         return f"{head}::{escape_data(self.message)}"
 
 
-def _for_result(result: CheckResult) -> list[Annotation]:
+def _path(ev: Evidence | None, target: dict[str, Any]) -> str | None:
+    """The annotation's ``file=``: relative to the repository root (GitHub resolves it
+    against the checkout), or the evidence's own path when it lies outside the repository."""
+    if ev is None or not ev.file:
+        return None
+    return repository_path(ev.file, target) or ev.file
+
+
+def _for_result(result: CheckResult, target: dict[str, Any]) -> list[Annotation]:
     label = why_label(result.why, result.title)
     fix = f"\nfix: {result.fix}" if result.fix else ""
     if result.status is Status.FAIL:
@@ -78,19 +89,19 @@ def _for_result(result: CheckResult) -> list[Annotation]:
         if not located:
             return [Annotation("error", f"{label} failed", result.summary + fix)]
         return [Annotation("error", f"{label} failed", f"{located_text(ev)}\n{result.summary}{fix}",
-                           ev.file, ev.line) for ev in located]
+                           _path(ev, target), ev.line) for ev in located]
     if result.status is Status.ERROR:
         ev = next(iter(located_evidence(result)), None)
         message = f"not evaluated (the check could not decide): {result.summary}{fix}"
         return [Annotation("warning", f"{label} not evaluated", message,
-                           ev.file if ev else None, ev.line if ev else None)]
+                           _path(ev, target), ev.line if ev else None)]
     return []
 
 
 def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
     """The annotations to print, in priority order and capped, and how many per kind
     were left out."""
-    found = [a for r in chain_order(report.results) for a in _for_result(r)]
+    found = [a for r in chain_order(report.results) for a in _for_result(r, report.target)]
     kept: list[Annotation] = []
     dropped: dict[str, int] = {}
     for kind in ("error", "warning"):
@@ -103,7 +114,7 @@ def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
 
 
 def _diagnosis_notice(report: RunReport) -> Annotation:
-    d = report.diagnosis or {}
+    d = diagnose(report.results, interrupted=report.interrupted)  # never a stale verdict
     counts = report.counts
     parts = [f"{str(d.get('verdict') or 'unknown').upper()}: {counts['pass']} passed, "
              f"{counts['fail']} failed, {counts['error']} could not decide, "
@@ -144,6 +155,11 @@ def render_github(report: RunReport, *, token: str | None = None) -> str:
     kept, dropped = annotations(report)
     lines = [a.command() for a in kept]
     lines.append(_diagnosis_notice(report).command())
+    if report.interrupted:
+        lines.append(Annotation(
+            "notice", "netra-diag: run interrupted",
+            "The run was interrupted before every check finished: the results are incomplete "
+            "and do not prove the pipeline healthy. Re-run it to completion.").command())
     if dropped:
         detail = ", ".join(f"{n} {kind}" for kind, n in dropped.items())
         lines.append(Annotation(

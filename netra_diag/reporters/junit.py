@@ -4,7 +4,9 @@ Follows the subset CI consumers agree on (CI-FORMATS.md): pass is a bare ``<test
 fail is ``<failure type="FAIL">``, error is ``<error type="ERROR">`` saying the property was
 not evaluated, skip is ``<skipped>``; the evidence goes in the element *text* (GitLab ignores
 ``message``); suite-level ``<properties>`` only; counts on the suite elements match the
-children; characters illegal in XML 1.0 are stripped.
+children; characters illegal in XML 1.0 are stripped. Test cases follow the chain order;
+the suite properties carry the diagnosis verdict and, for an interrupted run,
+``interrupted=true`` with a note that the results are incomplete.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from netra_diag.analysis import chain_order, diagnose
 from netra_diag.model import CheckResult, RunReport, Status
 
 from . import result_text
@@ -19,6 +22,8 @@ from . import result_text
 __all__ = ["render_junit", "xml_safe"]
 
 SUITE_NAME = "netra-diag"
+_INTERRUPTED_NOTE = ("the run was interrupted before every check finished: the results are "
+                     "incomplete and do not prove the pipeline healthy")
 # Everything outside XML 1.0's Char production (control characters from captured output,
 # lone surrogates, U+FFFE/U+FFFF).
 _ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -45,6 +50,10 @@ def _properties(report: RunReport) -> list[tuple[str, str]]:
         if report.environment.get(key):
             props.append((key, str(report.environment[key])))
     props.append(("interrupted", "true" if report.interrupted else "false"))
+    verdict = diagnose(report.results, interrupted=report.interrupted)["verdict"]
+    props.append(("diagnosis.verdict", verdict))
+    if report.interrupted:
+        props.append(("interrupted.note", _INTERRUPTED_NOTE))
     return props
 
 
@@ -86,7 +95,7 @@ def render_junit(report: RunReport) -> str:
     for name, value in _properties(report):
         ET.SubElement(props, "property", {"name": name, "value": xml_safe(value)})
     classname = f"{SUITE_NAME}.{report.target.get('name', 'target')}"
-    for result in report.results:
+    for result in chain_order(report.results):
         _testcase(suite, result, classname)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")

@@ -87,19 +87,24 @@ def fence(body: str, lang: str = "") -> str:
 
 def severity(report: RunReport) -> str:
     """CRITICAL when no critical event reaches the client or events leak across users; HIGH
-    for any other failure; MEDIUM when checks could not decide; UNKNOWN for an interrupted
-    run with nothing wrong so far; NONE when healthy."""
+    for any other failure; MEDIUM when checks could not decide; NONE when healthy. An
+    interrupted run without a failure so far is UNKNOWN (never NONE), and every level of an
+    interrupted run says so."""
     statuses = {r.status for r in report.results}
     if Status.FAIL in statuses:
         flow = report.result(EVENT_FLOW)
         delivery = event_delivery(flow) if flow and flow.status is Status.FAIL else None
         isolation = report.result("user-isolation")
-        if (delivery and delivery[0] == 0) or (isolation and isolation.status is Status.FAIL):
-            return "CRITICAL"
-        return "HIGH"
-    if Status.ERROR in statuses or not report.results:
-        return "MEDIUM"
-    return "UNKNOWN" if report.interrupted else "NONE"
+        critical = (delivery and delivery[0] == 0) or (
+            isolation is not None and isolation.status is Status.FAIL)
+        level = "CRITICAL" if critical else "HIGH"
+    elif report.interrupted:
+        level = "UNKNOWN"
+    elif Status.ERROR in statuses or not report.results:
+        level = "MEDIUM"
+    else:
+        level = "NONE"
+    return f"{level} (run interrupted: incomplete)" if report.interrupted else level
 
 
 def _date(started_at: str) -> str:
@@ -143,10 +148,18 @@ def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
         "broken": "Agent Event Pipeline Failure - Five Whys Analysis and Fix Plan",
         "healthy": "Agent Event Pipeline Healthy - Five Whys Diagnosis",
         "undecided": "Agent Event Pipeline Not Proven Healthy - Five Whys Diagnosis",
-    }[verdict]
+        "interrupted": "Agent Event Pipeline Diagnosis Interrupted - Incomplete Five Whys "
+                       "Analysis",
+    }.get(verdict, "Agent Event Pipeline - Five Whys Diagnosis")
     counts = d["counts"]
     root = d["root_cause"]
-    if verdict == "broken":
+    if verdict == "interrupted":
+        status = ("INTERRUPTED: the run did not finish, so the results are incomplete and "
+                  "health is not proven")
+        if root:
+            status += (f"; ROOT CAUSE CANDIDATE so far: "
+                       f"{md_inline(why_label(root['why'], root['title']))}")
+    elif verdict == "broken":
         status = f"ROOT CAUSE CANDIDATE: {md_inline(why_label(root['why'], root['title']))}"
     elif verdict == "healthy":
         status = f"HEALTHY: {counts['pass']} passed, {counts['skip']} skipped"
@@ -154,8 +167,6 @@ def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
         status = f"NOT PROVEN: {counts['error']} check(s) could not decide"
     else:
         status = "NOT PROVEN: no check ran"
-    if report.interrupted:
-        status += " (INTERRUPTED: partial results)"
     target = md_inline(str(report.target.get("name", "target")))
     return [
         f"# {title}",
@@ -173,7 +184,11 @@ def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
     tally = (f"{counts['pass']} of {total} checks pass, {counts['fail']} fail, "
              f"{counts['error']} could not decide, {counts['skip']} skipped.")
     symptom = md_inline(d["symptom"]) if d["symptom"] else None
-    if d["verdict"] == "broken":
+    if d["verdict"] == "interrupted":
+        found = " (the checks that finished already show it broken)" if d["failing_links"] else ""
+        lead = (f"The diagnosis of the agent event pipeline of **{target}** was interrupted "
+                f"and is incomplete{found}")
+    elif d["verdict"] == "broken":
         lead = f"The agent event pipeline of **{target}** is broken"
     elif d["verdict"] == "healthy":
         lead = f"The agent event pipeline of **{target}** is healthy"
@@ -181,7 +196,9 @@ def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
         lead = f"The health of the agent event pipeline of **{target}** is not proven"
     lines = ["## Executive Summary", "", f"{lead}{': ' + symptom if symptom else ''}. {tally}"]
     if report.interrupted:
-        lines += ["", "The run was interrupted: only the checks that finished are reported."]
+        lines += ["", "**The run was interrupted:** checks cut short are reported as could not "
+                  "decide and checks never started as skipped, so this report is incomplete and "
+                  "does not prove the pipeline healthy. Re-run it to completion."]
     lines.append("")
     if d["symptom"]:
         lines.append(f"- **Symptom:** {symptom}")
@@ -247,20 +264,32 @@ def _mermaid_label(result: CheckResult) -> str:
     return f"{text}<br/>{result.status.value.upper()}"
 
 
+#: WHY #5 guards the deprecated entry points: it is not a stage events pass through.
+_GUARD_RANK = 5
+_GUARDED_RANK = 1  # import-chain: the deprecated entry points on the wiring path
+
+
 def _mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
+    """The pipeline stages (WHY #1-#4) as a chain, the end-to-end checks after its last
+    stage (or after the checks they depend on), and WHY #5 off the chain: a dotted link to
+    the deprecated-entry check it guards (WHY #1)."""
     body = ["flowchart LR"]
     body += [f'    {_node(r.id)}["{_mermaid_label(r)}"]' for r in ordered]
     levels: dict[int, list[str]] = {}
     for r in ordered:
-        if chain_rank(r.why) <= 5:
+        if chain_rank(r.why) < _GUARD_RANK:
             levels.setdefault(chain_rank(r.why), []).append(r.id)
     ranks = sorted(levels)
     for before, after in itertools.pairwise(ranks):
         body += [f"    {_node(a)} --> {_node(b)}" for a in levels[before] for b in levels[after]]
+    guarded = levels.get(_GUARDED_RANK, [])
+    for r in ordered:
+        if chain_rank(r.why) == _GUARD_RANK:
+            body += [f"    {_node(r.id)} -. guards .-> {_node(g)}" for g in guarded]
     present = {r.id for r in ordered}
     last = levels[ranks[-1]] if ranks else []
     for r in ordered:
-        if chain_rank(r.why) <= 5:
+        if chain_rank(r.why) <= _GUARD_RANK:
             continue
         deps = [d for d in _meta(report, r).get("depends_on") or () if d in present]
         sources = deps or (last if chain_rank(r.why) == 6 else [])
@@ -272,7 +301,9 @@ def _mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
     body += [f"    {line}" for line in _CLASS_DEFS]
     return ["## Causal Chain", "",
             "Each link of the chain, coloured by its verdict (green pass, red fail, amber "
-            "could not decide, grey skipped).", "", fence("\n".join(body), "mermaid")]
+            "could not decide, grey skipped). WHY #5 is not a stage of the pipeline: it "
+            "guards the deprecated entry points, so it hangs off the chain (dotted).", "",
+            fence("\n".join(body), "mermaid")]
 
 
 def _fix_plan(report: RunReport, ordered: list[CheckResult]) -> list[str]:
@@ -331,7 +362,7 @@ def _checklist(report: RunReport) -> list[str]:
     events = f"All {delivery[1]} critical events" if delivery else "All critical events"
     passed = sum(1 for r in report.results if r.status is Status.PASS)
     all_pass = bool(report.results) and passed == len(report.results) and not report.interrupted
-    return [
+    lines = [
         "## Post-Fix Validation Checklist",
         "",
         _box(report, EVENT_FLOW, f"{events} delivered end to end, in order"),
@@ -340,6 +371,9 @@ def _checklist(report: RunReport) -> list[str]:
         _box(report, "import-chain", "No deprecated entry point on the production path"),
         f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} pass)",
     ]
+    if report.interrupted:
+        lines.append("- [ ] The run completed (it was interrupted: the results are incomplete)")
+    return lines
 
 
 def _environment(report: RunReport) -> list[str]:
@@ -371,11 +405,14 @@ def _conclusion(report: RunReport, d: dict[str, Any]) -> list[str]:
         where = f" at {code_span(root['location'])}" if root.get("location") else ""
         text = (f"**IMMEDIATE ACTION:** fix {md_inline(why_label(root['why'], root['title']))}"
                 f"{where} first (Phase 1 of the fix plan), then re-run and compare.")
+        if report.interrupted:
+            text += " The run was interrupted: re-run it to completion to judge every link."
+    elif report.interrupted:
+        text = ("**IMMEDIATE ACTION:** re-run to completion: the run was interrupted, no check "
+                "failed before that, but health is not proven.")
     elif d["verdict"] == "undecided":
         text = ("**IMMEDIATE ACTION:** repair the set-up of the checks that could not decide, "
                 "then re-run: until they decide, health is not proven.")
-    elif report.interrupted:
-        text = "No check failed before the run was interrupted; re-run it to completion."
     else:
         text = "No action needed: every check that ran passed."
     return ["## Conclusion", "", text]
@@ -383,7 +420,7 @@ def _conclusion(report: RunReport, d: dict[str, Any]) -> list[str]:
 
 def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str:
     """The incident report for ``report``; ``baseline`` adds a Before/After section."""
-    d = diagnose(report.results)
+    d = diagnose(report.results, interrupted=report.interrupted)
     ordered = chain_order(report.results)
     sections = [
         _header(report, d),

@@ -4,9 +4,11 @@ One rule per check in the run (title, explain text, fix hint); one result per lo
 piece of evidence of a non-passing check (``fail`` -> ``error``, ``error`` -> ``warning``);
 ``pass`` and ``skip`` produce none, and findings without a file stay out (CI-FORMATS.md:
 they belong to JUnit, JSON and annotations). Checks that could not decide are also listed as
-tool execution notifications. URIs are relative to the target root (``%SRCROOT%``);
-``partialFingerprints`` hash the rule, path and message but not the line, so a finding is
-tracked across line shifts.
+tool execution notifications. URIs are relative to the repository root (``%SRCROOT%``),
+as GitHub code scanning resolves them against the checkout: the evidence's path (relative
+to the target root) behind the run's ``target.source_prefix``; ``partialFingerprints`` hash
+the rule, path and message but not the line, so a finding is tracked across line shifts.
+Interrupted runs say so (``executionSuccessful`` false, a notification, the verdict).
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import datetime as _dt
 import hashlib
 import json
 import shlex
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
-from netra_diag.analysis import chain_order, why_label
+from netra_diag.analysis import chain_order, diagnose, why_label
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
-from . import headline, located_evidence
+from . import headline, located_evidence, repository_path, repository_root
 
 __all__ = ["FINGERPRINT_KEY", "SARIF_SCHEMA_URI", "render_sarif"]
 
@@ -63,21 +65,8 @@ def _rule(result: CheckResult, meta: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def _relative(file: str, root: str | None) -> str | None:
-    """POSIX path relative to the target root, or ``None`` when the file lies outside it."""
-    posix = file.replace("\\", "/")
-    if not (PurePosixPath(posix).is_absolute() or PureWindowsPath(file).drive):
-        return posix[2:] if posix.startswith("./") else posix
-    if root:
-        try:
-            return PurePosixPath(posix).relative_to(root.replace("\\", "/")).as_posix()
-        except ValueError:
-            return None
-    return None
-
-
-def _artifact(file: str, root: str | None) -> tuple[dict[str, Any], str]:
-    rel = _relative(file, root)
+def _artifact(file: str, target: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    rel = repository_path(file, target)
     if rel is None:
         uri = Path(file).as_uri() if Path(file).is_absolute() else quote(file, safe="/:")
         return {"uri": uri}, file
@@ -90,8 +79,8 @@ def _fingerprint(rule_id: str, path: str, message: str) -> str:
 
 
 def _result(result: CheckResult, ev: Evidence, rule_index: int,
-            root: str | None) -> dict[str, Any]:
-    artifact, path = _artifact(str(ev.file), root)
+            target: dict[str, Any]) -> dict[str, Any]:
+    artifact, path = _artifact(str(ev.file), target)
     verdict = "failed" if result.status is Status.FAIL else "could not be evaluated"
     title = headline(ev).rstrip(".")
     text = f"{title}. {why_label(result.why, result.title)} {verdict}: {result.summary}"
@@ -133,6 +122,10 @@ def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]
          "associatedRule": {"id": r.id, "index": rule_index[r.id]}}
         for r in chain_order(report.results) if r.status is Status.ERROR
     ]
+    if report.interrupted:
+        notes.append({"level": "error", "message": {
+            "text": "the run was interrupted before every check finished: the results are "
+                    "incomplete and prove nothing about the checks that did not finish"}})
     if notes:
         invocation["toolExecutionNotifications"] = notes
     return invocation
@@ -143,30 +136,40 @@ def render_sarif(report: RunReport) -> str:
     ordered = chain_order(report.results)
     rules = [_rule(r, report.checks.get(r.id) or {}) for r in ordered]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
-    root = report.target.get("root")
-    root = str(root) if root else None
     results = [
-        _result(r, ev, rule_index[r.id], root)
+        _result(r, ev, rule_index[r.id], report.target)
         for r in ordered if r.status in _LEVEL
         for ev in located_evidence(r)
     ]
-    base: dict[str, Any] = {"description": {"text": "the diagnosed target's source root"}}
-    if root and Path(root).is_absolute():
-        base["uri"] = Path(root).as_uri().rstrip("/") + "/"
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "netra-diag",
             "version": report.tool_version,
             "rules": rules,
         }},
-        "originalUriBaseIds": {SRCROOT: base},
+        "originalUriBaseIds": {SRCROOT: _base(report.target)},
         "invocations": [_invocation(report, rule_index)],
         "results": results,
         "properties": {
             "target": str(report.target.get("name", "")),
             "faults": [str(f) for f in report.target.get("faults") or ()],
             "counts": report.counts,
+            "verdict": diagnose(report.results, interrupted=report.interrupted)["verdict"],
+            "interrupted": report.interrupted,
         },
     }
     log = {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _base(target: dict[str, Any]) -> dict[str, Any]:
+    """``%SRCROOT%``: the repository root (the target root without its source prefix; the
+    target root itself when there is no repository), with its ``file:`` URI when known."""
+    base: dict[str, Any] = {"description": {
+        "text": "the root of the repository holding the diagnosed target (its source root "
+                "when it is not in a repository)"}}
+    root = repository_root(target)
+    if root is not None:
+        path = PureWindowsPath(root) if PureWindowsPath(root).drive else Path(root)
+        base["uri"] = path.as_uri().rstrip("/") + "/"
+    return base

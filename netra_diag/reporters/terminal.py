@@ -19,8 +19,10 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from ..analysis import chain_order, diagnose, why_label
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
+from . import strip_controls
 
 __all__ = ["STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 
@@ -52,12 +54,6 @@ def make_console(stream: IO[str] | None = None) -> Console:
         width=None if live else 120,
         force_terminal=live or None,
     )
-
-
-def why_label(why: Any) -> str:
-    if isinstance(why, int):
-        return f"#{why}"
-    return str(why) if why is not None else "-"
 
 
 class LiveProgress:
@@ -104,56 +100,66 @@ class LiveProgress:
         return table
 
 
+def _clean(value: Any) -> str:
+    """Text from the report made safe for a terminal: control characters (ESC sequences,
+    NUL, ...) stripped as in every other format; newlines and tabs kept."""
+    return strip_controls(str(value))
+
+
 def render_report(report: RunReport, console: Console, *, comparison: str | None = None) -> None:
-    """Print the results table, evidence for non-passing checks and the diagnosis."""
+    """Print the results table (in chain order), evidence for non-passing checks and the
+    diagnosis. Text from the target never reaches the terminal with control characters."""
     target = report.target
-    faults = ", ".join(target.get("faults") or []) or "none"
-    console.print(Text.assemble(("netra-diag ", "bold"), report.tool_version, "  target: ",
-                                (str(target.get("name")), "bold"), f"  faults: {faults}"))
+    faults = ", ".join(str(f) for f in target.get("faults") or []) or "none"
+    console.print(Text.assemble(("netra-diag ", "bold"), _clean(report.tool_version),
+                                "  target: ", (_clean(target.get("name")), "bold"),
+                                f"  faults: {_clean(faults)}"))
+    ordered = chain_order(report.results)
     table = Table(show_lines=False, header_style="bold", expand=False)
     table.add_column("why", justify="right", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("summary", overflow="fold")
-    for result in report.results:
+    for result in ordered:
         table.add_row(
-            why_label(result.why),
-            escape(result.id),
+            escape(_clean(why_label(result.why))),
+            escape(_clean(result.id)),
             Text(result.status.value.upper(), style=STATUS_STYLE[result.status]),
-            escape(result.summary),
+            escape(_clean(result.summary)),
         )
     console.print(table)
-    for result in report.results:
+    for result in ordered:
         if result.status is Status.PASS:
             continue
         console.print(_evidence_block(result))
     if comparison:
         console.print(Text("Compared with the baseline", style="bold"))
-        console.print(Text(comparison))
+        console.print(Text(_clean(comparison)))
     console.print(_diagnosis_block(report))
 
 
 def _evidence_block(result: CheckResult) -> Group:
     style = STATUS_STYLE[result.status]
     parts: list[Any] = [Text.assemble((f"{result.status.value.upper()} ", style),
-                                      (result.id, "bold"), f": {result.summary}")]
+                                      (_clean(result.id), "bold"), f": {_clean(result.summary)}")]
     for ev in result.evidence:
-        where = f"{ev.location}: " if ev.location else ""
-        lines = ev.message.splitlines() or [""]
+        where = f"{_clean(ev.location)}: " if ev.location else ""
+        lines = _clean(ev.message).splitlines() or [""]
         if len(lines) > _MAX_EVIDENCE_LINES:
             cut = len(lines) - _MAX_EVIDENCE_LINES
             lines = [*lines[:_MAX_EVIDENCE_LINES], f"... ({cut} more lines in the JSON report)"]
-        head = Text.assemble("  - ", (f"[{ev.kind}] ", "dim"), (where, "cyan"), lines[0])
+        head = Text.assemble("  - ", (f"[{_clean(ev.kind)}] ", "dim"), (where, "cyan"), lines[0])
         parts.append(head)
         parts.extend(Text("      " + line) for line in lines[1:])
     if result.fix:
-        parts.append(Text.assemble("  fix: ", (result.fix, "italic")))
+        parts.append(Text.assemble("  fix: ", (_clean(result.fix), "italic")))
     parts.append(Text(""))
     return Group(*parts)
 
 
 def _diagnosis_block(report: RunReport) -> Group:
-    d = report.diagnosis or {}
+    # recomputed, like the markdown report's, so a stale stored verdict cannot show
+    d = diagnose(report.results, interrupted=report.interrupted)
     counts = report.counts
     line = Text.assemble(
         ("Diagnosis: ", "bold"),
@@ -163,19 +169,22 @@ def _diagnosis_block(report: RunReport) -> Group:
     )
     parts: list[Any] = [line]
     if report.interrupted:
-        parts.append(Text("  interrupted: only the checks that finished are shown",
+        parts.append(Text("  interrupted: the run is incomplete (checks cut short are errors, "
+                          "checks never started are skipped); health is not proven",
                           style="yellow"))
     if d.get("symptom"):
-        parts.append(Text(f"  symptom: {d['symptom']}"))
+        parts.append(Text(f"  symptom: {_clean(d['symptom'])}"))
     links = d.get("failing_links") or []
     if links:
         chain = ", ".join(f"{why_label(link.get('why'))} {link.get('id')}" for link in links)
-        parts.append(Text(f"  failing links, along the chain: {chain}"))
+        parts.append(Text(f"  failing links, along the chain: {_clean(chain)}"))
     root = d.get("root_cause")
     if root:
-        where = f" at {root['location']}" if root.get("location") else ""
-        parts.append(Text.assemble("  root-cause candidate: ", (str(root.get("id")), "bold"),
-                                   where, f"  (next: netra-diag explain {root.get('id')})"))
+        where = f" at {_clean(root['location'])}" if root.get("location") else ""
+        parts.append(Text.assemble("  root-cause candidate: ",
+                                   (_clean(root.get("id")), "bold"), where,
+                                   f"  (next: netra-diag explain {_clean(root.get('id'))})"))
     for check_id in d.get("undecided") or []:
-        parts.append(Text(f"  undecided: {check_id} (see its error for how to fix the set-up)"))
+        parts.append(Text(f"  undecided: {_clean(check_id)} (see its error for how to fix the "
+                          "set-up)"))
     return Group(*parts)

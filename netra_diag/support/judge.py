@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CONTROL_TYPES", "EVENT_FIELDS", "Judgement", "judge_run"]
+__all__ = ["CONTROL_TYPES", "EVENT_FIELDS", "Judgement", "judge_run", "received_text"]
 
 EVENT_FIELDS: dict[str, tuple[type, ...]] = {
     "type": (str,),
@@ -45,6 +45,16 @@ class Judgement:
     @property
     def headline(self) -> str:
         return f"{self.delivered}/{self.total} critical events"
+
+
+def received_text(types: Sequence[str], limit: int = 20) -> str:
+    """The received event types for a message: all of them, or the first ``limit`` and how
+    many in all (a flood must not make a message of thousands of names)."""
+    if not types:
+        return "none"
+    if len(types) <= limit:
+        return str(list(types))
+    return f"{list(types[:limit])} ... ({len(types)} events in all)"
 
 
 def judge_run(
@@ -90,7 +100,7 @@ def _order_problems(types: list[str], critical: Sequence[str]) -> list[str]:
         out.append(f"{last} is not the last event (last was {types[-1]})")
     positions = [types.index(name) for name in critical if name in types]
     if positions != sorted(positions):
-        out.append(f"critical events out of order: {types}")
+        out.append(f"critical events out of order: {received_text(types)}")
     return out
 
 
@@ -134,17 +144,26 @@ def _seq_problems(events: list[dict[str, Any]]) -> list[str]:
     if seqs == expected:
         return []
     if len(set(seqs)) != len(seqs):
-        return [f"duplicate seq numbers: {seqs}"]
+        return [f"duplicate seq numbers: {_short(seqs)}"]
     if sorted(seqs) != seqs:
-        return [f"seq out of order (events reordered): {seqs}"]
-    return [f"seq has gaps: {seqs} (expected {expected})"]
+        return [f"seq out of order (events reordered): {_short(seqs)}"]
+    return [f"seq has gaps: {_short(seqs)} (expected {_short(expected)})"]
+
+
+def _short(values: list[Any], limit: int = 20) -> str:
+    return str(values) if len(values) <= limit else f"{values[:limit]} ... ({len(values)} in all)"
 
 
 def _schema_problems(events: list[dict[str, Any]]) -> list[str]:
-    out = []
+    """One problem per (event type, fields wrong), counted: a thousand bad frames are one
+    line, not a thousand."""
+    counts: dict[tuple[str, tuple[str, ...]], int] = {}
     for e in events:
-        bad = [k for k, kinds in EVENT_FIELDS.items()
-               if not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool)]
+        bad = tuple(k for k, kinds in EVENT_FIELDS.items()
+                    if not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool))
         if bad:
-            out.append(f"{e.get('type')} event lacks or mistypes {bad}")
-    return out
+            key = (str(e.get("type")), bad)
+            counts[key] = counts.get(key, 0) + 1
+    return [f"{kind} event lacks or mistypes {list(bad)}" if n == 1 else
+            f"{n} {kind} events lack or mistype {list(bad)}"
+            for (kind, bad), n in counts.items()]

@@ -3,8 +3,11 @@
 Scanning rules: files under the root ending in ``.py``, minus the profile's ``exclude``
 globs and test code (``tests/`` and ``test/`` folders, ``test_*.py``, ``*_test.py``,
 ``conftest.py``); a cheap byte search picks the files that mention any wanted symbol, and
-only those are parsed with ``ast``, one at a time (never all trees in memory). A file that
-cannot be decoded or parsed becomes a ``SourceProblem``, never an exception.
+only those are parsed with ``ast``, one at a time (never all trees in memory). Files are
+parsed from their bytes, as the interpreter reads them (a UTF-8 BOM and a ``coding:`` cookie
+are honoured). A file that cannot be read, decoded or parsed becomes a ``SourceProblem``,
+never an exception: checks must not pass from source over such a file (it mentions what
+they look for, and was not judged).
 
 Speed (measured by ``benchmarks/static_scan.py``): the walk is one ``os.scandir`` per folder
 with test folders pruned whole; each file is read with one raw ``os.read`` (no buffered file
@@ -20,9 +23,11 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import io
 import multiprocessing
 import os
 import re
+import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +38,7 @@ __all__ = [
     "is_test_path",
     "iter_python_files",
     "module_name_for",
+    "parse_bytes",
     "parse_matching",
 ]
 
@@ -221,17 +227,37 @@ def parse_matching(
         if isinstance(data, str):
             yield SourceProblem(relpath, None, data)
             continue
+        yield parse_bytes(relpath, data)
+
+
+def parse_bytes(relpath: str, data: bytes) -> ParsedModule | SourceProblem:
+    """Parse one file's bytes as Python does: a UTF-8 BOM and a ``coding:`` cookie are
+    honoured (``ast.parse`` of bytes), so a valid Latin-1 module is read, not skipped."""
+    try:
+        tree = ast.parse(data, filename=relpath)
+    except SyntaxError as exc:  # also bytes that do not decode in the declared encoding
+        line = exc.lineno if exc.lineno and exc.lineno > 0 else None
+        if str(exc.msg).startswith("(unicode error)"):
+            declared = "its coding: cookie" if b"coding" in data[:400] else "UTF-8 (no " \
+                "coding: cookie)"
+            reason = str(exc.msg).removeprefix("(unicode error)").strip()
+            return SourceProblem(relpath, line, f"not UTF-8: does not decode as {declared}: "
+                                 f"{reason}")
+        return SourceProblem(relpath, line, f"syntax error: {exc.msg}")
+    except (ValueError, UnicodeError) as exc:  # null bytes; an unknown encoding
+        return SourceProblem(relpath, None, f"cannot parse: {exc}")
+    return ParsedModule(relpath, module_name_for(relpath), _decode(data), tree)
+
+
+def _decode(data: bytes) -> str:
+    """The text of source ``data`` in its declared encoding (BOM or cookie; UTF-8 else)."""
+    if not data.startswith(b"\xef\xbb\xbf") and b"coding" not in data[:400]:
         try:
-            source = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield SourceProblem(relpath, None, f"not UTF-8 ({exc.reason} at byte {exc.start})")
-            continue
-        try:
-            tree = ast.parse(source, filename=relpath)
-        except SyntaxError as exc:
-            yield SourceProblem(relpath, exc.lineno, f"syntax error: {exc.msg}")
-            continue
-        except ValueError as exc:  # e.g. null bytes
-            yield SourceProblem(relpath, None, f"cannot parse: {exc}")
-            continue
-        yield ParsedModule(relpath, module_name_for(relpath), source, tree)
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    return data.decode(encoding, errors="replace")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .source import ParsedModule, SourceProblem, parse_matching
-from .static import resolve_relative
+from .static import Param, annotation_name, parameters, resolve_relative
 
 __all__ = [
     "ClassInfo",
@@ -43,15 +43,6 @@ _WARNING_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "Futur
 _USE_RE = re.compile(r"\b[Uu]se\s+[`'\"]*([A-Za-z_][\w.]*)(\()?")
 _DEPRECATED_RE = re.compile(r"(?<![\w-])(?<!not )deprecated\b", re.IGNORECASE)
 _CLASS_HOOKS = ("__init__", "__new__", "__post_init__")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter: its name, the class its annotation names (``''`` if none), required."""
-
-    name: str
-    annotation: str
-    required: bool
 
 
 @dataclass(frozen=True)
@@ -206,7 +197,7 @@ def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, mod: ParsedModule, *
     return FunctionDefInfo(
         name=node.name, module=mod.module, relpath=mod.relpath, line=node.lineno,
         is_async=isinstance(node, ast.AsyncFunctionDef),
-        params=_params(node.args, skip_first=method and not is_static),
+        params=parameters(node.args, skip_first=method and not is_static),
         doc=ast.get_docstring(node) or "",
         returns=annotation_name(node.returns),
         deprecation=deprecation_of(node),
@@ -230,18 +221,6 @@ def _class(node: ast.ClassDef, mod: ParsedModule) -> ClassInfo:
     )
 
 
-def _params(args: ast.arguments, *, skip_first: bool) -> tuple[Param, ...]:
-    positional = [*args.posonlyargs, *args.args]
-    if skip_first and positional:
-        positional = positional[1:]
-    first_default = len(positional) - len(args.defaults)
-    out = [Param(a.arg, annotation_name(a.annotation), i < first_default)
-           for i, a in enumerate(positional)]
-    out += [Param(a.arg, annotation_name(a.annotation), d is None)
-            for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
-    return tuple(out)
-
-
 def _dataclass_fields(node: ast.ClassDef) -> tuple[Param, ...]:
     out = []
     for item in node.body:
@@ -256,29 +235,6 @@ def _dataclass_fields(node: ast.ClassDef) -> tuple[Param, ...]:
             required = not ({"default", "default_factory"} & given)
         out.append(Param(item.target.id, annotation, required))
     return tuple(out)
-
-
-def annotation_name(node: ast.AST | None) -> str:
-    """The class an annotation names: ``X``, ``mod.X``, ``X | None``, ``Optional[X]``,
-    ``"X"`` all give ``X``; ``''`` when there is none."""
-    if node is None:
-        return ""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            return annotation_name(ast.parse(node.value, mode="eval").body)
-        except SyntaxError:
-            return ""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return annotation_name(node.left) or annotation_name(node.right)
-    if isinstance(node, ast.Subscript):
-        outer = _dotted(node.value).split(".")[-1]
-        if outer in ("Optional", "Annotated", "Union"):
-            inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
-            return annotation_name(inner)
-        return outer
-    if isinstance(node, ast.Constant) and node.value is None:
-        return ""
-    return _dotted(node).split(".")[-1]
 
 
 def deprecation_of(node: ast.AST) -> Deprecation | None:

@@ -19,9 +19,19 @@ Protocol (the reference endpoint's; DESIGN.md "Events on the wire"):
 several connections at once (all authenticated before any run starts), for isolation and
 latency measurements.
 
-Every wait is bounded by one deadline; whatever happens (refused, TLS failure, garbage,
-silence, a close mid-run) ends as a ``Capture`` describing it, never an exception. The token
-is never stored in a ``Capture``, nor in any message it carries.
+Every wait is bounded by one deadline, checked on every frame as well (an endpoint that
+floods the connection never gives the event loop a chance to time out, so the client checks
+the clock itself); whatever happens (refused, TLS failure, garbage, silence, a close mid-run,
+a flood) ends as a ``Capture`` describing it, never an exception. What a ``Capture`` keeps is
+bounded: at most ``MAX_KEPT_FRAMES`` frames and ``MAX_KEPT_BYTES`` of them, frames of at most
+``MAX_FRAME_BYTES`` (a larger one closes the connection with 1009), ``MAX_KEPT_GARBAGE``
+samples of garbage; an endpoint that sends more than that for one run is *flooding*: the
+client stops reading, says so in ``failure`` and counts what it did not keep.
+
+Credentials in the URL (``ws://user:secret@host/``) are stripped before connecting (the
+client would otherwise send them as a second ``Authorization`` header beside the bearer
+token) and never appear in a ``Capture``. The token is never stored in a ``Capture``, nor in
+any message it carries.
 """
 
 from __future__ import annotations
@@ -34,13 +44,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Capture", "drive_run", "drive_runs", "is_loopback"]
+__all__ = ["Capture", "drive_run", "drive_runs", "is_loopback", "public_url"]
 
 #: Clock samples per connection when ``sync_clock`` is on (the one with the least RTT wins).
 CLOCK_SAMPLES = 5
 #: How long a silent connection is read after the runs ended, when the server does not
 #: answer the ``time`` marker (only servers without the exchange pay it).
 QUIET_S = 0.3
+#: Bounds of what one ``Capture`` keeps (see the module doc); beyond them the endpoint is
+#: flooding the connection.
+MAX_KEPT_FRAMES = 2000
+MAX_KEPT_BYTES = 8 << 20
+MAX_FRAME_BYTES = 1 << 20
+MAX_KEPT_GARBAGE = 20
 
 
 @dataclass
@@ -68,6 +84,13 @@ class Capture:
     label: str = ""  # who this client is, for ``drive_runs`` (never the token)
     clock_offset_s: float | None = None  # server clock minus client clock, when estimated
     clock_rtt_s: float | None = None  # round trip of the sample the offset came from
+    deadline: float = field(default=float("inf"), repr=False)  # time.monotonic() bound
+    frames_seen: int = 0  # every frame received, kept or not
+    bytes_seen: int = 0
+    kept_bytes: int = 0
+    frames_dropped: int = 0  # received but not kept (beyond the bounds)
+    garbage_seen: int = 0
+    flooded: bool = False  # the endpoint sent more than the bounds allow for one run
 
     def events(self) -> list[dict[str, Any]]:
         return [f for f in self.frames
@@ -76,6 +99,20 @@ class Capture:
 
 def _redact(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials (``user:password@``): what is connected to and shown."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+class _Flooded(Exception):
+    """The endpoint sent more than a ``Capture`` keeps for one run."""
 
 
 def is_loopback(url: str) -> bool:
@@ -92,22 +129,23 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def _new_capture(url: str, label: str = "") -> Capture:
-    return Capture(url, request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
-                   thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}", label=label)
+def _new_capture(url: str, timeout: float, label: str = "") -> Capture:
+    return Capture(public_url(url), request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
+                   thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}", label=label,
+                   deadline=time.monotonic() + timeout)
 
 
 async def drive_run(url: str, token: str, *, timeout: float, message: str = "netra-diag probe",
                     agent: str = "demo", last_event: str = "agent_completed",
                     ssl: Any = None) -> Capture:
     """Run one agent request over ``url`` and capture everything, within ``timeout`` s."""
-    cap = _new_capture(url)
+    cap = _new_capture(url, timeout)
 
     async def body(ws: Any) -> None:
         await _await_auth(ws, cap)
         await _start_and_follow(ws, cap, message, agent, last_event)
 
-    await _bounded(cap, _guarded(cap, token, ssl, timeout, body), timeout)
+    await _bounded(cap, _guarded(cap, url, token, ssl, timeout, body), timeout)
     return cap
 
 
@@ -126,7 +164,7 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
     ``timeout`` s, bounds everything; a member that fails never blocks the others.
     """
     sync = _Sync(len(members))
-    caps = [_new_capture(url, label) for label, _ in members]
+    caps = [_new_capture(url, timeout, label) for label, _ in members]
 
     async def member(cap: Capture, token: str) -> None:
         joined = finished = False
@@ -147,7 +185,7 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
                 await _flush(ws, cap)
 
         try:
-            await _bounded(cap, _guarded(cap, token, ssl, timeout, body), timeout)
+            await _bounded(cap, _guarded(cap, url, token, ssl, timeout, body), timeout)
         finally:
             if not joined:
                 sync.arrive()
@@ -196,22 +234,31 @@ async def _bounded(cap: Capture, work: Any, timeout: float) -> None:
         elif cap.completed or cap.finished:
             cap.timed_out = False  # this run ended; only the others, or the close, were slow
         else:
-            cap.failure = f"the run did not finish within {timeout:g} s"
+            cap.failure = (f"the run did not finish within {timeout:g} s (received "
+                           f"{cap.frames_seen} frame(s), {_size(cap.bytes_seen)})")
 
 
-async def _guarded(cap: Capture, token: str, ssl: Any, timeout: float, body: Any) -> None:
+def _size(count: int) -> str:
+    return f"{count / (1 << 20):.1f} MiB" if count >= 1 << 20 else f"{count} bytes"
+
+
+async def _guarded(cap: Capture, raw_url: str, token: str, ssl: Any, timeout: float,
+                   body: Any) -> None:
     """Connect with the token, run ``body(ws)``, close; transport problems end up in ``cap``.
 
-    A cancelled body (the deadline passed) aborts the connection instead of waiting for a
-    closing handshake the server may never answer, so the deadline holds.
+    A body cut short (the deadline passed, or the endpoint flooded) aborts the connection
+    instead of waiting for a closing handshake the server may never answer, so the deadline
+    holds. ``raw_url`` may carry credentials: they are stripped (``public_url``), so only
+    the bearer token authenticates and nothing secret reaches ``cap``.
     """
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-    url = cap.url
+    url = cap.url  # public_url(raw_url): no user-info, so no second Authorization header
     kwargs: dict[str, Any] = {"additional_headers": {"Authorization": f"Bearer {token}"},
                               "open_timeout": timeout, "close_timeout": 2,
-                              "max_size": 1 << 20, "user_agent_header": "netra-diag"}
+                              "max_size": MAX_FRAME_BYTES, "max_queue": 16,
+                              "user_agent_header": "netra-diag"}
     if ssl is not None:
         kwargs["ssl"] = ssl
     try:
@@ -232,17 +279,28 @@ async def _guarded(cap: Capture, token: str, ssl: Any, timeout: float, body: Any
     try:
         try:
             await body(ws)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, TimeoutError, _Flooded):
             ws.transport.abort()
             raise
         await ws.close()
+    except _Flooded:
+        cap.flooded = True
+        elapsed = max(0.0, timeout - (cap.deadline - time.monotonic()))
+        cap.failure = (f"the endpoint flooded the connection: {cap.frames_seen} frame(s), "
+                       f"{_size(cap.bytes_seen)} in {elapsed:.1f} s for one run (more than "
+                       f"the {MAX_KEPT_FRAMES} frames / {_size(MAX_KEPT_BYTES)} a run may "
+                       f"send); the client stopped reading and kept the first "
+                       f"{len(cap.frames)} frame(s)")
     except ConnectionClosed as exc:
-        rcvd = exc.rcvd
+        rcvd, sent = exc.rcvd, exc.sent
         cap.close_code = rcvd.code if rcvd else None
         cap.close_reason = _redact(rcvd.reason if rcvd else "", token)
         if cap.close_code == 1008:
             cap.auth_refused = cap.user_id is None
-        if not (cap.completed or cap.finished):
+        if rcvd is None and sent is not None and sent.code == 1009:
+            cap.failure = (f"the endpoint sent a frame larger than {_size(MAX_FRAME_BYTES)} "
+                           "(the client's limit): the client closed the connection (1009)")
+        elif not (cap.completed or cap.finished):
             what = f"code {cap.close_code}" if cap.close_code else "no close frame"
             cap.failure = (f"the server closed the connection ({what}"
                            f"{': ' + cap.close_reason if cap.close_reason else ''})")
@@ -321,6 +379,7 @@ async def _ask_time(ws: Any, cap: Capture, request_id: str, wait: float) -> dict
         kind = frame.get("type")
         if kind == "time" and frame.get("request_id") in (None, request_id):
             frame.pop("_received_at", None)
+            frame.pop("_size", None)
             return frame
         if kind == "error" and frame.get("run_id") is None and frame.get("request_id") in (
                 None, request_id):
@@ -363,22 +422,44 @@ async def _flush(ws: Any, cap: Capture) -> None:
 
 
 async def _next_frame(ws: Any, cap: Capture) -> dict[str, Any] | None:
+    """The next frame as a JSON object (``None`` for garbage, which is counted). Raises
+    ``TimeoutError`` past the capture's deadline and ``_Flooded`` beyond its bounds, checked
+    on every frame: a flooding endpoint keeps ``recv()`` from ever waiting."""
+    if time.monotonic() >= cap.deadline:
+        raise TimeoutError
     raw = await ws.recv()
     now = time.time()
+    size = len(raw)
+    cap.frames_seen += 1
+    cap.bytes_seen += size
+    if time.monotonic() >= cap.deadline:
+        raise TimeoutError
+    if len(cap.frames) >= MAX_KEPT_FRAMES or cap.kept_bytes + size > MAX_KEPT_BYTES or \
+            cap.garbage_seen >= MAX_KEPT_FRAMES:
+        cap.frames_dropped += 1
+        raise _Flooded
     try:
         value = json.loads(raw)
     except (TypeError, ValueError):
-        cap.garbage.append(raw[:200] if isinstance(raw, str) else repr(raw[:200]))
+        _garbage(cap, raw[:200] if isinstance(raw, str) else repr(raw[:200]))
         return None
     if not isinstance(value, dict):
-        cap.garbage.append(str(raw)[:200])
+        _garbage(cap, str(raw)[:200])
         return None
     value.setdefault("_received_at", now)
+    value["_size"] = size
     return value
+
+
+def _garbage(cap: Capture, sample: str) -> None:
+    cap.garbage_seen += 1
+    if len(cap.garbage) < MAX_KEPT_GARBAGE:
+        cap.garbage.append(sample)
 
 
 def _keep(cap: Capture, frame: dict[str, Any]) -> None:
     received = frame.pop("_received_at", time.time())
+    cap.kept_bytes += frame.pop("_size", 0)
     if frame.get("type") == "error":
         cap.error_frames.append(frame)
     cap.frames.append(frame)

@@ -9,9 +9,10 @@ keepalive pings every 20 s (closed if no pong within 20 s), no compression.
 
 1. **Auth.** Either an ``Authorization: Bearer <token>`` header on the handshake, or, when
    that header is absent, a first text frame ``{"type":"auth","token":"<token>"}`` within
-   ``AUTH_TIMEOUT_S`` (5 s). A bad or missing token closes the connection with 1008 (policy
-   violation) and a reason that never contains the token: ``invalid credentials``,
-   ``authentication required`` or ``authentication timeout``. On success the server sends
+   ``AUTH_TIMEOUT_S`` (5 s). A bad or missing token, or more than one ``Authorization``
+   header, closes the connection with 1008 (policy violation) and a reason that never
+   contains the token: ``invalid credentials``, ``authentication required`` or
+   ``authentication timeout`` (each counted in ``auth_failures``). On success the server sends
    ``{"type":"auth_ok","user_id":"<user>"}``.
 2. **Runs.** The client sends ``{"type":"start_agent","request_id":"r1","thread_id":"t1",
    "message":"hello","agent":"demo"}`` (``agent`` defaults to ``demo``; a ``user_id`` field,
@@ -185,9 +186,11 @@ class _Endpoint:
             await self._count(-1)
 
     async def _authenticate(self, ws: ServerConnection) -> str | None:
-        header = ws.request.headers.get("Authorization") if ws.request else None
-        if header is not None:
-            user_id = self.tokens.user_for(bearer_token(header))
+        headers = ws.request.headers.get_all("Authorization") if ws.request else []
+        if len(headers) > 1:  # ambiguous: which credentials count? Neither: a failed auth
+            return await self._reject(ws, "invalid credentials")
+        if headers:
+            user_id = self.tokens.user_for(bearer_token(headers[0]))
             return user_id or await self._reject(ws, "invalid credentials")
         try:
             raw = await asyncio.wait_for(ws.recv(), self.options.auth_timeout)
