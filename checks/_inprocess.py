@@ -200,7 +200,7 @@ async def _agent_name(ctx: CheckContext, holder: Any) -> str | None:
         return None
     try:
         found = locate_role(ctx, holder, "registry")
-    except SetupError:  # only a hint: the run's default agent will do
+    except (SetupError, TargetFailure):  # only a hint: the run's default agent will do
         return None
     if found is None:
         return None

@@ -58,7 +58,11 @@ constructors for missing required arguments. Dynamically, the check builds the f
 with arguments from its real signature (the registry and bridge it needs are built from the
 profile), asks it for engines for two different users, and inspects and exercises each
 engine's emitter against recording connections registered for both users. It also calls
-the engine class directly, expecting a refusal from the target's own code.
+the engine class directly, with real components (the user's emitter from the bridge, the
+registry), expecting a refusal from the target's own code: it counts as refused only when
+the exception passed through the engine class's own constructor and the line that raised it
+is a `raise` (or `assert`) of the target's; if the engine constructs, the check fails; if it
+crashes some other way (an AttributeError on a value, say), the check cannot tell (error).
 
 Typical causes: a factory that forgets to await create_user_emitter() or never passes the
 emitter to the engine; an engine constructor without a guard.

@@ -91,8 +91,9 @@ def import_chain(ctx: CheckContext) -> Verdict:
     evidence += trace.observed
     factory = ctx.profile.roles.get("manager_factory")
     if trace.deprecated_calls:
-        return failed(f"the wiring path uses a deprecated entry point: "
-                      f"{trace.deprecated_calls[0]}", *evidence, *trace.crash, *problems)
+        who = "an agent run" if trace.during_run else "the wiring path"
+        return failed(f"{who} uses a deprecated entry point: {trace.deprecated_calls[0]}",
+                      *evidence, *trace.crash, *problems)
     if static:
         return failed(static_head, *evidence, *trace.crash, *problems)
     if factory is None:

@@ -141,6 +141,9 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     names, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
     names = list(names or [])
     if not names:
+        evidence.append(Evidence("observed", f"{describe_type(registry)}."
+                                 f"{ctx.profile.method('list_agents')}() returned no agent "
+                                 "after set_websocket_manager()"))
         return ["the registry lists no agents"], evidence
     failures: list[str] = []
     bridge_method = ctx.profile.method("create_user_emitter")

@@ -297,8 +297,12 @@ def serve(
     port: Annotated[int, typer.Option(
         "--port", "-p", help="Port to listen on; 0 picks a free one.")] = 0,
     user: Annotated[list[str] | None, typer.Option(
-        "--user", help="A user and its bearer token, NAME=TOKEN (repeatable). Default: a "
-        "generated demo user, its token printed at start.")] = None,
+        "--user", metavar="NAME=TOKEN", help="A user and its bearer token (repeatable); the "
+        "token is visible in ps: prefer --user-env. Default: a generated demo user, its token "
+        "printed at start.")] = None,
+    user_env: Annotated[list[str] | None, typer.Option(
+        "--user-env", metavar="NAME=VAR", help="A user and the environment variable holding "
+        "its bearer token (repeatable; preferred).")] = None,
     inject: InjectOpt = None,
     scenario: ScenarioOpt = None,
 ) -> None:
@@ -306,7 +310,7 @@ def serve(
     from .serve import ServeRequest
     from .serve import serve as serve_endpoint
 
-    request = ServeRequest(host=host, port=port, users=user or [],
+    request = ServeRequest(host=host, port=port, users=user or [], user_envs=user_env or [],
                            inject=tuple(inject or ()), scenario=scenario)
     raise typer.Exit(int(_guard(serve_endpoint, request)))
 

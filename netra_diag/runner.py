@@ -139,7 +139,10 @@ class Runner:
                     deps = [d for d in spec.depends_on if d in selected]
                     if any(d not in status for d in deps):
                         continue
-                    blocked = [d for d in deps if status[d] is not Status.PASS]
+                    # under --static a dependency that skipped is not a verdict: the
+                    # dependant runs and gives its own --static reason
+                    blocked = [d for d in deps if status[d] is not Status.PASS
+                               and not (self.static and status[d] is Status.SKIP)]
                     if blocked:
                         waiting.remove(spec)
                         finish(_skip_for(spec, blocked, status))

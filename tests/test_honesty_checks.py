@@ -249,11 +249,12 @@ def test_a_second_users_engine_failure_has_evidence(tmp_path):
 
         class EngineFactory:
             def __init__(self, registry, bridge):
-                self.registry, self.bridge, self.first = registry, bridge, None
+                self.registry, self.bridge, self.built = registry, bridge, 0
             def create_for_user(self, user_context):
-                # the first user's emitter is reused for everyone after
-                self.first = self.first or self.bridge.create_user_emitter(user_context)
-                return Engine(user_context, self.first, self.registry, _token=_TOKEN)
+                self.built += 1  # only the first engine gets an emitter
+                emitter = self.bridge.create_user_emitter(user_context) \\
+                    if self.built == 1 else None
+                return Engine(user_context, emitter, self.registry, _token=_TOKEN)
         """
     [result] = run_checks(write_backend(tmp_path, {"synthapp/factory.py": factory}),
                           "engine-factory").values()

@@ -151,3 +151,22 @@ def test_a_port_in_use_exits_4_and_leaves_no_reference_imported(cli):
     assert result.exit_code == ExitCode.USAGE_ERROR
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert not any(m == "netra_backend" or m.startswith("netra_backend.") for m in sys.modules)
+
+
+def test_user_tokens_can_come_from_the_environment_and_errors_never_show_them():
+    from netra_diag.errors import ConfigError
+    from netra_diag.serve import parse_users
+
+    env = {"ALICE_TOKEN": "alice-env-secret", "BOB_TOKEN": "bob-env-secret", "EMPTY": " "}
+    users, demo = parse_users(["carol=carol-argv-token"], ["alice=ALICE_TOKEN", "bob=BOB_TOKEN"],
+                              env)
+    assert users == {"carol": "carol-argv-token", "alice": "alice-env-secret",
+                     "bob": "bob-env-secret"} and demo is None
+    for user_envs, message in [(["alice"], "NAME=VAR"), (["alice=NOT_SET"], "NOT_SET is not set"),
+                               (["alice=EMPTY"], "EMPTY is not set or is empty"),
+                               (["alice=bad-name"], "not an environment variable name"),
+                               (["alice=ALICE_TOKEN", "alice=BOB_TOKEN"], "given twice"),
+                               (["alice=ALICE_TOKEN", "eve=ALICE_TOKEN"], "reuses another")]:
+        with pytest.raises(ConfigError, match=message) as info:
+            parse_users([], user_envs, env)
+        assert "env-secret" not in str(info.value)

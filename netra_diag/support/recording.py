@@ -1,8 +1,10 @@
 """A connection that records what a pipeline sends, standing in for a client socket.
 
 It speaks the usual WebSocket send interfaces: ``websockets``' ``send(text)``,
-Starlette/FastAPI's ``send_text(text)`` and ``send_json(obj)``. Frames are kept in order;
-``wait_for(n, timeout)`` awaits the n-th frame with a timeout (no sleeping).
+Starlette/FastAPI's ``send_text(text)`` and ``send_json(obj)``. Frames are kept in order, at
+most ``MAX_FRAMES`` of them (a pipeline that floods its connection cannot exhaust memory; the
+rest are counted in ``dropped``); ``wait_for(n, timeout)`` awaits the n-th frame with a
+timeout (no sleeping).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import json
 import time
 from typing import Any
 
-__all__ = ["RecordingConnection"]
+__all__ = ["MAX_FRAMES", "RecordingConnection"]
+
+#: Frames one recording connection keeps.
+MAX_FRAMES = 10_000
 
 
 class RecordingConnection:
@@ -21,10 +26,14 @@ class RecordingConnection:
     def __init__(self, label: str = "recorder") -> None:
         self.label = label
         self.frames: list[tuple[float, Any]] = []
+        self.dropped = 0
         self._changed = asyncio.Event()
         self.closed = False
 
     def _record(self, frame: Any) -> None:
+        if len(self.frames) >= MAX_FRAMES:
+            self.dropped += 1
+            return
         self.frames.append((time.time(), frame))
         self._changed.set()
 
