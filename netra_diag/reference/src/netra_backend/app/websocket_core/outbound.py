@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 QUEUE_MAXSIZE = 1024
 CLOSE_SLOW_CONSUMER = 1013
 SLOW_CONSUMER_REASON = "slow consumer: outgoing queue full"
+YIELD_EVERY = 16
 
 
 @dataclass
@@ -132,8 +133,10 @@ class OutboundChannel:
                 self._closed = True
                 return
             self.stats.frames_sent += 1
-            # Yield between frames so a long queue cannot starve keepalive pings.
-            await asyncio.sleep(0)
+            # Yield every few frames so a long queue cannot starve keepalive pings or the
+            # other connections' writers (an empty queue yields in get() anyway).
+            if self._queue.empty() or self.stats.frames_sent % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     def _discard_pending(self) -> int:
         count = 0
