@@ -20,7 +20,7 @@ from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure, Verdict, errored
 
-from ._common import run_async
+from ._calling import run_async
 
 __all__ = ["dynamic_half"]
 

@@ -34,18 +34,18 @@ from netra_diag import (
 from netra_diag.support.calls import describe_type
 from netra_diag.support.judge import judge_run, received_text
 
-from ._common import (
+from ._calling import (
     attach_recorder,
     build_components,
     build_role,
     call_wiring_entry,
     context_values,
-    is_live,
-    locate_role,
     make_user_context,
     method_call,
     run_async,
 )
+from ._endpoint import is_live
+from ._locate import locate_role
 
 __all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "can_run_agent", "run_agent",
            "run_in_process", "skip_without_server"]

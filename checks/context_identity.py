@@ -19,17 +19,16 @@ from netra_diag import (
 from netra_diag.support.calls import fill_arguments
 from netra_diag.support.static import Finding, find_definitions
 
-from ._common import (
+from ._calling import (
     build_components,
     build_role,
     call_target,
     call_wiring_entry,
     context_values,
-    guard_unparsed,
     method_call,
-    scan,
 )
 from ._dynamic import dynamic_half
+from ._source import guard_unparsed, scan
 
 EXPLAIN = """\
 Verifies that the pipeline has exactly one user context type (the class the `user_context`

@@ -8,17 +8,9 @@ from typing import Any
 from netra_diag import CheckContext, Evidence, Verdict, check, failed, passed, skipped
 from netra_diag.support.calls import SAMPLE_VALUES, fill_arguments
 
-from ._common import (
-    attach_recorder,
-    call_built,
-    context_values,
-    guard_unparsed,
-    make_user_context,
-    problem_evidence,
-    run_async,
-    skip_static,
-)
+from ._calling import attach_recorder, call_built, context_values, make_user_context, run_async
 from ._dynamic import first_failures
+from ._source import guard_unparsed, problem_evidence, skip_static
 
 EXPLAIN = """\
 Verifies that every deprecated entry point listed in the profile (`deprecated:`) emits a

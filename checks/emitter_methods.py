@@ -11,27 +11,24 @@ from netra_diag.support.calls import (
     fill_arguments,
     signature_text,
 )
-from netra_diag.support.static import (
+from netra_diag.support.definitions import (
     async_method_names,
     class_location,
     class_methods,
     method_definitions,
-    unawaited_calls,
 )
+from netra_diag.support.static import unawaited_calls
 
-from ._common import (
+from ._calling import (
     attach_recorder,
     build_role,
     call_built,
     context_values,
-    guard_unparsed,
-    location_evidence,
     make_user_context,
     method_call,
-    role_parts,
-    scan,
 )
 from ._dynamic import dynamic_half, first_failures
+from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
 Verifies that the bridge's user-emitter factory (create_user_emitter on the `bridge_factory`

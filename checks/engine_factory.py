@@ -16,31 +16,23 @@ from netra_diag import (
     passed,
 )
 from netra_diag.support.calls import describe_type, fill_arguments, settle
+from netra_diag.support.definitions import async_method_names, class_location, class_methods
 from netra_diag.support.recording import RecordingConnection
-from netra_diag.support.static import (
-    async_method_names,
-    class_location,
-    class_methods,
-    constructor_calls_missing,
-    resolve_symbol,
-    unawaited_calls,
-)
+from netra_diag.support.static import constructor_calls_missing, unawaited_calls
+from netra_diag.support.symbols import resolve_symbol
 
-from ._common import (
+from ._calling import (
     attach_recorder,
     build_components,
     build_role,
     context_values,
-    find_attribute,
-    guard_unparsed,
-    location_evidence,
     make_user_context,
     method_call,
     probe_event,
-    role_parts,
-    scan,
 )
 from ._dynamic import dynamic_half, first_failures
+from ._locate import find_attribute
+from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
 Verifies that execution engines come only from the per-user factory (the `engine_factory`

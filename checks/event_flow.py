@@ -6,20 +6,14 @@ import secrets
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
+from netra_diag.support.capture import Capture, public_url
 from netra_diag.support.judge import judge_run, received_text
-from netra_diag.support.wire import Capture, drive_run, public_url
+from netra_diag.support.wire import drive_run
 
-from ._common import (
-    build_role,
-    call_target,
-    is_live,
-    live_members,
-    redact_verdict,
-    run_async,
-    skip_static,
-    wire_budget,
-)
+from ._calling import build_role, call_target, run_async
+from ._endpoint import is_live, live_members, redact_verdict, wire_budget
 from ._inprocess import SERVER_START_ERRORS, ServerDidNotStart, run_in_process
+from ._source import skip_static
 
 EXPLAIN = """\
 Verifies that a real agent run delivers every critical event (by default agent_started,

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
+from netra_diag.support.capture import Capture, is_loopback, public_url
 from netra_diag.support.judge import CONTROL_TYPES
-from netra_diag.support.wire import Capture, drive_runs, is_loopback, public_url
+from netra_diag.support.wire_group import drive_runs
 
-from ._common import open_endpoint, percentile, redact_verdict, run_async, skip_static
+from ._calling import run_async
+from ._endpoint import open_endpoint, percentile, redact_verdict
 from ._inprocess import skip_without_server
+from ._source import skip_static
 
 EXPLAIN = """\
 Verifies that events reach the user quickly: for every event of a real agent run, the time

@@ -21,16 +21,9 @@ from netra_diag.support.calls import describe_type
 from netra_diag.support.static import deprecated_usages
 from netra_diag.support.tracing import CallRecorder
 
-from ._common import (
-    attach_recorder,
-    call_wiring_entry,
-    guard_unparsed,
-    location_evidence,
-    make_user_context,
-    run_async,
-    scan,
-)
+from ._calling import attach_recorder, call_wiring_entry, make_user_context, run_async
 from ._inprocess import can_run_agent, run_agent
+from ._source import guard_unparsed, location_evidence, scan
 
 EXPLAIN = """\
 Verifies that the application's wiring path obtains its WebSocket managers from the per-user

@@ -16,25 +16,22 @@ from netra_diag import (
     passed,
 )
 from netra_diag.support.calls import describe_type, fill_arguments
-from netra_diag.support.static import class_methods, constructor_calls_missing, resolve_symbol
+from netra_diag.support.definitions import class_methods
+from netra_diag.support.static import constructor_calls_missing
+from netra_diag.support.symbols import resolve_symbol
 
-from ._common import (
-    LOCATE_DEPTH,
+from ._calling import (
     attach_recorder,
     call_target,
     call_wiring_entry,
     context_values,
-    find_attribute,
-    guard_unparsed,
-    locate_role,
-    location_evidence,
     make_user_context,
     method_call,
     probe_event,
-    role_parts,
-    scan,
 )
 from ._dynamic import dynamic_half, first_failures
+from ._locate import LOCATE_DEPTH, find_attribute, locate_role
+from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
 Verifies that the agent registry (the `registry` role), built the way the application builds

@@ -6,17 +6,13 @@ from collections import Counter
 from collections.abc import Sequence
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.wire import Capture, drive_runs, public_url
+from netra_diag.support.capture import Capture, public_url
+from netra_diag.support.wire_group import drive_runs
 
-from ._common import (
-    is_live,
-    live_token_count,
-    open_endpoint,
-    redact_verdict,
-    run_async,
-    skip_static,
-)
+from ._calling import run_async
+from ._endpoint import is_live, live_token_count, open_endpoint, redact_verdict
 from ._inprocess import skip_without_server
+from ._source import skip_static
 
 EXPLAIN = """\
 Verifies that events reach only the user whose run produced them: several users (the

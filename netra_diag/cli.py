@@ -67,13 +67,12 @@ def suggest(unknown: str, known: list[str]) -> str:
 def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = (),
                    import_timeout_s: float = 30.0) -> Any:
     """Load built-in, entry-point and folder checks into a fresh registry."""
+    from .discover import load_external
     from .registry import Registry
 
     registry = Registry(import_timeout_s=import_timeout_s)
     registry.load_builtin()
-    registry.load_entry_points()
-    for folder in [*checks_dirs, *profile_dirs]:
-        registry.load_dir(folder)
+    load_external(registry, [*checks_dirs, *profile_dirs])  # in a child interpreter
     return registry
 
 

@@ -241,6 +241,8 @@ class RunReport:
             for ev_index, ev in enumerate(result.get("evidence", ())):
                 if not isinstance(ev, dict) or not isinstance(ev.get("message", ""), str):
                     raise ValueError(f"results[{index}].evidence[{ev_index}] is malformed")
+                _expect_types(ev, {"kind": str, "file": str, "line": int},
+                              where=f"results[{index}].evidence[{ev_index}].")
         for check_id, meta in raw.get("checks", {}).items():
             if not isinstance(meta, dict):
                 raise ValueError(f"checks.{check_id} is not an object")

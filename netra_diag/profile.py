@@ -227,8 +227,15 @@ def parse_profile(text: str, path: Path) -> Profile:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: malformed YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed YAML: an alias refers to itself (or the "
+                          "document nests too deeply)") from None
     duplicates: list[tuple[str, int, int]] = []
-    lines = _key_lines(node, duplicates=duplicates)
+    try:
+        lines = _key_lines(node, duplicates=duplicates)
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed YAML: an alias refers to itself (or the "
+                          "document nests too deeply)") from None
     if duplicates:
         key, first, again = duplicates[0]
         raise ConfigError(f"{path}:{again}: key '{key}' appears twice (first on line {first}); "
@@ -428,7 +435,13 @@ class _Validator:
     def event_methods(self, data: dict) -> dict[str, str]:
         events = self.plain_mapping(data, "events")
         methods = {name: f"notify_{name}" for name in self.events(data)}
-        for name, value in (events.get("methods") or {}).items():
+        raw = events.get("methods") or {}
+        if not isinstance(raw, dict):
+            raise self.error("events.methods", "a mapping of event name to emitter method", raw)
+        for name, value in raw.items():
+            if name not in methods:
+                raise self.error(f"events.methods.{name}", "one of the critical events ("
+                                 + ", ".join(methods) + ")", name)
             if not isinstance(value, str) or not value.isidentifier():
                 raise self.error(f"events.methods.{name}", "an emitter method name", value)
             methods[str(name)] = value

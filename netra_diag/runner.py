@@ -88,7 +88,7 @@ def load_failure_result(failure: LoadFailure) -> CheckResult:
         why=None,
         title=f"Load check plugin {name}",
         status=Status.ERROR,
-        summary=f"the plugin {failure.origin.label} raised while importing: {failure.message}",
+        summary=f"the plugin {failure.origin.label} could not be imported: {failure.message}",
         evidence=(Evidence("traceback", failure.traceback.rstrip()),),
         fix="fix the import error in the plugin; every other check still ran",
     )

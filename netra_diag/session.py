@@ -271,6 +271,8 @@ def load_saved(path: Path) -> RunReport:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not a readable JSON run: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a JSON run: nested too deeply to read") from None
     try:
         return RunReport.from_dict(raw)
     except (ValueError, KeyError, TypeError) as exc:

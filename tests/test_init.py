@@ -10,7 +10,8 @@ import yaml
 
 from netra_diag.exitcodes import ExitCode
 from netra_diag.faults import reference_source
-from netra_diag.init import infer_profile, write_profile
+from netra_diag.init import write_profile
+from netra_diag.init_proposal import infer_profile
 from netra_diag.profile import PROFILE_FILENAME, load_profile, reference_profile_path
 
 

@@ -15,7 +15,8 @@ from netra_diag_checks.user_isolation import EXPLAIN, judge_isolation
 
 from netra_diag.faults import apply_faults, copy_reference
 from netra_diag.model import Status
-from netra_diag.support.wire import Capture, drive_runs
+from netra_diag.support.capture import Capture
+from netra_diag.support.wire_group import drive_runs
 
 CRITICAL = ["agent_started", "agent_thinking", "tool_executing", "tool_completed",
             "agent_completed"]

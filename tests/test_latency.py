@@ -9,12 +9,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from netra_diag_checks._common import percentile
+from netra_diag_checks._endpoint import percentile
 from netra_diag_checks.event_latency import EXPLAIN, judge_latency
 
 from netra_diag.faults import copy_reference
 from netra_diag.model import Status
-from netra_diag.support.wire import Capture, drive_runs, is_loopback
+from netra_diag.support.capture import Capture, is_loopback
+from netra_diag.support.wire_group import drive_runs
 
 CRITICAL = ["agent_started", "agent_thinking", "tool_executing", "tool_completed",
             "agent_completed"]

@@ -31,7 +31,8 @@ def test_a_plugin_printing_at_import_cannot_corrupt_the_json(profile, plugin_dir
 
 def test_a_plugin_stuck_or_exiting_at_import_is_an_error_and_others_run(profile, plugin_dir,
                                                                          tmp_path):
-    folder = plugin_dir("sleeps_at_import.py", "exits_at_import.py", "my_check.py")
+    folder = plugin_dir("sleeps_at_import.py", "exits_at_import.py", "os_exits_at_import.py",
+                        "my_check.py")
     proc = run_subprocess("run", str(profile), "--checks-dir", str(folder), "--only",
                           "my-check", "--timeout", "1", "--format", "json", cwd=tmp_path)
     assert proc.returncode == ExitCode.UNDECIDED, proc.stderr
@@ -39,6 +40,7 @@ def test_a_plugin_stuck_or_exiting_at_import_is_an_error_and_others_run(profile,
     assert results["my-check"]["status"] == "pass"
     assert "within 1 s" in results["load-error:sleeps_at_import.py"]["summary"]
     assert "sys.exit" in results["load-error:exits_at_import.py"]["summary"]
+    assert "exit code 7" in results["load-error:os_exits_at_import.py"]["summary"]
 
 
 def test_malformed_verdicts_are_errors_naming_the_problem(profile, plugin_dir, tmp_path):

@@ -13,15 +13,11 @@ import pytest
 
 from netra_diag.exitcodes import ExitCode
 from netra_diag.faults import apply_faults, copy_reference
+from netra_diag.support.definitions import async_method_names, class_methods
 from netra_diag.support.source import ParsedModule, SourceProblem, parse_bytes, parse_matching
-from netra_diag.support.static import (
-    async_method_names,
-    class_methods,
-    constructor_calls_missing,
-    resolve_symbol,
-    unawaited_calls,
-)
+from netra_diag.support.static import constructor_calls_missing, unawaited_calls
 from netra_diag.support.survey import annotation_name, deprecation_of
+from netra_diag.support.symbols import resolve_symbol
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,9 @@ from netra_diag_checks.user_isolation import judge_isolation
 from websockets.asyncio.server import ServerConnection, serve
 
 from netra_diag.model import Status
-from netra_diag.support import wire
-from netra_diag.support.wire import Capture, drive_run
+from netra_diag.support import capture
+from netra_diag.support.capture import Capture
+from netra_diag.support.wire import drive_run
 
 TOKEN = "tok-wire-bounds-1"
 
@@ -37,7 +38,7 @@ async def flood(ws: ServerConnection) -> None:
 
 
 def test_a_flooding_endpoint_is_cut_off_bounded_and_named(monkeypatch):
-    monkeypatch.setattr(wire, "MAX_KEPT_FRAMES", 300)
+    monkeypatch.setattr(capture, "MAX_KEPT_FRAMES", 300)
     started = time.monotonic()
     cap = asyncio.run(with_server(flood, lambda url: drive_run(url, TOKEN, timeout=10)))
     assert time.monotonic() - started < 3
@@ -49,8 +50,8 @@ def test_a_flooding_endpoint_is_cut_off_bounded_and_named(monkeypatch):
 
 def test_the_deadline_holds_while_frames_keep_arriving(monkeypatch):
     """Bounds out of the way: only the per-frame deadline check can end this run."""
-    monkeypatch.setattr(wire, "MAX_KEPT_FRAMES", 10**9)
-    monkeypatch.setattr(wire, "MAX_KEPT_BYTES", 1 << 40)
+    monkeypatch.setattr(capture, "MAX_KEPT_FRAMES", 10**9)
+    monkeypatch.setattr(capture, "MAX_KEPT_BYTES", 1 << 40)
     started = time.monotonic()
     cap = asyncio.run(with_server(flood, lambda url: drive_run(url, TOKEN, timeout=0.5)))
     assert time.monotonic() - started < 3

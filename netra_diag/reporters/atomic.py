@@ -32,10 +32,11 @@ def write_atomic(path: Path | str, text: str) -> None:
     not a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is written in place, since
     replacing it would destroy it.
     """
-    path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():
-        _write_in_place(path, text)
+    given = Path(path)
+    if given.exists() and not given.is_file():  # follows links: /dev/stdout to a pipe too
+        _write_in_place(given, text)
         return
+    path = Path(os.path.realpath(given))
     folder = path.parent
     try:
         mode = path.stat().st_mode & 0o7777

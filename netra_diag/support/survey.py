@@ -25,8 +25,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .definitions import Param, annotation_name, parameters
 from .source import ParsedModule, SourceProblem, parse_matching
-from .static import Param, annotation_name, parameters, resolve_relative
+from .symbols import resolve_relative
 
 __all__ = [
     "ClassInfo",

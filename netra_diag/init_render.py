@@ -1,0 +1,113 @@
+"""The commented YAML profile ``init`` writes for a ``Proposal``.
+
+Owns the rendering only: the YAML is valid as written (every unsettled item is a comment,
+marked ``TODO`` with its reason), so ``run`` then says precisely what is missing. It knows
+nothing of how the proposal was inferred, and never writes a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .init_proposal import BuildValue, Proposal
+from .init_roles import RoleChoice, params_of
+from .profile import CRITICAL_EVENTS, PROFILE_SCHEMA
+from .support.survey import ClassInfo, Survey
+
+__all__ = ["render_profile"]
+
+TODO = "TODO"
+
+
+def _describe(tree: Survey, choice: RoleChoice) -> str:
+    """``async function, path:line; required: a, b`` (for a class: its constructor)."""
+    d = choice.definition
+    kind = "class" if isinstance(d, ClassInfo) else \
+        "async function" if d.is_async else "function"
+    required = [p.name for p in params_of(tree, d) if p.required]
+    return f"{kind}, {d.relpath}:{d.line}; required: {', '.join(required) or 'none'}"
+
+
+def render_profile(proposal: Proposal, *, root: str) -> str:
+    """The commented YAML for ``proposal`` (``root`` relative to the profile's folder)."""
+    lines = [
+        "# netra-diag profile written by `netra-diag init` from the source alone (nothing was",
+        "# imported). Review every TODO, then run `netra-diag run` (or `run --static`).",
+        f"# Surveyed {proposal.files} file(s) under {root}.",
+        f"schema: {PROFILE_SCHEMA}",
+        f"name: {_scalar(proposal.name)}",
+        f"root: {_scalar(root)}",
+        'exclude: ["tests/**"]',
+        "",
+        "roles:",
+    ]
+    for problem in proposal.problems:
+        lines.insert(3, f"# skipped (could not parse): {problem}")
+    tree = proposal.tree or Survey()
+    from .profile import ROLES
+
+    for role in ROLES:
+        choice = proposal.roles.get(role)
+        if choice is not None:
+            lines.append(f"  {role}: {choice.entry}  # {_describe(tree, choice)}")
+            if choice.note:
+                lines.append(f"  # NOTE: {_comment(choice.note)}")
+        elif role in proposal.missing:
+            lines.append(f"  # {role}: {TODO}  # {_comment(proposal.missing[role])}")
+    if proposal.methods or proposal.method_todos:
+        lines += ["", "methods:  # method names on the roles, where they differ from the defaults"]
+        for key, name in proposal.methods.items():
+            lines.append(f"  {key}: {name}")
+        for key, why in proposal.method_todos.items():
+            lines.append(f"  # {key}: {TODO}  # {_comment(why)}")
+    lines += ["", "deprecated:" + ("" if proposal.deprecated else
+                                   "  # none found (nothing warns or says so): add any here")]
+    if not proposal.deprecated:
+        lines[-1] = "deprecated: []" + lines[-1][len("deprecated:"):]
+    for dep in proposal.deprecated:
+        how = "warns DeprecationWarning" if dep.how == "warns" else "docstring says deprecated"
+        lines.append(f"  # {dep.where} {how}: {_comment(dep.message)}")
+        lines.append(f"  - entry: {dep.entry}")
+        if dep.replacement:
+            lines.append(f"    replacement: {dep.replacement}")
+        else:
+            lines.append(f"    replacement: {TODO}  # {TODO}: the message names no replacement")
+    if proposal.build:
+        lines += ["", "build:  # constructor arguments the checks cannot supply themselves"]
+        for role, values in proposal.build.items():
+            lines += _render_values(role, values, indent=2)
+    lines += ["", "events:", f"  critical: [{', '.join(CRITICAL_EVENTS)}]"]
+    if proposal.event_methods:
+        lines.append("  methods:")
+        lines += [f"    {event}: {name}" for event, name in proposal.event_methods.items()]
+    for note in proposal.notes:
+        lines.append(f"# NOTE: {_comment(note)}")
+    lines += ["", "budgets:", "  event_latency_ms: 50", "  run_timeout_s: 10", ""]
+    return "\n".join(lines)
+
+
+def _render_values(key: str, values: dict[str, BuildValue], indent: int) -> list[str]:
+    """``key:`` and its values; commented out entirely when nothing in it is settled."""
+    pad = " " * indent
+    settled = {k: v for k, v in values.items() if v.todo is None}
+    lines = [f"{pad}{key}:" if settled else f"{pad}# {key}:  # nothing settled yet"]
+    for name, value in values.items():
+        inner = pad + "  "
+        if value.todo is not None:
+            lines.append(f"{inner}# {name}: {TODO}  # {_comment(value.todo)}")
+        elif not value.args:
+            lines.append(f'{inner}{name}: {{factory: "{value.factory}"}}')
+        else:
+            lines.append(f"{inner}{name}:")
+            lines.append(f'{inner}  factory: "{value.factory}"')
+            lines += _render_values("args", value.args, indent + 4)
+    return lines
+
+
+def _scalar(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_./-]+", text) else json.dumps(text)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())[:300]
