@@ -127,6 +127,30 @@ async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, l
                                f"{sorted(call.kwargs)}")]
 
 
+def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
+                  bridge_method: str) -> tuple[str, Any] | str | None:
+    """Where ``agent`` keeps its bridge: ``(path, bridge)``; the path of an empty attribute
+    named like a bridge (``str``: the registry left it unwired); or None (cannot tell).
+    ``build.locate.agent_bridge`` names the path when the search cannot find it."""
+    def offers(value: Any) -> bool:
+        return value is not registry and callable(getattr(value, bridge_method, None))
+
+    path = ctx.profile.build.get("locate", {}).get("agent_bridge")
+    if isinstance(path, str) and path.strip():
+        value: Any = agent
+        for part in path.strip().split("."):
+            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+        return (path.strip(), value) if offers(value) else path.strip()
+    direct = find_attribute(agent, offers)
+    if direct is not None:
+        return direct
+    empty = [n for n, v in vars(agent).items() if v is None and "bridge" in n.lower()] \
+        if hasattr(agent, "__dict__") else []
+    if empty:
+        return f"agent.{empty[0]}"
+    return find_attribute(agent, offers, depth=LOCATE_DEPTH)
+
+
 async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     user_context = await make_user_context(ctx, "registry")
     registry, evidence = await _obtain_registry(ctx, user_context)
@@ -149,13 +173,20 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
                                      {"name": name, "agent_name": name, "agent_type": name,
                                       **context_values(user_context)},
                                      what=f"getting agent {name!r}")
-        found = find_attribute(agent, lambda v: callable(getattr(v, bridge_method, None)))
-        if found is None:
+        found = _agent_bridge(ctx, agent, registry, bridge_method)
+        if isinstance(found, str):  # an empty bridge slot: the registry did not wire it
             failures.append(f"agent {name!r} ({describe_type(agent)}) was handed out without a "
-                            "WebSocket bridge")
-            evidence.append(Evidence("observed", f"agent {name!r}: no attribute offers "
-                                     f"{bridge_method}() after set_websocket_manager()"))
+                            f"WebSocket bridge: {found} is None after set_websocket_manager()")
+            evidence.append(Evidence("observed", f"agent {name!r}: {found} is None after "
+                                     f"{ctx.profile.method('set_websocket_manager')}()"))
             continue
+        if found is None:
+            raise SetupError(
+                f"agent {name!r} ({describe_type(agent)}): no attribute within {LOCATE_DEPTH} "
+                f"levels offers {bridge_method}(), and none named like a bridge is empty, so "
+                "the check cannot tell where this agent keeps its bridge",
+                fix="point at it with 'build: {locate: {agent_bridge: path.to.bridge}}' in the "
+                "profile (attributes or dict keys, from the agent)")
         attr, bridge = found
         emitter, _ = await method_call(ctx, bridge, "create_user_emitter",
                                        context_values(user_context),

@@ -7,8 +7,10 @@ when the tool could not decide, saying how to fix the set-up; never ``pass`` wit
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
-from synthetic_backend import PROFILE, messages, run_checks, write_backend
+from synthetic_backend import FILES, PROFILE, messages, run_checks, write_backend
 
 from netra_diag.model import Status
 
@@ -298,3 +300,43 @@ def test_the_backend_is_healthy_as_written(tmp_path):
     results = run_checks(write_backend(tmp_path), *ids)
     assert {r.id: r.status for r in results.values()} == dict.fromkeys(ids, Status.PASS), \
         "\n".join(f"{r.id}: {r.summary}" for r in results.values())
+
+
+NESTED_AGENT = '''
+class Deps:
+    def __init__(self):
+        self.websocket_bridge = None
+
+class EchoAgent:
+    def __init__(self):
+        self.deps = Deps()
+    async def execute(self, emitter, message):
+        await emitter.notify_agent_started("echo")
+        await emitter.notify_agent_thinking("considering")
+        await emitter.notify_tool_executing("counter")
+        await emitter.notify_tool_completed("counter", "3 words")
+        await emitter.notify_agent_completed("done", 1.0)
+'''
+NESTED_REGISTRY_WIRES = "agent.websocket_bridge = make_bridge()"
+
+
+def test_an_agent_bridge_held_deeper_is_found_and_an_unfindable_one_is_an_error(tmp_path):
+    """A bridge one level down passes; an agent with nowhere recognisable is error, not fail."""
+
+    registry = textwrap.dedent(FILES["synthapp/registry.py"])
+    deeper = write_backend(tmp_path / "deeper", {
+        "synthapp/agents.py": NESTED_AGENT,
+        "synthapp/registry.py": registry.replace(NESTED_REGISTRY_WIRES,
+                                                 "agent.deps.websocket_bridge = make_bridge()"),
+    })
+    [result] = run_checks(deeper, "registry-wiring").values()
+    assert result.status is Status.PASS, messages(result)
+
+    nowhere = write_backend(tmp_path / "nowhere", {
+        "synthapp/agents.py": NESTED_AGENT.replace("self.websocket_bridge = None",
+                                                   "self.transport = None"),
+        "synthapp/registry.py": registry.replace(NESTED_REGISTRY_WIRES, "pass"),
+    })
+    [result] = run_checks(nowhere, "registry-wiring").values()
+    assert result.status is Status.ERROR, messages(result)
+    assert "build: {locate: {agent_bridge:" in result.fix
