@@ -89,6 +89,8 @@ def test_output_through_a_symlink_keeps_the_link(profile, plugin_dir, tmp_path):
         ("name: x\nmethods:\n  create_user_emiter: make\n", "did you mean 'create_user_emitter'"),
         ("name: x\nbudgets:\n  event_latency: 10\n", "did you mean 'event_latency_ms'"),
         ("name: x\nchecks_dirs: [nowhere]\n", "key 'checks_dirs.0': expected a folder"),
+        ("name: x\nevents:\n  methods:\n    agent_startd: notify_agent_started\n",
+         "key 'events.methods.agent_startd': expected one of the critical events"),
     ],
 )
 def test_profile_mistakes_exit_4_with_the_line(tmp_path, text, message):
@@ -159,3 +161,32 @@ def test_a_scenario_means_the_reference_even_beside_a_local_profile(tmp_path):
                           "--format", "json", cwd=tmp_path)
     assert proc.returncode == ExitCode.FAILED, proc.stderr
     assert json.loads(proc.stdout)["target"]["builtin"] is True
+
+
+def test_a_self_referencing_alias_is_a_usage_error(tmp_path):
+    path = tmp_path / "netra-diag.yaml"
+    path.write_text("name: x\nx: &a [*a]\n")
+    proc = run_subprocess("run", str(path), cwd=tmp_path)
+    assert proc.returncode == ExitCode.USAGE_ERROR
+    assert "alias refers to itself" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("doc", [
+    {"schema": "netra-diag/run/v1", "target": {"faults": []}, "results": [
+        {"id": "x", "status": "fail", "summary": "s",
+         "evidence": [{"kind": "location", "message": "m", "file": 5}]}]},
+    "[" * 100000,
+])
+def test_report_refuses_malformed_or_absurd_documents(tmp_path, doc):
+    bad = tmp_path / "run.json"
+    bad.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    proc = run_subprocess("report", str(bad), "--format", "github", cwd=tmp_path)
+    assert proc.returncode == ExitCode.USAGE_ERROR, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_output_to_dev_stdout_works_when_stdout_is_a_pipe(tmp_path):
+    proc = run_subprocess("run", "--only", "import-chain", "--format", "json", "-o",
+                          "/dev/stdout", cwd=tmp_path)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert json.loads(proc.stdout)["counts"]["pass"] == 1
