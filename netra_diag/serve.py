@@ -9,8 +9,8 @@ are a ``ConfigError``: the CLI prints it and exits 4, before anything listens.
 
 Tokens given with ``--user-env NAME=VAR`` (read from the environment variable ``VAR``: the
 recommended way, since a command line is visible to every local user in ``ps``) or
-``--user NAME=TOKEN`` are never printed (they are the caller's); a demo user generated
-because none was given has its token printed once, so it can be used.
+``--user NAME=TOKEN`` are never printed (they are the caller's); demo users generated
+because none was given have their tokens printed once, so they can be used.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import IO, Any
 from .errors import ConfigError
 from .exitcodes import ExitCode
 
-__all__ = ["DEMO_USER", "ServeRequest", "parse_users", "serve"]
+__all__ = ["DEMO_USERS", "ServeRequest", "parse_users", "serve"]
 
-DEMO_USER = "demo"
+DEMO_USERS = ("demo", "demo2")  # two, so a probe of the demo server can judge isolation
 #: How long shutdown may take (closing handshakes, cancelling runs) before it gives up.
 CLOSE_TIMEOUT_S = 10.0
 _PACKAGE = "netra_backend"
@@ -54,9 +54,10 @@ class ServeRequest:
 
 
 def parse_users(values: Sequence[str], user_envs: Sequence[str] = (),
-                environ: Mapping[str, str] | None = None) -> tuple[dict[str, str], str | None]:
+                environ: Mapping[str, str] | None = None
+                ) -> tuple[dict[str, str], dict[str, str] | None]:
     """``--user NAME=TOKEN`` and ``--user-env NAME=VAR`` options as a user table; with
-    none, a demo user and its new token (returned second, so it can be shown).
+    none, two demo users with new tokens (also returned second, so they can be shown).
     ``ConfigError`` names the bad option (and the variable), never the token."""
     env = os.environ if environ is None else environ
     given: list[tuple[str, str, str]] = []  # (option, name, token)
@@ -94,8 +95,8 @@ def parse_users(values: Sequence[str], user_envs: Sequence[str] = (),
         tokens.add(token)
     if users:
         return users, None
-    demo_token = secrets.token_urlsafe(18)
-    return {DEMO_USER: demo_token}, demo_token
+    generated = {name: secrets.token_urlsafe(18) for name in DEMO_USERS}
+    return dict(generated), generated
 
 
 def serve(request: ServeRequest, *, out: IO[str] | None = None,
@@ -107,7 +108,7 @@ def serve(request: ServeRequest, *, out: IO[str] | None = None,
         raise ConfigError(f"--port must be between 0 and 65535 (got {request.port})")
     if not request.host.strip():
         raise ConfigError("--host must not be empty")
-    users, demo_token = parse_users(request.users, request.user_envs)
+    users, generated = parse_users(request.users, request.user_envs)
     from .context import import_string
     from .target import open_target
 
@@ -120,12 +121,13 @@ def serve(request: ServeRequest, *, out: IO[str] | None = None,
                               what="the reference's 'server' role")
         _configure_logging(err)
         label = "faults: " + ", ".join(target.faults) if target.faults else "healthy"
-        asyncio.run(_serve(start, request, users, demo_token, label, out, err))
+        asyncio.run(_serve(start, request, users, generated, label, out, err))
     return ExitCode.OK
 
 
 async def _serve(start: Any, request: ServeRequest, users: dict[str, str],
-                 demo_token: str | None, label: str, out: IO[str], err: IO[str]) -> None:
+                 generated: dict[str, str] | None, label: str, out: IO[str],
+                 err: IO[str]) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     installed = []
@@ -143,7 +145,7 @@ async def _serve(start: Any, request: ServeRequest, users: dict[str, str],
                               f"{exc.strerror or exc}") from None
         except ValueError as exc:  # the server's own validation of the user table
             raise ConfigError(f"--user: {exc}") from None
-        _banner(out, server.url, label, users, demo_token)
+        _banner(out, server.url, label, users, generated)
         try:
             await stop.wait()
         finally:
@@ -165,20 +167,26 @@ async def _serve(start: Any, request: ServeRequest, users: dict[str, str],
 
 
 def _banner(out: IO[str], url: str, label: str, users: dict[str, str],
-            demo_token: str | None) -> None:
+            generated: dict[str, str] | None) -> None:
     lines = [f"netra-diag serve: reference pipeline ({label}) listening on {url}"]
-    if demo_token is not None:
-        lines.append(f"  user: {DEMO_USER}  token: {demo_token}  (generated; pass "
-                     "--user-env NAME=VAR to choose, the token read from $VAR)")
+    if generated:
+        lines += [f"  user: {name}  token: {token}" for name, token in generated.items()]
+        lines.append("  (generated demo users; pass --user-env NAME=VAR to choose, the token "
+                     "read from $VAR)")
+        first, second = list(generated.items())[:2]
+        probe = (f"NETRA_TOKEN={first[1]} NETRA_TOKEN_2={second[1]} netra-diag probe {url} "
+                 f"--token-env NETRA_TOKEN --user-token-env {second[0]}=NETRA_TOKEN_2")
     else:
         lines.append(f"  users: {', '.join(users)}  (tokens as given with --user-env or "
                      "--user)")
+        probe = (f"NETRA_TOKEN=<token> netra-diag probe {url} --token-env NETRA_TOKEN "
+                 "[--user-token-env OTHER=VAR, for user-isolation]")
     lines += [
         '  authenticate: header "Authorization: Bearer <token>", or a first text frame '
         '{"type":"auth","token":"<token>"}',
         '  then send: {"type":"start_agent","request_id":"r1","thread_id":"t1",'
         '"message":"hello"}',
-        f"  probe it: NETRA_TOKEN=<token> netra-diag probe {url} --token-env NETRA_TOKEN",
+        f"  probe it: {probe}",
         "  stop: Ctrl-C or SIGTERM (open connections are closed with 1001)",
     ]
     print("\n".join(lines), file=out, flush=True)

@@ -170,3 +170,15 @@ def test_user_tokens_can_come_from_the_environment_and_errors_never_show_them():
         with pytest.raises(ConfigError, match=message) as info:
             parse_users([], user_envs, env)
         assert "env-secret" not in str(info.value)
+
+
+def test_demo_users_are_two_so_the_printed_probe_can_judge_isolation(tmp_path):
+    async def scenario() -> list[str]:
+        async with served(cwd=tmp_path) as server:
+            return server.banner
+
+    banner = "\n".join(asyncio.run(scenario()))
+    users = dict(_DEMO.findall(banner))
+    assert set(users) == {"demo", "demo2"} and len(set(users.values())) == 2
+    hint = next(line for line in banner.splitlines() if "probe it:" in line)
+    assert "--user-token-env demo2=NETRA_TOKEN_2" in hint
