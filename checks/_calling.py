@@ -36,6 +36,7 @@ __all__ = [
     "call_target",
     "call_wiring_entry",
     "context_values",
+    "crash_observations",
     "in_target",
     "make_user_context",
     "method_call",
@@ -92,6 +93,25 @@ def target_crash(ctx: CheckContext, exc: BaseException, doing: str) -> TargetFai
         fix="the call the harness built does not fit the target's signature; supply the "
         "arguments under 'build:' in the profile",
     )
+
+
+def crash_observations(items: Any, *, keep_file: bool = False) -> list[Evidence]:
+    """A crash's evidence for a check that does not own it: its ``location`` ("raised
+    here") becomes an ``observed`` line, so that the crash is a located finding only of the
+    check that owns it; the traceback is kept. The site is named in the text, or, with
+    ``keep_file``, kept as the evidence's file and line (for a check whose result has
+    nothing else to point at, such as event-flow)."""
+    out: list[Evidence] = []
+    for item in items:
+        if not isinstance(item, Evidence):
+            continue
+        if item.kind == "location" and keep_file:
+            item = Evidence("observed", item.message, item.file, item.line, item.data)
+        elif item.kind == "location":
+            at = f" at {item.location}" if item.file else ""
+            item = Evidence("observed", f"{item.message}{at}")
+        out.append(item)
+    return out
 
 
 async def call_target(ctx: CheckContext, doing: str, func: Callable[..., Any], *args: Any,

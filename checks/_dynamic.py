@@ -37,6 +37,8 @@ def dynamic_half(
     try:
         more_failures, more_evidence = run_async(ctx, body)
     except TargetFailure as exc:  # what the target did comes first: it is the observation
+        if _crash_at_a_finding(exc, failures, evidence):
+            return None
         failures.insert(0, exc.summary)
         evidence.extend(e for e in exc.evidence if isinstance(e, Evidence))
         return None
@@ -49,6 +51,30 @@ def dynamic_half(
     failures.extend(more_failures)
     evidence.extend(more_evidence)
     return None
+
+
+def _crash_at_a_finding(exc: TargetFailure, failures: list[str],
+                        evidence: list[Evidence]) -> bool:
+    """A crash raised at the very line of a static finding (``AgentRegistry()`` without
+    ``llm_manager``, then the TypeError it raises there) is that finding seen at run time,
+    not another one: the static finding stays the one located finding (it says what is
+    wrong) and says that it crashes, the crash is kept as observation and traceback, and
+    nothing is counted twice. True when ``exc`` was folded in so."""
+    crash = [e for e in exc.evidence if isinstance(e, Evidence)]
+    site = next((e for e in crash if e.kind == "location" and e.file), None)
+    if site is None:
+        return False
+    prefix = f"{site.location} "
+    static = next((i for i, f in enumerate(failures) if f.startswith(prefix)), None)
+    located = any(e.kind == "location" and e.location == site.location for e in evidence)
+    if static is None or not located:
+        return False
+    error = site.message.removeprefix("raised here: ").split(":", 1)[0].strip()
+    failures[static] += f" (it raises {error} there when run)"
+    evidence.append(Evidence("observed", f"{exc.summary} (the located finding at "
+                             f"{site.location}, seen at run time)"))
+    evidence.extend(e for e in crash if e.kind != "location")
+    return True
 
 
 def first_failures(failures: list[str], limit: int = 2) -> str:

@@ -40,6 +40,7 @@ from ._calling import (
     build_role,
     call_wiring_entry,
     context_values,
+    crash_observations,
     make_user_context,
     method_call,
     run_async,
@@ -70,8 +71,8 @@ class ServerDidNotStart(Exception):
 
     @classmethod
     def from_error(cls, exc: SetupError | TargetFailure) -> ServerDidNotStart:
-        evidence = [e for e in getattr(exc, "evidence", ()) if isinstance(e, Evidence)]
-        return cls(str(exc), *evidence)
+        # context for the in-process run, not a finding: a crash's site stays in the text
+        return cls(str(exc), *crash_observations(getattr(exc, "evidence", ()), keep_file=True))
 
 
 def skip_without_server(ctx: CheckContext, measured: str) -> Verdict | None:
@@ -102,7 +103,9 @@ def run_in_process(ctx: CheckContext, why: str, *context: Evidence) -> Verdict:
     evidence += [Evidence("observed", problem) for problem in judgement.problems]
     head = f"{judgement.headline} delivered"
     if crash is not None:
-        return failed(f"{head} in-process: {crash.summary}", *evidence, *crash.evidence)
+        # the crash's site is the finding of the check that owns that link, not this one's
+        return failed(f"{head} in-process: {crash.summary}", *evidence,
+                      *crash_observations(crash.evidence, keep_file=True))
     if judgement.ok:
         return passed(f"{head} in order, in-process (the wire was not exercised)", *evidence)
     return failed(f"{head} in-process: {judgement.problems[0]}", *evidence)

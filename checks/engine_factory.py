@@ -16,7 +16,12 @@ from netra_diag import (
     passed,
 )
 from netra_diag.support.calls import describe_type, fill_arguments, settle
-from netra_diag.support.definitions import async_method_names, class_location, class_methods
+from netra_diag.support.definitions import (
+    FunctionInfo,
+    async_method_names,
+    class_location,
+    class_methods,
+)
 from netra_diag.support.recording import RecordingConnection
 from netra_diag.support.static import constructor_calls_missing, unawaited_calls
 from netra_diag.support.symbols import resolve_symbol
@@ -68,16 +73,25 @@ pass it to the engine; make the engine constructor refuse callers other than the
        fix="build engines only through the per-user factory, with the user's awaited emitter")
 @guard_unparsed
 def engine_factory(ctx: CheckContext) -> Verdict:
-    failures, evidence, problems = _static_findings(ctx)
+    failures, evidence, problems, site = _static_findings(ctx)
+    unawaited = [e for e in evidence if e.kind == "observed" and e.file]  # the call sites
+    static_failures = list(failures)
     if ctx.static:
         evidence.append(Evidence("note", "--static: no engine was built, so what the factory "
                                  "binds to each engine was not observed"))
     undecided: list[tuple[str, str]] = []  # (what could not be told, how to fix it)
     if not ctx.static:
-        verdict = dynamic_half(ctx, lambda: _exercise(ctx, undecided), failures, evidence,
-                               problems)
+        engines: list[Any] = []  # what the factory built, once observed
+        verdict = dynamic_half(ctx, lambda: _exercise(ctx, undecided, site, engines), failures,
+                               evidence, problems)
         if verdict is not None:
             return verdict
+        if engines:
+            evidence[:] = [_unlocated(e) if any(e is u for u in unawaited) else e
+                           for e in evidence]
+        # what the factory built leads; the un-awaited call behind it is WHY #2's finding
+        failures[:] = [f for f in failures if f not in static_failures] + \
+            [f for f in static_failures if f in failures]
     if failures:
         return failed(first_failures(failures, limit=1), *evidence, *problems)
     if undecided:
@@ -98,10 +112,19 @@ def engine_factory(ctx: CheckContext) -> Verdict:
                   "emitter", *evidence, *problems)
 
 
-def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list[Evidence]]:
-    """From source: un-awaited async emitter-factory calls inside the engine factory, and
-    constructor calls of the engine and its factory that miss required arguments (names
-    resolved to the roles' own modules, see ``support.static``)."""
+def _unlocated(ev: Evidence) -> Evidence:
+    """Once an engine was observed, the un-awaited call behind it is named, not located:
+    emitter-methods locates that call site, and this check's finding is what it built."""
+    return Evidence(ev.kind, f"{ev.location}: {ev.message}" if ev.file else ev.message)
+
+
+def _static_findings(ctx: CheckContext
+                     ) -> tuple[list[str], list[Evidence], list[Evidence], FunctionInfo | None]:
+    """From source: un-awaited async emitter-factory calls inside the engine factory (an
+    ``observed`` line: the call site is emitter-methods' located finding), constructor
+    calls of the engine and its factory that miss required arguments (names resolved to
+    the roles' own modules, see ``support.static``), and where the factory builds an engine
+    (the definition of its ``create_engine`` method, when the factory is a class)."""
     roles = [role for role in ("engine_factory", "engine") if ctx.has_role(role)]
     parts = {role: role_parts(ctx, role) for role in roles}
     emitter_factory = ctx.profile.method("create_user_emitter")
@@ -109,10 +132,13 @@ def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list
     failures: list[str] = []
     evidence: list[Evidence] = []
     if not roles:
-        return failures, evidence, problems
+        return failures, evidence, problems, None
     span = None
+    site = None
     if "engine_factory" in parts:
         module, factory = parts["engine_factory"]
+        site = (class_methods(modules, factory, module) or {}).get(
+            ctx.profile.method("create_engine"))
         span = class_location(modules, factory, module) or _function_span(modules, module,
                                                                            factory)
         if span is None:
@@ -126,7 +152,9 @@ def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list
             if finding.relpath == path and start <= finding.line <= end:
                 failures.append(f"{finding.relpath}:{finding.line} the engine factory "
                                 f"{finding.message}")
-                evidence.append(location_evidence(finding))
+                evidence.append(Evidence("observed", f"the engine factory {finding.message} "
+                                         "(emitter-methods locates that call site)",
+                                         finding.relpath, finding.line))
     for module, name in parts.values():
         init = (class_methods(modules, name, module) or {}).get("__init__")
         if init is None:
@@ -135,7 +163,7 @@ def _static_findings(ctx: CheckContext) -> tuple[list[str], list[Evidence], list
         for finding in constructor_calls_missing(modules, symbol, init.params, init.required):
             failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
             evidence.append(location_evidence(finding))
-    return failures, evidence, problems
+    return failures, evidence, problems, site
 
 
 def _function_span(modules: list[Any], module: str, name: str) -> tuple[str, int, int] | None:
@@ -153,7 +181,8 @@ def _function_span(modules: list[Any], module: str, name: str) -> tuple[str, int
     return None
 
 
-async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]]
+async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],
+                    site: FunctionInfo | None, engines: list[Any]
                     ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
@@ -174,10 +203,17 @@ async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]]
         evidence.append(Evidence("observed", f"{ctx.profile.method('create_engine')}() "
                                  f"{'(awaited) ' if awaited else ''}built "
                                  f"{describe_type(engine)} for {label} user"))
-        failure = await _judge_engine(ctx, engine, emitter_cls, mine, other, evidence)
-        if failure:  # every failure has its evidence
-            failures.append(f"the {label} user's engine: {failure}")
-            evidence.append(Evidence("observed", f"the {label} user's engine: {failure}"))
+        engines.append(engine)
+        judged = await _judge_engine(ctx, engine, emitter_cls, mine, other, evidence)
+        if judged:  # every failure has its evidence
+            failure, unbound = judged
+            said = f"the {label} user's engine: {failure}"
+            failures.append(said)
+            if unbound and site is not None:  # its own finding: where the engine is built
+                evidence.append(Evidence("location", f"{site.name}() builds the engine here: "
+                                         f"{said}", site.relpath, site.line))
+            else:
+                evidence.append(Evidence("observed", said))
             break
     failures += await _direct_construction(ctx, components, alice, evidence, undecided)
     return failures, evidence
@@ -185,7 +221,9 @@ async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]]
 
 async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
                         mine: RecordingConnection, other: RecordingConnection,
-                        evidence: list[Evidence]) -> str | None:
+                        evidence: list[Evidence]) -> tuple[str, bool] | None:
+    """What is wrong with ``engine``'s emitter, and whether it is that none is bound (the
+    factory's own finding, located where it builds the engine); None when it works."""
     import inspect
 
     send = ctx.profile.method("send_event")
@@ -193,7 +231,7 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
     if coroutine is not None:
         coroutine[1].close()  # never awaited by the target; closed to keep the run quiet
         return (f"engine.{coroutine[0]} is a coroutine, not an emitter: the factory called an "
-                "async emitter factory without await")
+                "async emitter factory without await", False)
     def is_emitter(value: Any) -> bool:
         if emitter_cls is not None and isinstance(value, emitter_cls):
             return True
@@ -201,16 +239,18 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
 
     found = find_attribute(engine, is_emitter)
     if found is None:
-        return f"{describe_type(engine)} has no emitter bound (no attribute offers {send}())"
+        return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}())",
+                True)
     attr, emitter = found
     before_mine, before_other = len(mine.frames), len(other.frames)
     await method_call(ctx, emitter, "send_event", probe_event("engine-probe"),
                       what=f"engine.{attr} sending an event")
     arrived = await mine.wait_for(before_mine + 1, timeout=2.0)
     if not arrived:
-        return f"an event sent through engine.{attr} never reached its user's connection"
+        return f"an event sent through engine.{attr} never reached its user's connection", False
     if len(other.frames) > before_other:
-        return f"an event sent through engine.{attr} also reached another user's connection"
+        return (f"an event sent through engine.{attr} also reached another user's connection",
+                False)
     evidence.append(Evidence("observed", f"engine.{attr} is {describe_type(emitter)}, bound to "
                              "its user: the event reached that user only"))
     return None

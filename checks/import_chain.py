@@ -21,7 +21,13 @@ from netra_diag.support.calls import describe_type
 from netra_diag.support.static import deprecated_usages
 from netra_diag.support.tracing import CallRecorder
 
-from ._calling import attach_recorder, call_wiring_entry, make_user_context, run_async
+from ._calling import (
+    attach_recorder,
+    call_wiring_entry,
+    crash_observations,
+    make_user_context,
+    run_async,
+)
 from ._inprocess import can_run_agent, run_agent
 from ._source import guard_unparsed, location_evidence, scan
 
@@ -150,14 +156,8 @@ class _Trace:
         """Keep a crash as observation and traceback, never as a ``location`` finding (the
         check that owns that crash reports its location)."""
         self.crash_summary = exc.summary
-        self.crash = [Evidence("observed", f"the {stage} raised: {exc.summary}")]
-        for item in exc.evidence:
-            if not isinstance(item, Evidence):
-                continue
-            if item.kind == "location":
-                at = f" at {item.file}:{item.line}" if item.file else ""
-                item = Evidence("observed", f"{item.message}{at}")
-            self.crash.append(item)
+        self.crash = [Evidence("observed", f"the {stage} raised: {exc.summary}"),
+                      *crash_observations(exc.evidence)]
 
 
 async def _trace(ctx: CheckContext) -> _Trace:

@@ -6,9 +6,11 @@ the failing links, the root-cause candidate and which checks could not decide. I
 results in, JSON-able data out, no I/O and no fixed prose that could disagree with the
 results. It must not know about checks' code, faults or reporters.
 
-The root-cause candidate is a *candidate*: the checks are independent (DESIGN.md), so a
-later failure may be a consequence of an earlier one or a fault of its own. The reasoning
-says which, as far as the results allow, and never claims more.
+The root-cause candidate (``root_cause``) is the earliest failing link: the first to fix,
+not the cause of everything. The checks are independent (DESIGN.md): each judges its own
+link on its own evidence, so several failing links usually mean several defects, each
+needing its own fix. The reasoning says so and never claims more; the symptom comes from
+``event-flow`` and the other failing end-to-end checks (``symptom_checks``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "chain_rank",
     "diagnose",
     "event_delivery",
+    "in_process",
     "missing_events",
     "why_label",
     "why_tag",
@@ -113,21 +116,80 @@ def missing_events(result: CheckResult) -> list[str]:
     return [str(name) for name in data.get("expected") or () if str(name) not in received]
 
 
-def _symptom(flow: CheckResult | None) -> str | None:
+def in_process(result: CheckResult) -> bool:
+    """True when ``event-flow`` ran in-process: its events evidence says the wire was not
+    exercised (``wire: false``), or its summary says so."""
+    data = _events_data(result)
+    if data is not None and data.get("wire") is False:
+        return True
+    return "in-process" in result.summary
+
+
+def _latency_phrase(result: CheckResult) -> str:
+    for ev in result.evidence:
+        data = ev.data if isinstance(ev.data, dict) else {}
+        if "p95_ms" in data and "budget_ms" in data:
+            try:
+                p95, budget = float(data["p95_ms"]), float(data["budget_ms"])
+            except (TypeError, ValueError):
+                break
+            return (f"arrive late ({result.id}: p95 {p95:.1f} ms over the {budget:g} ms "
+                    "budget)")
+    return f"arrive late ({result.id}: {result.summary})"
+
+
+def _e2e_phrase(result: CheckResult) -> str:
+    if result.id == "user-isolation":
+        return f"leak to other users ({result.id})"
+    if result.id == "event-latency":
+        return _latency_phrase(result)
+    return f"fail {result.title or result.id} ({result.id}: {result.summary})"
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _symptom_checks(ordered: Sequence[CheckResult]) -> list[CheckResult]:
+    """The failing end-to-end checks other than ``event-flow``: they describe the symptom."""
+    return [r for r in ordered if r.status is Status.FAIL and chain_rank(r.why) == _E2E_RANK
+            and r.id != EVENT_FLOW]
+
+
+def _symptom(ordered: Sequence[CheckResult]) -> str | None:
+    flow = next((r for r in ordered if r.id == EVENT_FLOW), None)
+    others = _symptom_checks(ordered)
+    tail = f"{_and([_e2e_phrase(r) for r in others])}" if others else ""
     if flow is None:
-        return None
+        return f"events {tail}" if tail else None
     delivery = event_delivery(flow)
+    local = in_process(flow)
+    reached = ("were emitted to the user's connection (in-process, the wire was not "
+               "exercised)" if local else "reached the client")
     if flow.status is Status.PASS:
+        if tail:
+            what = "events emitted (in-process, the wire was not exercised)" if local \
+                else "events delivered"
+            return f"{what}, but they {tail}"
         if delivery and delivery[0] == delivery[1]:
+            if local:
+                return f"all {delivery[1]} critical events {reached}"
             return f"all {delivery[1]} critical events delivered"
         return f"event flow passes: {flow.summary}"
     if flow.status is Status.FAIL:
         if delivery and delivery[0] < delivery[1]:
-            return f"{delivery[0]}/{delivery[1]} critical events reached the client"
-        return f"event flow fails: {flow.summary}"
+            text = f"{delivery[0]}/{delivery[1]} critical events {reached}"
+        else:
+            text = f"event flow fails: {flow.summary}"
+        return f"{text}; events also {tail}" if tail else text
     if flow.status is Status.ERROR:
-        return f"event flow could not be evaluated: {flow.summary}"
-    return f"event flow not checked: {flow.summary}"
+        text = f"event flow could not be evaluated: {flow.summary}"
+    else:
+        text = f"event flow not checked: {flow.summary}"
+    return f"{text}; events {tail}" if tail else text
 
 
 def _link(result: CheckResult) -> dict[str, Any]:
@@ -144,21 +206,50 @@ def _first_location(result: CheckResult) -> str | None:
     return preferred[0].location if preferred else None
 
 
+def _ref(result: CheckResult) -> str:
+    return (f"{why_tag(result.why)} ({result.id})" if chain_rank(result.why) <= 5
+            else result.id)
+
+
 def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
+    """Why ``root`` is the first to fix, and what the other failures mean. The checks are
+    independent (each judges its own link on its own evidence), so several failing links
+    usually mean several defects: never claim that later failures follow from ``root``."""
     rank = chain_rank(root.why)
-    where = _first_location(root)
+    # the location is ``root_cause.location``, shown by the reporters next to the link: not
+    # repeated here (the summary may name a different line of its own)
     head = f"{_name(root)} fails: {root.summary}"
-    if where and where not in root.summary:
-        head += f" ({where})"
-    later = [r for r in ordered if r.status is Status.FAIL and r is not root]
+    failing = [r for r in ordered if r.status is Status.FAIL]
+    later_links = [r for r in failing if r is not root and chain_rank(r.why) <= 5]
+    e2e = [r for r in failing if r is not root and chain_rank(r.why) == _E2E_RANK]
+    symptom = _symptom_checks(ordered)
     if rank <= 5:
-        text = f"{head}; every later link depends on it"
-        if later:
-            ids = ", ".join(r.id for r in later)
-            text += (f", so the {len(later)} later failure(s) ({ids}) may be consequences of "
-                     "it: fix it first and re-run")
+        parts = [head, "it is the earliest failing link of the chain, so it is the first to fix"]
+        if later_links:
+            names = _and([_ref(r) for r in later_links])
+            parts.append(f"the later link{'s' if len(later_links) > 1 else ''} {names} "
+                         f"failed on {'their' if len(later_links) > 1 else 'its'} own evidence "
+                         f"(the checks are independent), so each needs its own fix")
+        if symptom:
+            many = len(symptom) > 1
+            links = [root, *later_links]
+            parts.append(f"the symptom is described by the failing end-to-end "
+                         f"check{'s' if many else ''} {_and([r.id for r in symptom])}; the "
+                         f"failing link{'s' if len(links) > 1 else ''} "
+                         f"{_and([_ref(r) for r in links])} may explain part of it, not as a "
+                         f"single cause: {'they were' if many else 'it was'} judged on "
+                         f"{'their' if many else 'its'} own evidence and may need "
+                         f"{'fixes' if many else 'a fix'} of {'their' if many else 'its'} own")
+        watched = [r.id for r in e2e]
+        fixed = "them" if later_links else "it"
+        if watched:
+            verb = "does" if len(watched) == 1 else "do"
+            parts.append(f"only after fixing {fixed} {verb} {_and(watched)} show what remains")
+        elif later_links:
+            parts.append(f"re-run after fixing {fixed} to see what remains")
         else:
-            text += ", and no later link fails"
+            parts.append("no later link fails")
+        text = "; ".join(parts)
     else:
         run_whys = {r.why for r in ordered if chain_rank(r.why) <= 5}
         text = f"{head}; no link WHY #1-#5 fails"
@@ -166,6 +257,12 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
         if absent:
             text += f" (WHY {', '.join(absent)} not run)"
         text += ", so the cause lies outside what the five whys check"
+        others = [r for r in failing if r is not root]
+        if others:
+            many = len(others) > 1
+            text += (f"; {_and([r.id for r in others])} also failed on "
+                     f"{'their' if many else 'its'} own evidence and "
+                     f"need{'' if many else 's'} {'their' if many else 'its'} own fix")
     earlier_errors = [r for r in ordered if r.status is Status.ERROR
                       and chain_rank(r.why) <= rank and r is not root]
     if earlier_errors:
@@ -181,10 +278,12 @@ def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> di
     whatever the finished checks show, the diagnosis is incomplete and health not proven;
     otherwise ``broken``: a fail; ``undecided``: errors but no fail, or nothing ran;
     ``healthy``: no fail and no error, at least one result), ``interrupted``, ``symptom`` (from
-    ``event-flow``; ``None`` when it did not run), ``failing_links`` (``{id, why, title,
-    summary}`` in chain order), ``root_cause`` (the earliest failing link: ``{id, why, title,
-    location, reasoning}`` or ``None``), ``undecided`` (ids with ``error``), ``skipped``
-    (``{id, reason}``) and ``counts``. Every word is derived from the results.
+    ``event-flow`` and the other failing end-to-end checks; ``None`` when none of them ran),
+    ``symptom_checks`` (ids of the failing end-to-end checks other than ``event-flow``),
+    ``failing_links`` (``{id, why, title, summary}`` in chain order), ``root_cause`` (the
+    earliest failing link, the first to fix: ``{id, why, title, location, reasoning}`` or
+    ``None``), ``undecided`` (ids with ``error``), ``skipped`` (``{id, reason}``) and
+    ``counts``. Every word is derived from the results.
     """
     ordered = chain_order(results)
     failing = [r for r in ordered if r.status is Status.FAIL]
@@ -204,7 +303,8 @@ def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> di
     return {
         "verdict": verdict,
         "interrupted": interrupted,
-        "symptom": _symptom(next((r for r in ordered if r.id == EVENT_FLOW), None)),
+        "symptom": _symptom(ordered),
+        "symptom_checks": [r.id for r in _symptom_checks(ordered)],
         "failing_links": [_link(r) for r in failing],
         "root_cause": None if root is None else {
             "id": root.id,

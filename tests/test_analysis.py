@@ -42,8 +42,14 @@ def test_incident_diagnosis() -> None:
     assert root["location"] == "netra_backend/app/dependencies.py:16"
     assert root["reasoning"].startswith(
         "WHY #1 fails: the wiring path uses the deprecated singleton WebSocket manager")
-    assert "every later link depends on it" in root["reasoning"]
-    assert "(emitter-methods, registry-wiring, engine-factory, event-flow)" in root["reasoning"]
+    assert root["reasoning"] == (
+        "WHY #1 fails: the wiring path uses the deprecated singleton WebSocket manager; it is "
+        "the earliest failing link of the chain, so it is the first to fix; the later links "
+        "WHY #2 (emitter-methods), WHY #3 (registry-wiring) and WHY #4 (engine-factory) failed "
+        "on their own evidence (the checks are independent), so each needs its own fix; only "
+        "after fixing them does event-flow show what remains.")
+    assert "consequence" not in root["reasoning"]
+    assert d["symptom_checks"] == []
     assert d["undecided"] == []
     assert d["skipped"] == [
         {"id": "user-isolation", "reason": "depends on event-flow, which did not pass"},
@@ -187,3 +193,76 @@ def test_labels() -> None:
     # without a title: the bare level, for table columns (terminal, `list`, `explain`)
     assert why_label(1) == "#1" and why_label("e2e") == "e2e" and why_label(None) == "-"
     assert why_tag(3) == "WHY #3" and why_tag("e2e") == "E2E" and why_tag(None) == "-"
+
+
+def test_reasoning_never_repeats_the_location() -> None:
+    # the summary names a line of its own: the first location is not appended after it
+    results = _with(incident_results(), "import-chain",
+                    summary="get_supervisor() called get_websocket_manager() at "
+                            "netra_backend/app/dependencies.py:25")
+    root = diagnose(results)["root_cause"]
+    assert root["location"] == "netra_backend/app/dependencies.py:16"
+    assert "dependencies.py:16" not in root["reasoning"]
+    assert root["reasoning"].count("dependencies.py:25") == 1
+
+
+def _latency(p95: float) -> Evidence:
+    return Evidence("latency", f"p50 {p95 - 1} ms, p95 {p95} ms", data={
+        "p50_ms": p95 - 1, "p95_ms": p95, "max_ms": p95 + 1, "budget_ms": 50.0})
+
+
+def test_symptom_from_failing_end_to_end_checks_when_event_flow_passes() -> None:
+    results = _with(healthy_results(), "user-isolation", status=Status.FAIL,
+                    summary="280 event(s) reached the wrong user")
+    results = _with(results, "event-latency", status=Status.FAIL,
+                    summary="events take too long to arrive", evidence=(_latency(122.3),))
+    d = diagnose(results)
+    assert d["verdict"] == "broken"
+    assert d["symptom"] == ("events delivered, but they leak to other users (user-isolation) "
+                            "and arrive late (event-latency: p95 122.3 ms over the 50 ms "
+                            "budget)")
+    assert "all 5 critical events delivered" not in d["symptom"]
+    assert d["symptom_checks"] == ["user-isolation", "event-latency"]
+    # a failing link as well (broadcast-events): it may explain part of it, not all of it
+    results = _with(results, "engine-factory", status=Status.FAIL,
+                    summary="an event sent through engine.emitter reached another user")
+    root = diagnose(results)["root_cause"]
+    assert root["id"] == "engine-factory"
+    assert ("the symptom is described by the failing end-to-end checks user-isolation and "
+            "event-latency; the failing link WHY #4 (engine-factory) may explain part of it, "
+            "not as a single cause") in root["reasoning"]
+    assert "may need fixes of their own" in root["reasoning"]
+    assert root["reasoning"].endswith(
+        "only after fixing it do user-isolation and event-latency show what remains.")
+
+
+def test_in_process_event_flow_never_claims_the_client() -> None:
+    flow = next(r for r in incident_results() if r.id == "event-flow")
+    events = dataclasses.replace(flow.evidence[0], data={**flow.evidence[0].data,
+                                                         "wire": False})
+    results = _with(incident_results(), "event-flow",
+                    summary="0/5 critical events delivered in-process: no emitter",
+                    evidence=(events,))
+    d = diagnose(results)
+    assert d["symptom"] == ("0/5 critical events were emitted to the user's connection "
+                            "(in-process, the wire was not exercised)")
+    assert "reached the client" not in d["symptom"]
+    # the summary alone says so too (no events evidence)
+    results = _with(incident_results(), "event-flow", evidence=(),
+                    summary="3/5 critical events delivered in-process: missing agent_thinking")
+    assert "reached the client" not in diagnose(results)["symptom"]
+    passing = _with(healthy_results(), "event-flow",
+                    summary="5/5 critical events delivered in order, in-process (the wire was "
+                            "not exercised)")
+    assert diagnose(passing)["symptom"] == (
+        "all 5 critical events were emitted to the user's connection (in-process, the wire "
+        "was not exercised)")
+
+
+def test_symptom_from_end_to_end_checks_without_event_flow() -> None:
+    results = [r for r in healthy_results() if r.id != "event-flow"]
+    results = _with(results, "user-isolation", status=Status.FAIL, summary="leaks")
+    assert diagnose(results)["symptom"] == "events leak to other users (user-isolation)"
+    results = _with(results, "event-latency", status=Status.FAIL, summary="slow", evidence=())
+    assert diagnose(results)["symptom"] == ("events leak to other users (user-isolation) and "
+                                            "arrive late (event-latency: slow)")

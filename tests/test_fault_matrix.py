@@ -63,3 +63,109 @@ def test_incident_scenario_reproduces_the_incident_table():
     locations = [e.location for e in results["import-chain"].evidence if e.kind == "location"]
     assert "netra_backend/app/dependencies.py:16" in locations
     assert SCENARIOS["incident"]
+
+
+# -- the incident report as the on-call engineer reads it: one located finding per defect --
+
+
+def run_reference_reading(*faults: str, scenario: str | None = None
+                          ) -> tuple[dict, dict[str, list[str]]]:
+    """``run_reference``, and the lines of every module the evidence points at (read from
+    the target while it exists, faults injected)."""
+    registry = Registry()
+    registry.load_builtin()
+    with open_target(None, inject=faults, scenario=scenario) as target:
+        outcome = Runner(target.profile, timeout_s=30).run(registry.specs)
+        root = target.profile.root
+        files = {e.file for r in outcome.results for e in r.evidence if e.file}
+        lines = {f: (root / f).read_text(encoding="utf-8").splitlines() for f in files
+                 if (root / f).is_file()}
+    return {r.id: r for r in outcome.results}, lines
+
+
+def line_of(lines: list[str], text: str) -> int:
+    return next(i for i, line in enumerate(lines, 1) if line.lstrip().startswith(text))
+
+
+@pytest.fixture(scope="module")
+def incident():
+    return run_reference_reading(scenario="incident")
+
+
+def locations(result) -> list[str]:
+    return [e.location for e in result.evidence if e.kind == "location"]
+
+
+EMITTER = "netra_backend/app/websocket_core/unified_emitter.py"
+FACTORY = "netra_backend/app/agents/supervisor/execution_factory.py"
+
+
+def test_incident_missing_notify_methods_are_located_at_the_emitter_class(incident):
+    results, lines = incident
+    result = results["emitter-methods"]
+    class_line = line_of(lines[EMITTER], "class UnifiedWebSocketEmitter")
+    [lacks] = [e for e in result.evidence if e.location == f"{EMITTER}:{class_line}"]
+    assert lacks.kind == "location"
+    assert lacks.message.startswith("UnifiedWebSocketEmitter lacks notify_agent_started, ")
+    # besides the un-awaited call site, and the list of methods said once, not twice
+    assert f"{FACTORY}:29" in locations(result)
+    assert not [e for e in result.evidence if isinstance(e.data, dict) and "missing" in e.data]
+    assert sum("notify_tool_completed" in e.message for e in result.evidence) == 1
+
+
+def test_incident_engine_factory_leads_with_its_own_finding_located_where_it_builds(incident):
+    results, lines = incident
+    result = results["engine-factory"]
+    assert result.summary.startswith("the first user's engine: ")
+    assert "has no emitter bound" in result.summary
+    assert "create_user_emitter() without await" not in result.summary
+    build_line = line_of(lines[FACTORY], "async def create_for_user(")
+    assert locations(result) == [f"{FACTORY}:{build_line}"]
+    # the un-awaited call (WHY #2's located finding) is observed here, not located again
+    assert not [e for e in result.evidence if e.location == f"{FACTORY}:29"]
+    [unawaited] = [e for e in result.evidence if "without await" in e.message]
+    assert unawaited.kind == "observed" and f"{FACTORY}:29" in unawaited.message
+
+
+def test_an_unawaited_emitter_alone_is_observed_by_engine_factory_not_located():
+    results = run_reference("unawaited-user-emitter")
+    result = results["engine-factory"]
+    assert result.status is Status.FAIL, describe(results)
+    assert "is a coroutine, not an emitter" in result.summary
+    assert not [e for e in result.evidence if e.file], result.evidence
+    assert locations(results["emitter-methods"]) == [f"{FACTORY}:29"]
+
+
+def test_incident_registry_crash_at_its_static_finding_is_one_finding(incident):
+    results, _ = incident
+    result = results["registry-wiring"]
+    assert [e.location for e in result.evidence if e.file] == \
+        ["netra_backend/app/dependencies.py:26"]
+    [located] = [e for e in result.evidence if e.kind == "location"]
+    assert "calls AgentRegistry() without the required argument 'llm_manager'" in \
+        located.message
+    assert result.summary.startswith("netra_backend/app/dependencies.py:26 calls "
+                                     "AgentRegistry() without")
+    assert "TypeError" in result.summary
+    assert "more finding" not in result.summary
+    assert any(e.kind == "traceback" for e in result.evidence)
+    assert any(e.kind == "observed" and "raised TypeError" in e.message
+               for e in result.evidence)
+
+
+def test_incident_crash_is_located_only_by_the_check_that_owns_it(incident):
+    results, _ = incident
+    for check_id in ("import-chain", "event-flow", "context-identity", "engine-factory",
+                     "emitter-methods"):
+        raised = [e for e in results[check_id].evidence
+                  if e.kind == "location" and "raised here" in e.message]
+        assert not raised, (check_id, raised)
+
+
+def test_a_healthy_pass_carries_no_located_context_in_registry_wiring():
+    result = run_reference()["registry-wiring"]
+    assert result.status is Status.PASS
+    [requires] = [e for e in result.evidence if "requires" in e.message]
+    assert requires.kind == "observed" and requires.file is None
+    assert "agent_registry.py:" in requires.message
+    assert not [e for e in result.evidence if e.file]

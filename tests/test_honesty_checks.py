@@ -14,6 +14,13 @@ from synthetic_backend import FILES, PROFILE, messages, run_checks, write_backen
 
 from netra_diag.model import Status
 
+
+def def_line(root, rel: str, text: str) -> int:
+    """The 1-based line of the backend's module ``rel`` (as written) holding ``text``."""
+    lines = (root / "src" / rel).read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
 # -- a crash that passed through the target and ended in a library is the target's ---------
 
 
@@ -49,8 +56,14 @@ def test_a_target_crash_ending_in_the_stdlib_is_a_fail_with_its_traceback(tmp_pa
         assert result.status is Status.FAIL, messages(result)
         assert "TypeError: Object of type datetime is not JSON serializable" in result.summary
         assert "failed before reaching the target" not in result.summary
-        located = [e.location for e in result.evidence if e.kind == "location"]
-        assert located == ["synthapp/channels.py:19"]  # the target's last frame: json.dumps(...)
+        assert any(e.kind == "traceback" for e in result.evidence)
+    # the target's last frame (json.dumps(...)): a located finding of the check that owns
+    # the crash; event-flow (the symptom) keeps the site as an observation, not a location
+    emitter, flow = results["emitter-methods"], results["event-flow"]
+    assert [e.location for e in emitter.evidence if e.kind == "location"] == \
+        ["synthapp/channels.py:19"]
+    assert not [e for e in flow.evidence if e.kind == "location"], messages(flow)
+    assert [e.location for e in flow.evidence if e.file] == ["synthapp/channels.py:19"]
 
 
 # -- import-chain: error when it cannot know; lazy managers traced through a run -----------
@@ -262,7 +275,11 @@ def test_a_second_users_engine_failure_has_evidence(tmp_path):
                           "engine-factory").values()
     assert result.status is Status.FAIL, messages(result)
     assert result.summary.startswith("the second user's engine: ")
-    assert f"[observed] {result.summary}" in messages(result)
+    # its own finding (no emitter bound): located where the factory builds the engine
+    [located] = [e for e in result.evidence if e.kind == "location"]
+    assert result.summary in located.message
+    line = def_line(tmp_path, "synthapp/factory.py", "def create_for_user(")
+    assert located.location == f"synthapp/factory.py:{line}"
 
 
 # -- source that Python reads is read; source that nobody can is never a pass --------------

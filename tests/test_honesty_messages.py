@@ -21,3 +21,43 @@ def test_init_on_a_file_says_it_takes_a_folder(cli, tmp_path):
     assert result.exit_code == ExitCode.USAGE_ERROR
     assert "some_file.py is a file: init takes a folder" in result.stderr
     assert "no such folder" not in result.stderr
+
+
+# -- what the reporters make of the checks' evidence (the on-call engineer's view) ---------
+
+
+def _emitter_class_line() -> int:
+    from netra_diag.target import open_target
+
+    with open_target(None, inject=("emitter-missing-notify",)) as target:
+        path = target.profile.root / "netra_backend/app/websocket_core/unified_emitter.py"
+        lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1)
+                if line.startswith("class UnifiedWebSocketEmitter"))
+
+
+def test_missing_notify_methods_are_a_sarif_result_and_a_github_annotation(cli):
+    import json
+
+    line = _emitter_class_line()
+    emitter = "netra_backend/app/websocket_core/unified_emitter.py"
+    args = ("run", "--scenario", "incident", "--only", "emitter-methods")
+    sarif = json.loads(cli(*args, "--format", "sarif").stdout)
+    hits = [(loc["physicalLocation"]["artifactLocation"]["uri"],
+             loc["physicalLocation"]["region"]["startLine"], r["message"]["text"])
+            for r in sarif["runs"][0]["results"] for loc in r["locations"]]
+    assert any(uri.endswith(emitter) and at == line and "lacks notify_agent_started" in text
+               for uri, at, text in hits), hits
+    github = cli(*args, "--format", "github").stdout.splitlines()
+    assert any(ln.startswith("::error") and f"file={emitter},line={line}" in ln
+               for ln in github), github
+    markdown = cli(*args, "--format", "markdown").stdout
+    fix = markdown.split("**Fix Location:**", 1)[1].split("**Fix hint:**", 1)[0]
+    assert f"`{emitter}:{line}`: UnifiedWebSocketEmitter lacks notify_agent_started" in fix
+
+
+def test_a_healthy_markdown_report_shows_no_location_under_registry_wiring(cli):
+    markdown = cli("run", "--only", "registry-wiring", "--format", "markdown").stdout
+    section = markdown.split("### WHY #3: Registry Wiring - PASS", 1)[1].split("\n##", 1)[0]
+    assert "AgentRegistry.\\_\\_init\\_\\_" in section or "AgentRegistry.__init__" in section
+    assert "**Locations:**" not in section

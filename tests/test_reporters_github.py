@@ -80,6 +80,9 @@ def test_incident_annotations() -> None:
     assert errors[-1][2].startswith("0/5 critical events delivered")
     notices = [c for c in annotations if c[0] == "notice"]
     assert len(notices) == 1 and notices[0][2].startswith("BROKEN")
+    assert "first to fix: import-chain at netra_backend/app/dependencies.py:16: WHY #1 " \
+           "fails" in notices[0][2]
+    assert "root-cause" not in notices[0][2] and "consequence" not in notices[0][2]
     groups = [c[2] for c in commands if c[0] == "group"]
     assert groups[0] == "WHY #1: Import Chain: FAIL - the wiring path uses the deprecated " \
                         "singleton WebSocket manager"

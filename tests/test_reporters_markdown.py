@@ -20,7 +20,7 @@ from report_fixtures import (
 )
 
 from netra_diag._version import __version__
-from netra_diag.model import RunReport, Status
+from netra_diag.model import Evidence, RunReport, Status
 from netra_diag.reporters.markdown import code_span, fence, md_inline, render_markdown, severity
 
 SNAPSHOT = Path(__file__).parent / "data" / "incident-report.md"
@@ -111,13 +111,21 @@ def test_header_is_derived() -> None:
     text = render_markdown(incident_report())
     assert "**Date:** 2025-01-02\\" in text
     assert "**Severity:** CRITICAL\\" in text
-    assert "**Status:** ROOT CAUSE CANDIDATE: WHY #1: Import Chain" in text
+    assert "**Status:** BROKEN: 5 failing checks; FIRST TO FIX: WHY #1: Import Chain" in text
+    assert "ROOT CAUSE" not in text
     healthy = render_markdown(healthy_report())
     assert headings(healthy)[0] == (1, "Agent Event Pipeline Healthy - Five Whys Diagnosis")
     assert "**Severity:** NONE\\" in healthy and "**Status:** HEALTHY: 8 passed" in healthy
     undecided = render_markdown(error_report())
     assert "**Severity:** MEDIUM\\" in undecided
-    assert "**Status:** NOT PROVEN: 2 check(s) could not decide" in undecided
+    assert "**Status:** NOT PROVEN: 2 checks could not decide" in undecided
+    assert "check(s)" not in undecided
+    one = [dataclasses.replace(r, status=Status.PASS) if r.id == "event-flow" else r
+           for r in error_report().results]
+    assert "**Status:** NOT PROVEN: 1 check could not decide" in render_markdown(
+        make_report(one))
+    only = [r for r in healthy_report().results if r.id == "import-chain"]
+    assert "1 of 1 check pass" in render_markdown(make_report(only))
 
 
 def test_severity() -> None:
@@ -143,14 +151,20 @@ def test_severity() -> None:
 def test_executive_summary_comes_from_the_diagnosis() -> None:
     text = section(render_markdown(incident_report()), "Executive Summary")
     assert "0/5 critical events reached the client" in text
-    assert "**Root-cause candidate:** WHY #1: Import Chain at " \
+    assert "**First to fix:** WHY #1: Import Chain at " \
            "`netra_backend/app/dependencies.py:16`" in text
-    assert "every later link depends on it" in text
+    assert "consequence" not in text and "Root-cause candidate" not in text
+    assert "it is the earliest failing link of the chain, so it is the first to fix" in text
+    assert ("the later links WHY #2 (emitter-methods), WHY #3 (registry-wiring) and WHY #4 "
+            "(engine-factory) failed on their own evidence") in text
+    assert "each needs its own fix; only after fixing them does event-flow show what " \
+           "remains." in text
     # WHY #1 passing: the report names the next link, not a fixed text.
     results = [dataclasses.replace(r, status=Status.PASS, evidence=())
                if r.id == "import-chain" else r for r in incident_report().results]
     moved = render_markdown(make_report(results))
-    assert "**Status:** ROOT CAUSE CANDIDATE: WHY #2: User Emitter Methods" in moved
+    assert "**Status:** BROKEN: 4 failing checks; FIRST TO FIX: WHY #2: User Emitter " \
+           "Methods" in moved
     assert "Phase 1: WHY #2: User Emitter Methods" in [h for _, h in headings(moved)]
 
 
@@ -172,21 +186,29 @@ def test_why_sections_carry_evidence_locations_tracebacks_and_fixes() -> None:
     assert "delivered: 0" in flow and "expected: agent_started, agent_thinking" in flow
 
 
-@pytest.mark.parametrize(("report", "ticked"), [
-    (incident_report, [False, False, False, False, False]),
-    (healthy_report, [True, True, True, True, True]),
-    (error_report, [False, False, False, True, False]),
-])
-def test_checklist_boxes_follow_the_results(report, ticked) -> None:
-    items = checklist(render_markdown(report()))
-    assert list(items.values()) == ticked
+CHECKLIST_IDS = ["import-chain", "emitter-methods", "registry-wiring", "engine-factory",
+                 "deprecation-warnings", "event-flow", "user-isolation", "event-latency"]
+
+
+@pytest.mark.parametrize("report", [incident_report, healthy_report, error_report])
+def test_checklist_boxes_follow_the_results_in_chain_order(report) -> None:
+    run = report()
+    items = checklist(render_markdown(run))
     texts = list(items)
-    assert re.match(r"All (5 )?critical events delivered end to end", texts[0])
-    assert texts[1].startswith("No cross-user event leakage (`user-isolation`")
-    assert texts[2].startswith("Event latency within")
-    assert texts[3].startswith("No deprecated entry point on the production path "
-                               "(`import-chain`")
-    assert texts[4].startswith("All checks pass")
+    # one box per built-in check, in chain order (as in every format), then the whole run
+    assert [re.search(r"\(`([\w-]+)`: ", t).group(1) for t in texts[:-1]] == CHECKLIST_IDS
+    assert list(items.values())[:-1] == [run.result(i).status is Status.PASS
+                                         for i in CHECKLIST_IDS]
+    assert texts[0].startswith("No deprecated entry point on the production path")
+    assert re.match(r"User emitter created \(awaited\) with (all 5 critical notify methods|"
+                    r"a notify method for every critical event), each emitting", texts[1])
+    assert texts[2].startswith("Agent registry builds and wires the WebSocket bridge to "
+                               "every agent")
+    assert re.match(r"All (5 )?critical events delivered end to end", texts[5])
+    assert texts[6].startswith("No cross-user event leakage (`user-isolation`")
+    assert texts[7].startswith("Event latency within")
+    assert texts[-1].startswith("All checks pass")
+    assert items[texts[-1]] is (report is healthy_report)
 
 
 def test_checklist_uses_the_latency_budget_and_marks_checks_not_run() -> None:
@@ -195,7 +217,37 @@ def test_checklist_uses_the_latency_budget_and_marks_checks_not_run() -> None:
     subset = [r for r in healthy_report().results if r.id == "import-chain"]
     items = checklist(render_markdown(make_report(subset)))
     assert any("(`event-flow`: not run)" in t for t in items)
-    assert list(items.values()) == [False, False, False, True, True]
+    assert list(items.values()) == [True, *[False] * 7, True]
+
+
+def test_success_criteria_are_one_line_each_title_and_verdict() -> None:
+    text = section(render_markdown(incident_report()), "Success Criteria")
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines[:2] == ["- ❌ **WHY #1: Import Chain:** FAIL",
+                         "- ❌ **WHY #2: User Emitter Methods:** FAIL"]
+    assert "- ✅ **WHY #5: Deprecation Warnings:** PASS" in lines
+    assert "- ⏭️ **Event latency within budget:** SKIP" in lines
+    assert len(lines) == len(incident_report().results)
+    assert "Verifies" not in text and "wiring path obtains" not in text  # no Property text
+
+
+def test_evidence_data_that_only_repeats_the_message_is_not_printed_again() -> None:
+    missing = ["notify_agent_started", "notify_agent_thinking"]
+    results = [dataclasses.replace(r, evidence=(
+        Evidence("observed", f"UnifiedWebSocketEmitter is missing the critical methods "
+                 f"{missing}", data={"missing": missing, "class": "UnifiedWebSocketEmitter",
+                                     "module": "netra_backend.app.websocket_core"}),
+        Evidence("observed", "bare list", data=missing),
+    )) if r.id == "emitter-methods" else r for r in incident_report().results]
+    text = render_markdown(make_report(results))
+    why2 = text.split("### WHY #2: User Emitter Methods - FAIL", 1)[1].split("### ", 1)[0]
+    assert "missing: notify_agent_started" not in why2  # the message already lists them
+    assert "class: UnifiedWebSocketEmitter" not in why2  # named in the message
+    assert "module: netra_backend.app.websocket_core" in why2  # new information stays
+    assert '["notify_agent_started", "notify_agent_thinking"]' in why2  # not in its message
+    # data that adds to the message is still shown (the events' expected list)
+    flow = text.split("### Complete Event Flow - FAIL", 1)[1].split("### ", 1)[0]
+    assert "expected: agent_started, agent_thinking" in flow and "delivered: 0" in flow
 
 
 def test_mermaid_chain_coloured_by_verdict() -> None:
@@ -266,7 +318,7 @@ def test_an_interrupted_run_with_failures_keeps_its_root_cause() -> None:
     report = make_report(incident_report().results, interrupted=True)
     text = render_markdown(report)
     assert headings(text)[0][1].startswith("Agent Event Pipeline Diagnosis Interrupted")
-    assert "; ROOT CAUSE CANDIDATE so far: WHY #1: Import Chain" in text
+    assert "; FIRST TO FIX so far: WHY #1: Import Chain" in text
     assert "(the checks that finished already show it broken)" in text
     assert "Phase 1: WHY #1: Import Chain" in [h for _, h in headings(text)]
 
@@ -300,6 +352,17 @@ def test_before_after_section_with_a_baseline() -> None:
         "Before/After", "Environment and Reproduction", "Conclusion"]
     before_after = section(text, "Before/After")
     assert "**Fixed 5, regressed 0" in before_after
+    # the comparison is stated up front too: title, status and executive summary
+    assert headings(text)[0][1] == ("Agent Event Pipeline Healthy - Five Whys Diagnosis "
+                                    "(against the baseline: fixed 5, regressed 0, still "
+                                    "failing 0)")
+    assert "**Status:** HEALTHY: 8 passed, 0 skipped; against the baseline: Fixed 5, " \
+           "regressed 0, still failing 0" in text
+    summary = section(text, "Executive Summary")
+    assert summary.lstrip().startswith("**Compared with the baseline:** Fixed 5, regressed 0, "
+                                       "still failing 0 (see Before/After).")
+    worse = render_markdown(incident_report(), baseline=healthy_report())
+    assert "against the baseline: Fixed 0, regressed 5, still failing 0" in worse
     assert "| fixed | WHY #1: Import Chain (`import-chain`) | FAIL | PASS |" in before_after
     assert "## Before/After" not in render_markdown(healthy_report())
 

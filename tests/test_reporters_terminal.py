@@ -7,20 +7,27 @@ import dataclasses
 import re
 from io import StringIO
 
-from report_fixtures import healthy_report, hostile_report, incident_report, interrupted_report
+from report_fixtures import (
+    error_report,
+    healthy_report,
+    hostile_report,
+    incident_report,
+    interrupted_report,
+    make_report,
+)
 from rich.console import Console
 
 from netra_diag.analysis import chain_order, why_label
-from netra_diag.model import Evidence
+from netra_diag.model import Evidence, Status
 from netra_diag.reporters import terminal
 from netra_diag.reporters.terminal import render_report
 
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def rendered(report, **kwargs) -> str:
+def rendered(report, width: int = 200, **kwargs) -> str:
     buf = StringIO()
-    render_report(report, Console(file=buf, no_color=True, width=200, color_system=None),
+    render_report(report, Console(file=buf, no_color=True, width=width, color_system=None),
                   **kwargs)
     return buf.getvalue()
 
@@ -62,3 +69,101 @@ def test_an_interrupted_run_shows_the_interrupted_verdict() -> None:
     stale = dataclasses.replace(interrupted_report(), diagnosis={"verdict": "healthy"})
     assert "Diagnosis: INTERRUPTED" in rendered(stale)
     assert "Diagnosis: HEALTHY" in rendered(healthy_report())
+
+
+LONG_PATH = "netra_backend/app/agents/supervisor/execution_factory.py:29"
+
+
+def _long_report():
+    long = (f"{LONG_PATH} calls async create_user_emitter() without await: the result is a "
+            "coroutine, not its value, and the engine it builds has no emitter bound at all")
+    results = [dataclasses.replace(
+        r, summary=long, evidence=(Evidence("observed", long + " " + long),),
+        fix="build engines only through the per-user factory, with the user's awaited "
+            "emitter, and never construct ExecutionEngine directly anywhere")
+        if r.id == "engine-factory" else r for r in incident_report().results]
+    return make_report(results, faults=["deprecated-singleton-import", "unawaited-user-emitter",
+                                        "emitter-missing-notify", "registry-missing-llm-manager",
+                                        "engine-factory-no-emitter"])
+
+
+def _block(text: str, start: str) -> list[str]:
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    end = next((i for i in range(first + 1, len(lines))
+                if not lines[i].startswith(" ") or lines[i].startswith("  - ")), len(lines))
+    return lines[first:end]
+
+
+def test_wrapped_evidence_keeps_a_hanging_indent() -> None:
+    text = rendered(_long_report(), width=80)
+    lines = text.splitlines()
+    bullet = next(i for i, line in enumerate(lines)
+                  if line.startswith("  - [observed] netra_backend/app/agents"))
+    following = lines[bullet + 1:bullet + 3]
+    assert following and all(line.startswith("    ") and line[4] != " " for line in following)
+    fix = next(i for i, line in enumerate(lines) if line.startswith("  fix: build engines"))
+    assert lines[fix + 1].startswith("       ") and lines[fix + 1][7] != " "
+    head = next(i for i, line in enumerate(lines) if line.startswith("FAIL engine-factory: "))
+    assert lines[head + 1].startswith("     ") and lines[head + 1][5] != " "
+    # the diagnosis lines hang under their label too
+    why = next(i for i, line in enumerate(lines) if line.startswith("  why: WHY #1 fails"))
+    assert lines[why + 1].startswith("       ") and lines[why + 1][7] != " "
+
+
+def test_narrow_widths_give_the_summary_the_space_and_keep_paths_whole() -> None:
+    for width in (80, 100):
+        text = rendered(_long_report(), width=width)
+        assert LONG_PATH in text, width  # not folded mid-word
+        assert all(len(line.rstrip()) <= width for line in text.splitlines())
+    # narrower than the path itself: folding is the last resort, nothing overflows
+    text = rendered(_long_report(), width=50)
+    assert all(len(line.rstrip()) <= 50 for line in text.splitlines())
+    narrow = rendered(_long_report(), width=80).splitlines()
+    # stacked: the check's line, then its summary indented under it at nearly full width
+    row = narrow.index(" #4 engine-factory FAIL")
+    assert narrow[row + 1].startswith(f"    {LONG_PATH} calls")
+    wide = rendered(_long_report(), width=160)
+    row_line = next(line for line in wide.splitlines() if " engine-factory " in line)
+    assert re.match(r"^\s*#4\s+engine-factory\s+FAIL\s+netra_backend/", row_line)
+    # the check column is no wider than the longest id
+    check_at = row_line.index("engine-factory")
+    assert row_line.index("FAIL") - check_at <= len("deprecation-warnings") + 3
+
+
+def test_the_fault_list_wraps_under_its_label() -> None:
+    lines = rendered(_long_report(), width=60).splitlines()
+    assert lines[0].startswith("netra-diag ") and "faults" not in lines[0]
+    assert lines[1].startswith("faults: deprecated-singleton-import,")
+    end = next(i for i, line in enumerate(lines[2:], 2) if not line.startswith("        "))
+    assert end > 2 and all(line[8] != " " for line in lines[2:end])  # hanging under the list
+    names = " ".join(line.strip() for line in lines[1:end]).split(", ")
+    assert names[0] == "faults: deprecated-singleton-import"  # no name split mid-word
+    assert names[1:] == ["unawaited-user-emitter", "emitter-missing-notify",
+                         "registry-missing-llm-manager", "engine-factory-no-emitter"]
+
+
+def test_counts_are_pluralised() -> None:
+    one = [dataclasses.replace(r, status=Status.PASS) if r.id == "event-flow" else r
+           for r in error_report().results]
+    text = rendered(make_report(one))
+    assert "1 error," in text and "1 errors" not in text
+    assert "2 errors," in rendered(error_report())
+    assert "0 errors," in rendered(healthy_report())
+
+
+def test_the_console_honours_columns_off_a_terminal(monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert terminal.make_console(StringIO()).width == 120
+    monkeypatch.setenv("COLUMNS", "72")
+    assert terminal.make_console(StringIO()).width == 72
+    for bad in ("", "wide", "0", "-5"):
+        monkeypatch.setenv("COLUMNS", bad)
+        assert terminal.make_console(StringIO()).width == 120
+
+
+def test_the_diagnosis_names_the_first_link_to_fix_without_claiming_consequences() -> None:
+    text = rendered(incident_report())
+    assert "first to fix: import-chain at netra_backend/app/dependencies.py:16" in text
+    assert "root-cause candidate" not in text and "consequence" not in text
+    assert "each needs its own fix" in " ".join(text.split())

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "data_lines",
     "evidence_text",
     "headline",
     "located_evidence",
@@ -80,13 +81,28 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _data_lines(data: Any) -> list[str]:
+def _repeats(value: Any, message: str) -> bool:
+    """True when ``value`` (a ``data`` entry) only repeats the message: a non-empty list whose
+    every item the message already names, or a longer string the message already holds."""
+    if isinstance(value, list | tuple):
+        return bool(value) and all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) and str(v) in message
+            and len(str(v)) >= 3 for v in value)
+    return isinstance(value, str) and len(value) >= 8 and value in message
+
+
+def _data_lines(data: Any, message: str = "") -> list[str]:
+    """``data`` as ``key: value`` lines, without the entries that only repeat ``message``."""
     if data is None:
         return []
     if not isinstance(data, dict):
+        if _repeats(data, message):
+            return []
         return [json.dumps(data, sort_keys=True, default=repr)]
     lines = []
     for key, value in data.items():
+        if _repeats(value, message):
+            continue
         if isinstance(value, list | tuple):
             shown = ", ".join(str(v) for v in value) if value else "(none)"
         elif isinstance(value, dict):
@@ -97,13 +113,19 @@ def _data_lines(data: Any) -> list[str]:
     return lines
 
 
+def data_lines(ev: Evidence) -> list[str]:
+    """The lines of an evidence item's ``data`` worth printing under its message (entries
+    that only repeat the message are left out)."""
+    return _data_lines(ev.data, ev.message)
+
+
 def evidence_text(ev: Evidence) -> str:
     """``[kind] path:line: message``, continuation lines and ``data`` indented below."""
     where = f"{ev.location}: " if ev.location else ""
     first, *rest = ev.message.splitlines() or [""]
     lines = [f"[{ev.kind}] {where}{first}"]
     lines.extend(f"    {line}" for line in rest)
-    lines.extend(f"    {line}" for line in _data_lines(ev.data))
+    lines.extend(f"    {line}" for line in data_lines(ev))
     return "\n".join(lines)
 
 

@@ -123,7 +123,9 @@ def _diagnosis_notice(report: RunReport) -> Annotation:
         parts.append(f"symptom: {d['symptom']}")
     root = d.get("root_cause")
     if root:
-        parts.append(f"root-cause candidate: {root.get('reasoning') or root.get('id')}")
+        where = f" at {root['location']}" if root.get("location") else ""
+        parts.append(f"first to fix: {root.get('id')}{where}: "
+                     f"{root.get('reasoning') or root.get('id')}")
     return Annotation("notice", "netra-diag diagnosis", "\n".join(parts))
 
 

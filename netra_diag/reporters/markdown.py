@@ -136,13 +136,27 @@ def _where(ev: Evidence) -> str:
     return code_span(ev.location or "")
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 check``, ``2 checks`` (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def _faults(report: RunReport) -> str:
     return ", ".join(str(f) for f in report.target.get("faults") or ()) or "none"
 
 
 # -- sections ----------------------------------------------------------------------------
 
-def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
+def _comparison_line(comparison: Any) -> str:
+    """``Fixed 5, regressed 0, still failing 0`` (with new/removed when there are any)."""
+    text = (f"Fixed {len(comparison.fixed)}, regressed {len(comparison.regressed)}, still "
+            f"failing {len(comparison.still_failing)}")
+    extra = [f"{len(changes)} {name}" for name, changes in
+             (("new", comparison.new), ("removed", comparison.removed)) if changes]
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _header(report: RunReport, d: dict[str, Any], comparison: Any = None) -> list[str]:
     verdict = d["verdict"]
     title = {
         "broken": "Agent Event Pipeline Failure - Five Whys Analysis and Fix Plan",
@@ -157,16 +171,21 @@ def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
         status = ("INTERRUPTED: the run did not finish, so the results are incomplete and "
                   "health is not proven")
         if root:
-            status += (f"; ROOT CAUSE CANDIDATE so far: "
+            status += (f"; FIRST TO FIX so far: "
                        f"{md_inline(why_label(root['why'], root['title']))}")
     elif verdict == "broken":
-        status = f"ROOT CAUSE CANDIDATE: {md_inline(why_label(root['why'], root['title']))}"
+        status = (f"BROKEN: {plural(len(d['failing_links']), 'failing check')}; FIRST TO FIX: "
+                  f"{md_inline(why_label(root['why'], root['title']))}")
     elif verdict == "healthy":
         status = f"HEALTHY: {counts['pass']} passed, {counts['skip']} skipped"
     elif report.results:
-        status = f"NOT PROVEN: {counts['error']} check(s) could not decide"
+        status = f"NOT PROVEN: {plural(counts['error'], 'check')} could not decide"
     else:
         status = "NOT PROVEN: no check ran"
+    if comparison is not None:
+        line = _comparison_line(comparison)
+        title += f" (against the baseline: {line[0].lower()}{line[1:]})"
+        status += f"; against the baseline: {_comparison_line(comparison)}"
     target = md_inline(str(report.target.get("name", "target")))
     return [
         f"# {title}",
@@ -178,10 +197,11 @@ def _header(report: RunReport, d: dict[str, Any]) -> list[str]:
     ]
 
 
-def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
+def _executive_summary(report: RunReport, d: dict[str, Any],
+                       comparison: Any = None) -> list[str]:
     target = md_inline(str(report.target.get("name", "target")))
     counts, total = d["counts"], len(report.results)
-    tally = (f"{counts['pass']} of {total} checks pass, {counts['fail']} fail, "
+    tally = (f"{counts['pass']} of {plural(total, 'check')} pass, {counts['fail']} fail, "
              f"{counts['error']} could not decide, {counts['skip']} skipped.")
     symptom = md_inline(d["symptom"]) if d["symptom"] else None
     if d["verdict"] == "interrupted":
@@ -194,7 +214,11 @@ def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
         lead = f"The agent event pipeline of **{target}** is healthy"
     else:
         lead = f"The health of the agent event pipeline of **{target}** is not proven"
-    lines = ["## Executive Summary", "", f"{lead}{': ' + symptom if symptom else ''}. {tally}"]
+    lines = ["## Executive Summary", ""]
+    if comparison is not None:
+        lines += [f"**Compared with the baseline:** {_comparison_line(comparison)} (see "
+                  "Before/After).", ""]
+    lines.append(f"{lead}{': ' + symptom if symptom else ''}. {tally}")
     if report.interrupted:
         lines += ["", "**The run was interrupted:** checks cut short are reported as could not "
                   "decide and checks never started as skipped, so this report is incomplete and "
@@ -209,7 +233,7 @@ def _executive_summary(report: RunReport, d: dict[str, Any]) -> list[str]:
     root = d["root_cause"]
     if root:
         where = f" at {code_span(root['location'])}" if root.get("location") else ""
-        lines.append(f"- **Root-cause candidate:** "
+        lines.append(f"- **First to fix:** "
                      f"{md_inline(why_label(root['why'], root['title']))}{where}. "
                      f"{md_inline(root['reasoning'])}")
     if d["undecided"]:
@@ -336,8 +360,7 @@ def _fix_plan(report: RunReport, ordered: list[CheckResult]) -> list[str]:
 def _success_criteria(report: RunReport, ordered: list[CheckResult]) -> list[str]:
     lines = ["## Success Criteria", ""]
     for r in ordered:
-        lines.append(f"- {_MARK[r.status]} **{_label(r)}:** {_property(report, r)} "
-                     f"({r.status.value.upper()})")
+        lines.append(f"- {_MARK[r.status]} **{_label(r)}:** {r.status.value.upper()}")
     return lines if ordered else [*lines, "No check ran."]
 
 
@@ -357,20 +380,32 @@ def _latency_text(report: RunReport) -> str:
 
 
 def _checklist(report: RunReport) -> list[str]:
+    """One box per built-in check, in chain order (like the hand-written checklist), then
+    one for the whole run."""
     flow = report.result(EVENT_FLOW)
     delivery = event_delivery(flow) if flow else None
     events = f"All {delivery[1]} critical events" if delivery else "All critical events"
+    notify = (f"all {delivery[1]} critical notify methods" if delivery
+              else "a notify method for every critical event")
     passed = sum(1 for r in report.results if r.status is Status.PASS)
     all_pass = bool(report.results) and passed == len(report.results) and not report.interrupted
-    lines = [
-        "## Post-Fix Validation Checklist",
-        "",
-        _box(report, EVENT_FLOW, f"{events} delivered end to end, in order"),
-        _box(report, "user-isolation", "No cross-user event leakage"),
-        _box(report, "event-latency", _latency_text(report)),
-        _box(report, "import-chain", "No deprecated entry point on the production path"),
-        f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} pass)",
-    ]
+    items = {
+        "import-chain": "No deprecated entry point on the production path (per-user factory "
+                        "instead of the singleton)",
+        "emitter-methods": f"User emitter created (awaited) with {notify}, each emitting "
+                           "its event",
+        "registry-wiring": "Agent registry builds and wires the WebSocket bridge to every "
+                           "agent it hands out",
+        "engine-factory": "Execution engines built only per user, each with its user's emitter",
+        "deprecation-warnings": "Every deprecated entry point warns and names its replacement",
+        EVENT_FLOW: f"{events} delivered end to end, in order",
+        "user-isolation": "No cross-user event leakage",
+        "event-latency": _latency_text(report),
+    }
+    lines = ["## Post-Fix Validation Checklist", ""]
+    lines += [_box(report, check_id, text) for check_id, text in items.items()]
+    lines.append(f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} "
+                 "pass)")
     if report.interrupted:
         lines.append("- [ ] The run completed (it was interrupted: the results are incomplete)")
     return lines
@@ -404,7 +439,11 @@ def _conclusion(report: RunReport, d: dict[str, Any]) -> list[str]:
     if root:
         where = f" at {code_span(root['location'])}" if root.get("location") else ""
         text = (f"**IMMEDIATE ACTION:** fix {md_inline(why_label(root['why'], root['title']))}"
-                f"{where} first (Phase 1 of the fix plan), then re-run and compare.")
+                f"{where} first (Phase 1 of the fix plan)")
+        phases = len(d["failing_links"])
+        text += (f", then each later failing link (Phases 2-{phases}: each failed on its own "
+                 "evidence and needs its own fix), then re-run and compare."
+                 if phases > 1 else ", then re-run and compare.")
         if report.interrupted:
             text += " The run was interrupted: re-run it to completion to judge every link."
     elif report.interrupted:
@@ -422,9 +461,14 @@ def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str
     """The incident report for ``report``; ``baseline`` adds a Before/After section."""
     d = diagnose(report.results, interrupted=report.interrupted)
     ordered = chain_order(report.results)
+    comparison = None
+    if baseline is not None:
+        from .comparison import compare
+
+        comparison = compare(baseline, report)
     sections = [
-        _header(report, d),
-        _executive_summary(report, d),
+        _header(report, d, comparison),
+        _executive_summary(report, d, comparison),
         ["## Evidence-Based Root Cause Analysis"],
         _summary_block(ordered),
         *(_check_section(report, r) for r in ordered),
@@ -433,10 +477,8 @@ def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str
         _success_criteria(report, ordered),
         _checklist(report),
     ]
-    if baseline is not None:
-        from .comparison import compare
-
-        sections.append(["## Before/After", "", compare(baseline, report).to_markdown().rstrip()])
+    if comparison is not None:
+        sections.append(["## Before/After", "", comparison.to_markdown().rstrip()])
     sections += [_environment(report), _conclusion(report, d)]
     return strip_controls("\n\n".join("\n".join(lines) for lines in sections) + "\n")
 

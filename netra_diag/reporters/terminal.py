@@ -12,7 +12,8 @@ import sys
 import time
 from typing import IO, Any
 
-from rich.console import Console, Group
+from rich import box
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.spinner import Spinner
@@ -33,6 +34,25 @@ STATUS_STYLE = {
     Status.SKIP: "dim",
 }
 _MAX_EVIDENCE_LINES = 40
+_DEFAULT_WIDTH = 120
+#: Below this many columns for the summary, the results table stacks each summary under its
+#: check instead of squeezing it into a narrow column (where paths would be split).
+_MIN_SUMMARY_WIDTH = 60
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 error``, ``2 errors`` (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def _width() -> int:
+    """The width for a console that is not a terminal: ``COLUMNS`` when it is a positive
+    integer, else 120."""
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return _DEFAULT_WIDTH
+    return width if width > 0 else _DEFAULT_WIDTH
 
 
 def interactive(stream: IO[str]) -> bool:
@@ -51,7 +71,7 @@ def make_console(stream: IO[str] | None = None) -> Console:
         no_color=not live,
         color_system="auto" if live else None,
         highlight=False,
-        width=None if live else 120,
+        width=None if live else _width(),
         force_terminal=live or None,
     )
 
@@ -106,28 +126,69 @@ def _clean(value: Any) -> str:
     return strip_controls(str(value))
 
 
+def _hanging(label: Text | str, body: RenderableType, indent: int = 0) -> Table:
+    """``label`` then ``body``, whose wrapped lines stay indented under its first line (a
+    hanging indent), the whole ``indent`` columns in."""
+    grid = Table.grid(padding=0)
+    cells: list[RenderableType] = []
+    if indent:
+        grid.add_column(no_wrap=True, width=indent)
+        cells.append(Text(" " * indent))
+    if label:
+        grid.add_column(no_wrap=True)
+        cells.append(Text(label) if isinstance(label, str) else label)
+    grid.add_column(overflow="fold")
+    grid.add_row(*cells, body)
+    return grid
+
+
+def _header(report: RunReport) -> Group:
+    target = report.target
+    faults = ", ".join(_clean(f) for f in target.get("faults") or []) or "none"
+    return Group(
+        Text.assemble(("netra-diag ", "bold"), _clean(report.tool_version),
+                      "  target: ", (_clean(target.get("name")), "bold")),
+        _hanging("faults: ", Text(faults)),
+    )
+
+
+def _results_table(ordered: list[CheckResult], width: int) -> RenderableType:
+    """The results: a table when the summary column gets at least ``_MIN_SUMMARY_WIDTH``
+    columns, otherwise each summary stacked under its check (so it gets the width)."""
+    why_w = max([3, *(len(why_label(r.why)) for r in ordered)])
+    check_w = max([5, *(len(_clean(r.id)) for r in ordered)])
+    fixed = why_w + check_w + len("status") + 8  # three padded columns and the gutter
+    if width - fixed >= _MIN_SUMMARY_WIDTH:
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", expand=False,
+                      padding=(0, 1), pad_edge=False, show_edge=False)
+        table.add_column("why", justify="right", no_wrap=True, min_width=why_w)
+        table.add_column("check", no_wrap=True, min_width=check_w)
+        table.add_column("status", no_wrap=True)
+        table.add_column("summary", ratio=1, overflow="fold")
+        for result in ordered:
+            table.add_row(
+                escape(_clean(why_label(result.why))),
+                escape(_clean(result.id)),
+                Text(result.status.value.upper(), style=STATUS_STYLE[result.status]),
+                escape(_clean(result.summary)),
+            )
+        return table
+    rows: list[RenderableType] = []
+    for result in ordered:
+        rows.append(Text.assemble(f"{_clean(why_label(result.why)):>{why_w}} ",
+                                  (f"{_clean(result.id)} ", "bold"),
+                                  (result.status.value.upper(), STATUS_STYLE[result.status])))
+        rows.append(_hanging("", Text(_clean(result.summary)), indent=why_w + 1))
+    return Group(*rows)
+
+
 def render_report(report: RunReport, console: Console, *, comparison: str | None = None) -> None:
     """Print the results table (in chain order), evidence for non-passing checks and the
-    diagnosis. Text from the target never reaches the terminal with control characters."""
-    target = report.target
-    faults = ", ".join(str(f) for f in target.get("faults") or []) or "none"
-    console.print(Text.assemble(("netra-diag ", "bold"), _clean(report.tool_version),
-                                "  target: ", (_clean(target.get("name")), "bold"),
-                                f"  faults: {_clean(faults)}"))
+    diagnosis. Text from the target never reaches the terminal with control characters.
+    Wrapped lines keep a hanging indent under their bullet or label."""
+    console.print(_header(report))
     ordered = chain_order(report.results)
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("why", justify="right", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("summary", overflow="fold")
-    for result in ordered:
-        table.add_row(
-            escape(_clean(why_label(result.why))),
-            escape(_clean(result.id)),
-            Text(result.status.value.upper(), style=STATUS_STYLE[result.status]),
-            escape(_clean(result.summary)),
-        )
-    console.print(table)
+    console.print(_results_table(ordered, console.width))
     for result in ordered:
         if result.status is Status.PASS:
             continue
@@ -140,19 +201,20 @@ def render_report(report: RunReport, console: Console, *, comparison: str | None
 
 def _evidence_block(result: CheckResult) -> Group:
     style = STATUS_STYLE[result.status]
-    parts: list[Any] = [Text.assemble((f"{result.status.value.upper()} ", style),
-                                      (_clean(result.id), "bold"), f": {_clean(result.summary)}")]
+    parts: list[Any] = [_hanging(Text(f"{result.status.value.upper()} ", style=style),
+                                 Text.assemble((_clean(result.id), "bold"),
+                                               f": {_clean(result.summary)}"))]
     for ev in result.evidence:
         where = f"{_clean(ev.location)}: " if ev.location else ""
         lines = _clean(ev.message).splitlines() or [""]
         if len(lines) > _MAX_EVIDENCE_LINES:
             cut = len(lines) - _MAX_EVIDENCE_LINES
             lines = [*lines[:_MAX_EVIDENCE_LINES], f"... ({cut} more lines in the JSON report)"]
-        head = Text.assemble("  - ", (f"[{_clean(ev.kind)}] ", "dim"), (where, "cyan"), lines[0])
-        parts.append(head)
-        parts.extend(Text("      " + line) for line in lines[1:])
+        body = Text.assemble((f"[{_clean(ev.kind)}] ", "dim"), (where, "cyan"),
+                             "\n".join(lines))
+        parts.append(_hanging("- ", body, indent=2))
     if result.fix:
-        parts.append(Text.assemble("  fix: ", (_clean(result.fix), "italic")))
+        parts.append(_hanging("fix: ", Text(_clean(result.fix), style="italic"), indent=2))
     parts.append(Text(""))
     return Group(*parts)
 
@@ -164,27 +226,31 @@ def _diagnosis_block(report: RunReport) -> Group:
     line = Text.assemble(
         ("Diagnosis: ", "bold"),
         (str(d.get("verdict", "")).upper() or "-", "bold"),
-        f"  ({counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
-        f"{counts['skip']} skipped in {report.duration_s:.2f} s)",
+        f"  ({counts['pass']} passed, {counts['fail']} failed, "
+        f"{plural(counts['error'], 'error')}, {counts['skip']} skipped in "
+        f"{report.duration_s:.2f} s)",
     )
     parts: list[Any] = [line]
     if report.interrupted:
-        parts.append(Text("  interrupted: the run is incomplete (checks cut short are errors, "
-                          "checks never started are skipped); health is not proven",
-                          style="yellow"))
+        parts.append(_hanging("interrupted: ", Text(
+            "the run is incomplete (checks cut short are errors, checks never started are "
+            "skipped); health is not proven", style="yellow"), indent=2))
     if d.get("symptom"):
-        parts.append(Text(f"  symptom: {_clean(d['symptom'])}"))
+        parts.append(_hanging("symptom: ", Text(_clean(d["symptom"])), indent=2))
     links = d.get("failing_links") or []
     if links:
         chain = ", ".join(f"{why_label(link.get('why'))} {link.get('id')}" for link in links)
-        parts.append(Text(f"  failing links, along the chain: {_clean(chain)}"))
+        parts.append(_hanging("failing links, along the chain: ", Text(_clean(chain)),
+                              indent=2))
     root = d.get("root_cause")
     if root:
         where = f" at {_clean(root['location'])}" if root.get("location") else ""
-        parts.append(Text.assemble("  root-cause candidate: ",
-                                   (_clean(root.get("id")), "bold"), where,
-                                   f"  (next: netra-diag explain {_clean(root.get('id'))})"))
+        parts.append(_hanging("first to fix: ", Text.assemble(
+            (_clean(root.get("id")), "bold"), where,
+            f"  (next: netra-diag explain {_clean(root.get('id'))})"), indent=2))
+        if root.get("reasoning"):
+            parts.append(_hanging("why: ", Text(_clean(root["reasoning"])), indent=2))
     for check_id in d.get("undecided") or []:
-        parts.append(Text(f"  undecided: {_clean(check_id)} (see its error for how to fix the "
-                          "set-up)"))
+        parts.append(_hanging("undecided: ", Text(f"{_clean(check_id)} (see its error for how "
+                                                  "to fix the set-up)"), indent=2))
     return Group(*parts)
