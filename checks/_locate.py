@@ -13,7 +13,7 @@ from typing import Any
 from netra_diag import CheckContext, SetupError
 from netra_diag.support.calls import describe_type
 
-__all__ = ["LOCATE_DEPTH", "find_attribute", "locate_role"]
+__all__ = ["LOCATE_DEPTH", "find_attribute", "follow_path", "locate_role", "located_path"]
 
 
 def find_attribute(obj: Any, predicate: Callable[[Any], bool], *, depth: int = 1,
@@ -98,25 +98,38 @@ def locate_role(ctx: CheckContext, holder: Any, role: str) -> tuple[str, Any] | 
     cls = ctx.resolve(role)
     if isinstance(holder, cls):
         return "(returned)", holder
-    path = ctx.profile.build.get("locate", {}).get(role)
-    if isinstance(path, str) and path.strip():
-        value = holder
-        for part in path.strip().split("."):
-            if isinstance(value, dict) and part in value:
-                value = value[part]
-                continue
-            try:
-                value = getattr(value, part)
-            except AttributeError:
-                raise SetupError(f"build.locate.{role}: {describe_type(value)} has no "
-                                 f"attribute '{part}' (path '{path}')",
-                                 fix=f"correct 'build.locate.{role}' in the profile") from None
+    path = located_path(ctx, role)
+    if path:
+        value = follow_path(holder, path, role)
         if not isinstance(value, cls):
             raise SetupError(f"build.locate.{role}: '{path}' is a {describe_type(value)}, "
                              f"not a {cls.__name__}",
                              fix=f"correct 'build.locate.{role}' in the profile")
-        return path.strip(), value
+        return path, value
     return find_attribute(holder, lambda v: isinstance(v, cls), depth=LOCATE_DEPTH)
+
+
+def located_path(ctx: CheckContext, key: str) -> str | None:
+    """The profile's ``build.locate.<key>`` path, stripped, or None when it gives none."""
+    path = ctx.profile.build.get("locate", {}).get(key)
+    return path.strip() if isinstance(path, str) and path.strip() else None
+
+
+def follow_path(holder: Any, path: str, key: str) -> Any:
+    """The value at dotted ``path`` (attributes or dict keys) from ``holder``; a step that
+    does not exist is a ``SetupError`` naming ``build.locate.<key>``."""
+    value = holder
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+            continue
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise SetupError(f"build.locate.{key}: {describe_type(value)} has no "
+                             f"attribute '{part}' (path '{path}')",
+                             fix=f"correct 'build.locate.{key}' in the profile") from None
+    return value
 
 
 #: How deep ``locate_role`` searches what the wiring entry returned.

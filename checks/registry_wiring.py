@@ -30,7 +30,7 @@ from ._calling import (
     probe_event,
 )
 from ._dynamic import dynamic_half, first_failures
-from ._locate import LOCATE_DEPTH, find_attribute, locate_role
+from ._locate import LOCATE_DEPTH, find_attribute, follow_path, locate_role, located_path
 from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
@@ -136,12 +136,10 @@ def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
     def offers(value: Any) -> bool:
         return value is not registry and callable(getattr(value, bridge_method, None))
 
-    path = ctx.profile.build.get("locate", {}).get("agent_bridge")
-    if isinstance(path, str) and path.strip():
-        value: Any = agent
-        for part in path.strip().split("."):
-            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
-        return (path.strip(), value) if offers(value) else path.strip()
+    path = located_path(ctx, "agent_bridge")
+    if path:
+        value = follow_path(agent, path, "agent_bridge")
+        return (path, value) if offers(value) else path
     direct = find_attribute(agent, offers)
     if direct is not None:
         return direct

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -38,3 +43,32 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(app, list(args), env=env, catch_exceptions=False)
 
     return invoke
+
+
+def _purge_reference_modules() -> None:
+    for name in [m for m in sys.modules if m == "netra_backend" or m.startswith("netra_backend.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], ModuleType]]:
+    """Import ``netra_backend.<name>`` from a private copy of the healthy reference source."""
+    from netra_diag.faults import copy_reference
+
+    root = copy_reference(tmp_path_factory.mktemp("reference") / "src")
+    _purge_reference_modules()
+    sys.path.insert(0, str(root))
+    try:
+        yield lambda name: importlib.import_module(f"netra_backend.{name}")
+    finally:
+        sys.path.remove(str(root))
+        _purge_reference_modules()
+
+
+@pytest.fixture
+def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
+    """The reference's process-wide connection hub, empty before and after the test."""
+    shared = nb("app.websocket_core.connection_hub").get_connection_hub()
+    shared.clear()
+    yield shared
+    shared.clear()

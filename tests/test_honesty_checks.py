@@ -25,31 +25,11 @@ def def_line(root, rel: str, text: str) -> int:
 
 
 def test_a_target_crash_ending_in_the_stdlib_is_a_fail_with_its_traceback(tmp_path):
-    emitter = """
-        import datetime, itertools, time
-
-        class RunEmitter:
-            def __init__(self, manager, user_context):
-                self.manager, self.ctx = manager, user_context
-                self._seq = itertools.count(1)
-            async def send_event(self, event_type, data=None):
-                c = self.ctx
-                return await self.manager.send_to_user({
-                    "type": event_type, "user_id": c.user_id, "thread_id": c.thread_id,
-                    "run_id": c.run_id, "seq": next(self._seq), "timestamp": time.time(),
-                    "data": dict(data or {})})
-            async def notify_agent_started(self, name: str):
-                # a datetime is not JSON: json.dumps (stdlib) raises, called by the target
-                return await self.send_event("agent_started", {"at": datetime.datetime.now()})
-            async def notify_agent_thinking(self, text: str):
-                return await self.send_event("agent_thinking", {})
-            async def notify_tool_executing(self, tool: str):
-                return await self.send_event("tool_executing", {})
-            async def notify_tool_completed(self, tool: str, result: str):
-                return await self.send_event("tool_completed", {})
-            async def notify_agent_completed(self, summary: str, duration_ms: float):
-                return await self.send_event("agent_completed", {})
-        """
+    emitter = FILES["synthapp/emitter.py"].replace(
+        "import itertools, time", "import datetime, itertools, time").replace(
+        # a datetime is not JSON: json.dumps (stdlib) raises, called by the target
+        '{"agent": name}', '{"at": datetime.datetime.now()}')
+    assert "datetime.datetime.now()" in emitter
     profile = write_backend(tmp_path, {"synthapp/emitter.py": emitter})
     results = run_checks(profile, "emitter-methods", "event-flow")
     for result in results.values():

@@ -8,16 +8,15 @@ import asyncio
 import importlib
 import inspect
 import json
-import sys
 import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from netra_diag.faults import copy_reference, reference_source
+from netra_diag.faults import reference_source
 from netra_diag.profile import ROLES, load_profile, reference_profile_path
 
 TIMEOUT = 5.0
@@ -32,32 +31,6 @@ CRITICAL = (
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
-
-
-def _purge() -> None:
-    for name in [m for m in sys.modules if m == "netra_backend" or m.startswith("netra_backend.")]:
-        del sys.modules[name]
-
-
-@pytest.fixture(scope="module")
-def nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], ModuleType]]:
-    """Import ``netra_backend.<name>`` from a private copy of the reference source."""
-    root = copy_reference(tmp_path_factory.mktemp("reference") / "src")
-    _purge()
-    sys.path.insert(0, str(root))
-    try:
-        yield lambda name: importlib.import_module(f"netra_backend.{name}")
-    finally:
-        sys.path.remove(str(root))
-        _purge()
-
-
-@pytest.fixture
-def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
-    shared = nb("app.websocket_core.connection_hub").get_connection_hub()
-    shared.clear()
-    yield shared
-    shared.clear()
 
 
 class Sink:

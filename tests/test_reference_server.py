@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,32 +32,6 @@ USERS = {"alice": "alice-token-1", "bob": "bob-token-2"}
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 4 * TIMEOUT))
-
-
-def _purge() -> None:
-    for name in [m for m in sys.modules if m == "netra_backend" or m.startswith("netra_backend.")]:
-        del sys.modules[name]
-
-
-@pytest.fixture(scope="module")
-def nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], ModuleType]]:
-    """Import ``netra_backend.<name>`` from a private copy of the healthy reference."""
-    root = copy_reference(tmp_path_factory.mktemp("reference") / "src")
-    _purge()
-    sys.path.insert(0, str(root))
-    try:
-        yield lambda name: importlib.import_module(f"netra_backend.{name}")
-    finally:
-        sys.path.remove(str(root))
-        _purge()
-
-
-@pytest.fixture
-def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
-    shared = nb("app.websocket_core.connection_hub").get_connection_hub()
-    shared.clear()
-    yield shared
-    shared.clear()
 
 
 @contextlib.asynccontextmanager
