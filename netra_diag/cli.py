@@ -364,7 +364,7 @@ def _guard(func: Any, *args: Any) -> ExitCode:
         return func(*args)
     except OutputError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        return ExitCode.OUTPUT_ERROR
     except ConfigError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE_ERROR
@@ -396,5 +396,5 @@ def main() -> None:
         traceback.print_exc(file=sys.stderr)
         print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
               "about the target; please report it with the traceback above", file=sys.stderr)
-        sys.exit(int(ExitCode.UNDECIDED))
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
     sys.exit(code if isinstance(code, int) else 0)

@@ -128,12 +128,12 @@ def test_exit_5_when_no_check_is_selected(cli, profile):
     assert result.exit_code == ExitCode.NO_CHECKS
 
 
-def test_exit_2_when_the_output_cannot_be_written(cli, profile, plugin_dir, tmp_path):
+def test_exit_6_when_the_output_cannot_be_written(cli, profile, plugin_dir, tmp_path):
     folder = plugin_dir("my_check.py")
     target = tmp_path / "no-such-dir" / "out.json"
     result = cli("run", str(profile), "--checks-dir", str(folder), "--only", "my-check",
                  "--format", "json", "--output", str(target))
-    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.exit_code == ExitCode.OUTPUT_ERROR
     assert "out.json" in result.stderr
 
 
@@ -253,7 +253,7 @@ def test_one_unwritable_report_does_not_lose_the_others(cli, profile, plugin_dir
     result = cli("run", str(profile), "--checks-dir", str(folder), "--only", "my-check",
                  "--report", f"junit:{tmp_path / 'missing-dir' / 'x.xml'}",
                  "--report", f"json:{good}")
-    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.exit_code == ExitCode.OUTPUT_ERROR
     assert "x.xml" in result.stderr
     assert json.loads(good.read_text())["counts"]["pass"] == 1
     assert "my-check" in result.stdout
