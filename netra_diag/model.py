@@ -20,8 +20,10 @@ __all__ = [
     "Why",
     "errored",
     "failed",
+    "finding_id",
     "passed",
     "skipped",
+    "with_finding_ids",
 ]
 
 SCHEMA = "netra-diag/run/v1"
@@ -52,6 +54,10 @@ class Evidence:
     target), ``observed`` (what was seen against what was expected), ``traceback``,
     ``events`` (events received, in order), ``timing``, ``warning`` or ``note``. ``file``
     is relative to the target root when it lies inside it.
+
+    ``id`` is the stable id of a *finding* (evidence with a file, in a result that fails or
+    could not decide): see ``finding_id``. CI formats track findings by it (SARIF
+    ``partialFingerprints``), so it never depends on the message text nor on the line.
     """
 
     kind: str
@@ -59,6 +65,7 @@ class Evidence:
     file: str | None = None
     line: int | None = None
     data: Any = None
+    id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "message": self.message}
@@ -68,6 +75,8 @@ class Evidence:
             out["line"] = self.line
         if self.data is not None:
             out["data"] = self.data
+        if self.id is not None:
+            out["id"] = self.id
         return out
 
     @classmethod
@@ -78,6 +87,7 @@ class Evidence:
             file=raw.get("file"),
             line=raw.get("line"),
             data=raw.get("data"),
+            id=raw.get("id") if isinstance(raw.get("id"), str) else None,
         )
 
     @property
@@ -86,6 +96,36 @@ class Evidence:
         if self.file is None:
             return None
         return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+def finding_id(check_id: str, ev: Evidence, ordinal: int = 1) -> str:
+    """``check:kind:file[:symbol]`` (``#n`` for the n-th such finding without a symbol).
+
+    The symbol is ``data["symbol"]`` when the check gives one; the line and the message are
+    left out on purpose, so that a finding keeps its id when code moves or wording changes.
+    """
+    base = f"{check_id}:{ev.kind}:{ev.file or ''}"
+    symbol = ev.data.get("symbol") if isinstance(ev.data, dict) else None
+    if isinstance(symbol, str) and symbol:
+        return f"{base}:{symbol}"
+    return base if ordinal == 1 else f"{base}#{ordinal}"
+
+
+def with_finding_ids(check_id: str, status: Status,
+                     evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """``evidence`` with an ``id`` on every finding (located evidence of a ``fail`` or
+    ``error``) that has none; ids a check set itself are kept."""
+    if status not in (Status.FAIL, Status.ERROR):
+        return evidence
+    seen: dict[str, int] = {}
+    out = []
+    for ev in evidence:
+        if ev.file and ev.id is None:
+            first = finding_id(check_id, ev)
+            seen[first] = seen.get(first, 0) + 1
+            ev = replace(ev, id=finding_id(check_id, ev, seen[first]))
+        out.append(ev)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -138,7 +178,8 @@ class CheckResult:
     ) -> CheckResult:
         """Bind ``verdict``; the check's own fix hint stands in when the verdict has none."""
         hint = verdict.fix or (fix if verdict.status in (Status.FAIL, Status.ERROR) else None)
-        return cls(id, why, title, verdict.status, verdict.summary, verdict.evidence, hint,
+        evidence = with_finding_ids(id, verdict.status, verdict.evidence)
+        return cls(id, why, title, verdict.status, verdict.summary, evidence, hint,
                    round(duration_s, 6))
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,7 +282,7 @@ class RunReport:
             for ev_index, ev in enumerate(result.get("evidence", ())):
                 if not isinstance(ev, dict) or not isinstance(ev.get("message", ""), str):
                     raise ValueError(f"results[{index}].evidence[{ev_index}] is malformed")
-                _expect_types(ev, {"kind": str, "file": str, "line": int},
+                _expect_types(ev, {"kind": str, "file": str, "line": int, "id": str},
                               where=f"results[{index}].evidence[{ev_index}].")
         for check_id, meta in raw.get("checks", {}).items():
             if not isinstance(meta, dict):

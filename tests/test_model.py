@@ -53,3 +53,22 @@ def test_foreign_document_is_refused():
 
 def test_status_values_are_the_contract():
     assert [s.value for s in Status] == ["pass", "fail", "error", "skip"]
+
+
+def test_findings_get_stable_distinct_ids_without_line_or_message():
+    from netra_diag.model import CheckResult, Evidence, failed, passed
+
+    evidence = (Evidence("location", "import", "a/deps.py", 16),
+                Evidence("location", "call", "a/deps.py", 25),
+                Evidence("location", "named", "a/deps.py", 30, {"symbol": "get_manager"}),
+                Evidence("observed", "no file"))
+    result = CheckResult.from_verdict(id="import-chain", why=1, title="t",
+                                      verdict=failed("s", *evidence), duration_s=0)
+    assert [e.id for e in result.evidence] == [
+        "import-chain:location:a/deps.py", "import-chain:location:a/deps.py#2",
+        "import-chain:location:a/deps.py:get_manager", None]
+    assert CheckResult.from_dict(result.to_dict()) == result
+    # a pass has no findings
+    ok = CheckResult.from_verdict(id="import-chain", why=1, title="t",
+                                  verdict=passed("s", *evidence), duration_s=0)
+    assert all(e.id is None for e in ok.evidence)

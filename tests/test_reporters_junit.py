@@ -122,3 +122,19 @@ def test_hostile_text_is_escaped_and_illegal_characters_stripped(tmp_path: Path)
 
 def test_xml_safe() -> None:
     assert xml_safe("a\x00b\x08c\td\ne\ud800f\ufffeg😀") == "abc\td\nefg😀"
+
+
+def test_failing_cases_carry_file_and_line_from_their_first_finding() -> None:
+    import junitparser
+    from report_fixtures import incident_report as _incident
+
+    from netra_diag.reporters.junit import render_junit as _render
+
+    xml = junitparser.JUnitXml.fromstring(_render(_incident()).encode())
+    cases = {c.name.split()[0]: c for suite in xml for c in suite}
+    first = cases["import-chain"]
+    assert (first._elem.get("file"), first._elem.get("line")) == (
+        "netra_backend/app/dependencies.py", "16")
+    # a pass, and a failure that located nothing, carry neither
+    assert cases["deprecation-warnings"]._elem.get("file") is None
+    assert cases["event-flow"]._elem.get("file") is None

@@ -17,7 +17,7 @@ from report_fixtures import (
     interrupted_report,
 )
 
-from netra_diag.model import Evidence, Status
+from netra_diag.model import CheckResult, Evidence, Status, failed
 from netra_diag.reporters.sarif import FINGERPRINT_KEY, SARIF_SCHEMA_URI, render_sarif
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -84,8 +84,16 @@ def test_incident_finding_at_dependencies_line_16() -> None:
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
     # one result per located evidence of a non-passing check; passes and skips give none
     assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
-            for r in results] == [("import-chain", 16), ("emitter-methods", 88),
-                                  ("registry-wiring", 41), ("engine-factory", 131)]
+            for r in results[:4]] == [("import-chain", 16), ("emitter-methods", 88),
+                                      ("registry-wiring", 41), ("engine-factory", 131)]
+    # event-flow located nothing: it still has its result, at the profile (here: none, the
+    # embedded reference, so a logical location naming the check)
+    flow = results[4]
+    assert flow["ruleId"] == "event-flow" and flow["level"] == "error"
+    assert flow["locations"] == [{"logicalLocations": [{
+        "name": "event-flow", "kind": "module", "fullyQualifiedName": "netra-diag/event-flow"}]}]
+    assert flow["message"]["text"].startswith("Complete Event Flow failed: 0/5")
+    assert len(results) == 5
     registry = results[2]
     assert registry["message"]["text"].startswith("TypeError: AgentRegistry.__init__()")
 
@@ -97,27 +105,56 @@ def test_no_results_for_a_healthy_run() -> None:
 def test_errors_are_warnings_and_notifications() -> None:
     report = error_report()
     run = render(report)["runs"][0]
-    assert run["results"] == []  # no file: runtime findings stay out of SARIF
+    # no file: one result per check, at the check (here the embedded reference's)
+    assert [(r["ruleId"], r["level"]) for r in run["results"]] == [
+        ("registry-wiring", "warning"), ("event-flow", "warning")]
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert [n["associatedRule"]["id"] for n in notes] == ["registry-wiring", "event-flow"]
     located = [dataclasses.replace(r, evidence=(Evidence("location", "profile key", "p.yaml", 3),))
                if r.id == "registry-wiring" else r for r in report.results]
     run = render(dataclasses.replace(report, results=tuple(located)))["runs"][0]
-    (result,) = run["results"]
+    result = run["results"][0]
     assert result["level"] == "warning" and result["ruleId"] == "registry-wiring"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "p.yaml"
 
 
-def test_fingerprint_survives_a_line_shift_but_not_a_new_message() -> None:
-    def fingerprint(line: int, message: str = "imports deprecated get_websocket_manager") -> str:
+def test_a_check_without_location_points_at_the_profile_or_the_endpoint(validator) -> None:
+    report = error_report()
+    target = {**report.target, "root": "/repo/src", "source_prefix": "src",
+              "profile": "/repo/src/netra-diag.yaml", "builtin": False}
+    log = render(dataclasses.replace(report, target=target))
+    assert not list(validator.iter_errors(log))
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"]
+                 for r in log["runs"][0]["results"]]
+    assert locations == [{"uri": "src/netra-diag.yaml", "uriBaseId": "%SRCROOT%"}] * 2
+    probe = {"name": "live endpoint ws://127.0.0.1:9/ws", "url": "ws://127.0.0.1:9/ws",
+             "root": None, "probe": True, "faults": []}
+    log = render(dataclasses.replace(report, target=probe))
+    assert not list(validator.iter_errors(log))
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"]} == {"ws://127.0.0.1:9/ws"}
+
+
+def test_fingerprints_come_from_finding_ids_not_lines_nor_messages() -> None:
+    def fingerprint(line: int, message: str = "imports deprecated get_websocket_manager",
+                    file: str = "netra_backend/app/dependencies.py", data=None) -> str:
         report = incident_report()
         results = [dataclasses.replace(r, evidence=(Evidence(
-            "location", message, "netra_backend/app/dependencies.py", line),))
+            "location", message, file, line, data),))
             if r.id == "import-chain" else r for r in report.results]
         run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
         return run["results"][0]["partialFingerprints"][FINGERPRINT_KEY]
 
     assert fingerprint(16) == fingerprint(40)
-    assert fingerprint(16) != fingerprint(16, "imports deprecated WebSocketNotifier")
+    assert fingerprint(16) == fingerprint(16, "reworded: the deprecated singleton")
+    assert fingerprint(16) != fingerprint(16, file="netra_backend/app/other.py")
+    assert fingerprint(16) != fingerprint(16, data={"symbol": "get_websocket_manager"})
+    # the fingerprint is the hash of the id the JSON run carries
+    ev = Evidence("location", "m", "netra_backend/app/dependencies.py", 16)
+    result = CheckResult.from_verdict(id="import-chain", why=1, title="t",
+                                      verdict=failed("s", ev), duration_s=0)
+    assert result.evidence[0].id == "import-chain:location:netra_backend/app/dependencies.py"
+    assert fingerprint(16) == hashlib.sha256(result.evidence[0].id.encode()).hexdigest()[:32]
 
 
 def test_paths_are_posix_relative_and_uri_encoded() -> None:
@@ -141,7 +178,8 @@ def test_skip_and_pass_produce_no_results_even_with_locations() -> None:
                if r.status in (Status.PASS, Status.SKIP) else r for r in report.results]
     run = render(dataclasses.replace(report, results=tuple(results)))["runs"][0]
     assert {r["ruleId"] for r in run["results"]} == {"import-chain", "emitter-methods",
-                                                     "registry-wiring", "engine-factory"}
+                                                     "registry-wiring", "engine-factory",
+                                                     "event-flow"}
 
 
 def test_uris_are_relative_to_the_repository_root(validator) -> None:
@@ -157,7 +195,8 @@ def test_uris_are_relative_to_the_repository_root(validator) -> None:
     log = render(dataclasses.replace(report, target=target, results=tuple(results)))
     assert not list(validator.iter_errors(log))
     run = log["runs"][0]
-    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]
+            if "physicalLocation" in r["locations"][0]]
     assert uris[0] == {"uri": "services/api/src/netra_backend/app/dependencies.py",
                        "uriBaseId": "%SRCROOT%"}
     assert {"uri": "services/api/conftest.py", "uriBaseId": "%SRCROOT%"} in uris

@@ -6,18 +6,21 @@ not evaluated, skip is ``<skipped>``; the evidence goes in the element *text* (G
 ``message``); suite-level ``<properties>`` only; counts on the suite elements match the
 children; characters illegal in XML 1.0 are stripped. Test cases follow the chain order;
 the suite properties carry the diagnosis verdict and, for an interrupted run,
-``interrupted=true`` with a note that the results are incomplete.
+``interrupted=true`` with a note that the results are incomplete. A failing (or undecided)
+case carries ``file`` and ``line`` attributes (pytest's ``xunit1`` family) from its first
+located finding, the path relative to the repository root like SARIF's.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from netra_diag.analysis import chain_order, diagnose
 from netra_diag.model import CheckResult, RunReport, Status
 
-from . import result_text
+from . import located_evidence, repository_path, result_text
 
 __all__ = ["render_junit", "xml_safe"]
 
@@ -57,12 +60,19 @@ def _properties(report: RunReport) -> list[tuple[str, str]]:
     return props
 
 
-def _testcase(parent: ET.Element, result: CheckResult, classname: str) -> None:
+def _testcase(parent: ET.Element, result: CheckResult, classname: str,
+              target: dict[str, Any]) -> None:
     case = ET.SubElement(parent, "testcase", {
         "classname": xml_safe(classname),
         "name": xml_safe(f"{result.id} {result.title}".strip()),
         "time": _seconds(result.duration_s),
     })
+    located = located_evidence(result) if result.status in (Status.FAIL, Status.ERROR) else []
+    if located:
+        path = repository_path(str(located[0].file), target) or str(located[0].file)
+        case.set("file", xml_safe(path))
+        if isinstance(located[0].line, int) and located[0].line >= 1:
+            case.set("line", str(located[0].line))
     summary = xml_safe(result.summary)
     if result.status is Status.FAIL:
         child = ET.SubElement(case, "failure", {"message": summary, "type": "FAIL"})
@@ -96,7 +106,7 @@ def render_junit(report: RunReport) -> str:
         ET.SubElement(props, "property", {"name": name, "value": xml_safe(value)})
     classname = f"{SUITE_NAME}.{report.target.get('name', 'target')}"
     for result in chain_order(report.results):
-        _testcase(suite, result, classname)
+        _testcase(suite, result, classname, report.target)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

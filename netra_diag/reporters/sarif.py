@@ -2,12 +2,15 @@
 
 One rule per check in the run (title, explain text, fix hint); one result per located
 piece of evidence of a non-passing check (``fail`` -> ``error``, ``error`` -> ``warning``);
-``pass`` and ``skip`` produce none, and findings without a file stay out (CI-FORMATS.md:
-they belong to JUnit, JSON and annotations). Checks that could not decide are also listed as
-tool execution notifications. URIs are relative to the repository root (``%SRCROOT%``),
-as GitHub code scanning resolves them against the checkout: the evidence's path (relative
-to the target root) behind the run's ``target.source_prefix``; ``partialFingerprints`` hash
-the rule, path and message but not the line, so a finding is tracked across line shifts.
+a non-passing check without any located evidence (``event-flow`` seeing no event) still gets
+one result, located at the profile file, or at the endpoint's URL for a probe (the embedded
+reference has neither: a logical location names the check). ``pass`` and ``skip`` produce
+none. Checks that could not decide are also listed as tool execution notifications. URIs are
+relative to the repository root (``%SRCROOT%``), as GitHub code scanning resolves them
+against the checkout: the evidence's path (relative to the target root) behind the run's
+``target.source_prefix``. ``partialFingerprints`` hash the finding's id (``Evidence.id``:
+check, kind, file and symbol; never the message nor the line), so a finding is tracked across
+line shifts and rewordings.
 Interrupted runs say so (``executionSuccessful`` false, a notification, the verdict).
 """
 
@@ -22,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from netra_diag.analysis import chain_order, diagnose, why_label
-from netra_diag.model import CheckResult, Evidence, RunReport, Status
+from netra_diag.model import CheckResult, Evidence, RunReport, Status, with_finding_ids
 
 from . import headline, located_evidence, repository_path, repository_root
 
@@ -73,14 +76,13 @@ def _artifact(file: str, target: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return {"uri": quote(rel, safe="/"), "uriBaseId": SRCROOT}, rel
 
 
-def _fingerprint(rule_id: str, path: str, message: str) -> str:
-    digest = hashlib.sha256(f"{rule_id}\n{path}\n{message}".encode()).hexdigest()
-    return digest[:32]
+def _fingerprint(finding: str) -> str:
+    return hashlib.sha256(finding.encode()).hexdigest()[:32]
 
 
 def _result(result: CheckResult, ev: Evidence, rule_index: int,
             target: dict[str, Any]) -> dict[str, Any]:
-    artifact, path = _artifact(str(ev.file), target)
+    artifact, _path = _artifact(str(ev.file), target)
     verdict = "failed" if result.status is Status.FAIL else "could not be evaluated"
     title = headline(ev).rstrip(".")
     text = f"{title}. {why_label(result.why, result.title)} {verdict}: {result.summary}"
@@ -95,8 +97,48 @@ def _result(result: CheckResult, ev: Evidence, rule_index: int,
         "level": _LEVEL[result.status],
         "message": {"text": text},
         "locations": [{"physicalLocation": physical}],
-        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(result.id, path, ev.message)},
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(ev.id or result.id)},
     }
+
+
+def _check_location(result: CheckResult, target: dict[str, Any]) -> dict[str, Any]:
+    """Where a finding without a file is shown: the profile file, the probed URL, or (the
+    embedded reference) a logical location naming the check."""
+    profile = str(target.get("profile") or "")
+    if target.get("url"):
+        return {"physicalLocation": {"artifactLocation": {"uri": str(target["url"])}}}
+    if profile and not target.get("builtin") and not profile.startswith("<") and \
+            not target.get("probe"):
+        artifact, _path = _artifact(profile, target)
+        return {"physicalLocation": {"artifactLocation": artifact}}
+    return {"logicalLocations": [{"name": result.id, "kind": "module",
+                                  "fullyQualifiedName": f"netra-diag/{result.id}"}]}
+
+
+def _check_result(result: CheckResult, rule_index: int,
+                  target: dict[str, Any]) -> dict[str, Any]:
+    """The one result of a non-passing check that located nothing."""
+    verdict = "failed" if result.status is Status.FAIL else "could not be evaluated"
+    return {
+        "ruleId": result.id,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[result.status],
+        "message": {"text": f"{why_label(result.why, result.title)} {verdict}: "
+                            f"{result.summary}"},
+        "locations": [_check_location(result, target)],
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(f"{result.id}:check")},
+    }
+
+
+def _results_of(result: CheckResult, rule_index: int,
+                target: dict[str, Any]) -> list[dict[str, Any]]:
+    # ids are recomputed for runs saved before findings carried them (same rule, same ids)
+    findings = with_finding_ids(result.id, result.status, result.evidence)
+    located = located_evidence(CheckResult(result.id, result.why, result.title, result.status,
+                                           result.summary, findings))
+    if not located:
+        return [_check_result(result, rule_index, target)]
+    return [_result(result, ev, rule_index, target) for ev in located]
 
 
 def _start_time(started_at: str) -> str | None:
@@ -137,9 +179,8 @@ def render_sarif(report: RunReport) -> str:
     rules = [_rule(r, report.checks.get(r.id) or {}) for r in ordered]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = [
-        _result(r, ev, rule_index[r.id], report.target)
-        for r in ordered if r.status in _LEVEL
-        for ev in located_evidence(r)
+        item for r in ordered if r.status in _LEVEL
+        for item in _results_of(r, rule_index[r.id], report.target)
     ]
     run: dict[str, Any] = {
         "tool": {"driver": {
