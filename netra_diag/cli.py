@@ -290,6 +290,19 @@ def report_cmd(
 
 
 @app.command()
+def schema(
+    name: Annotated[str, typer.Argument(
+        metavar="run|profile", help="run: the netra-diag/run/v1 JSON document; profile: the "
+        "netra-diag/profile/v1 YAML profile.")],
+) -> None:
+    """Print the JSON Schema of the run JSON or of the profile (for editors and validators)."""
+    from .schemas import SCHEMAS, schema_text
+
+    _choice(name, tuple(SCHEMAS), "the schema name")
+    sys.stdout.write(schema_text(name))
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(
         "--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",

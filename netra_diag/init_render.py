@@ -31,7 +31,10 @@ def _describe(tree: Survey, choice: RoleChoice) -> str:
 
 def render_profile(proposal: Proposal, *, root: str) -> str:
     """The commented YAML for ``proposal`` (``root`` relative to the profile's folder)."""
+    from .schemas import schema_uri  # editors (yaml-language-server) validate and complete
+
     lines = [
+        f"# yaml-language-server: $schema={schema_uri('profile')}",
         "# netra-diag profile written by `netra-diag init` from the source alone (nothing was",
         "# imported). Review every TODO, then run `netra-diag run` (or `run --static`).",
         f"# Surveyed {proposal.files} file(s) under {root}.",
@@ -43,7 +46,7 @@ def render_profile(proposal: Proposal, *, root: str) -> str:
         "roles:",
     ]
     for problem in proposal.problems:
-        lines.insert(3, f"# skipped (could not parse): {problem}")
+        lines.insert(4, f"# skipped (could not parse): {problem}")
     tree = proposal.tree or Survey()
     from .profile import ROLES
 
