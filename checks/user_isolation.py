@@ -75,7 +75,7 @@ def user_isolation(ctx: CheckContext) -> Verdict:
 async def _observe(ctx: CheckContext, users: int) -> tuple[list[Capture], str, list[str]]:
     async with open_endpoint(ctx, users, "isolation") as endpoint:
         captures = await drive_runs(endpoint.url, endpoint.members, timeout=endpoint.budget_s,
-                                    flush=True)
+                                    flush=True, warm_up=True)
     return captures, public_url(endpoint.url), endpoint.secrets
 
 

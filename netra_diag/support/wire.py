@@ -181,7 +181,9 @@ async def start_and_follow(ws: Any, cap: Capture, message: str, agent: str,
         elif kind == "run_finished" and frame.get("run_id") in (None, cap.run_id):
             cap.finished = True
             return
-        elif kind == last_event and (cap.run_id is None or frame.get("run_id") == cap.run_id):
+        elif kind == last_event and (frame.get("run_id") == cap.run_id if cap.run_id else
+                                     frame.get("user_id") in (None, cap.user_id)):
+            # before run_accepted, another user's run (a broadcast) must not end this one
             cap.completed = True
             return
 

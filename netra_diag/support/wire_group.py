@@ -5,20 +5,32 @@
 offset first and flushes late frames after (the ``time`` exchange of the protocol, see
 ``support.wire``). It opens no socket itself: each member is a ``support.wire`` client
 (``guarded``, ``bounded``), and everything it sees ends in that member's ``Capture``.
+
+Wire checks sharing one endpoint take turns: under ``probe`` every check talks to the same
+server as the same users, so the runs of one check (latency's, say) would reach the clients
+of another (isolation's) and be counted there. ``drive_runs`` therefore holds an exclusive
+lock per endpoint URL (a ``flock`` on a file in the temporary folder, shared by the checks'
+interpreters) for as long as its runs last; waiting for it counts against the deadline.
+Under ``run`` each check serves its own endpoint on its own port, so nobody waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
+import os
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from .capture import Capture, keep, new_capture, next_frame
 from .wire import await_auth, bounded, guarded, start_and_follow
 
-__all__ = ["drive_runs"]
+__all__ = ["drive_runs", "endpoint_turn"]
 
 #: Clock samples per connection when ``sync_clock`` is on (the one with the least RTT wins).
 CLOCK_SAMPLES = 5
@@ -30,7 +42,8 @@ QUIET_S = 0.3
 async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: float,
                      message: str = "netra-diag probe", agent: str = "demo",
                      last_event: str = "agent_completed", ssl: Any = None,
-                     sync_clock: bool = False, flush: bool = False) -> list[Capture]:
+                     sync_clock: bool = False, flush: bool = False,
+                     warm_up: bool = False) -> list[Capture]:
     """One run per member ``(label, token)``, each on its own connection, all at once.
 
     Every member connects and authenticates first; the runs start together once all are in
@@ -38,20 +51,86 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
     has every other client there to reach. ``sync_clock`` estimates each connection's clock
     offset first (``Capture.clock_offset_s``). ``flush``: after every run has ended, each
     client keeps reading until the server answers a ``time`` marker (or stays quiet for
-    ``QUIET_S``), so frames other runs sent it late are captured too. One deadline,
+    ``QUIET_S``), so frames other runs sent it late are captured too. ``warm_up``: each
+    member first runs one agent run of its own, not captured (a server may register a
+    connection for delivery only when it starts a run), and every member flushes what it
+    received; only then do the observed runs start together, so every member can be reached
+    by every observed run and cross-user counts do not depend on who started first. One
+    deadline,
     ``timeout`` s, bounds everything; a member that fails never blocks the others.
     """
-    sync = _Sync(len(members))
-    caps = [new_capture(url, timeout, label) for label, _ in members]
+    started = time.monotonic()
+    async with endpoint_turn(url, timeout) as held:
+        remaining = max(timeout - (time.monotonic() - started), 0.001)
+        caps = [new_capture(url, remaining, label) for label, _ in members]
+        if not held:
+            for cap in caps:
+                cap.failure = (f"another netra-diag wire check kept {cap.url} busy for the "
+                               f"whole {timeout:g} s; raise --timeout")
+            return caps
+        await _drive(url, members, caps, remaining, message, agent, last_event, ssl,
+                     sync_clock, flush, warm_up)
+    return caps
+
+
+#: How often a check waiting for its turn on an endpoint tries the lock again.
+TURN_POLL_S = 0.02
+
+
+@contextlib.asynccontextmanager
+async def endpoint_turn(url: str, timeout: float) -> AsyncIterator[bool]:
+    """Hold the endpoint's lock (yields True), or give up after ``timeout`` s (False).
+
+    Without ``fcntl`` (Windows) the checks are not serialised and this yields True."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield True
+        return
+    folder = Path(tempfile.gettempdir()) / f"netra-diag-wire-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    name = hashlib.sha256(url.encode()).hexdigest()[:24]
+    fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                await asyncio.sleep(TURN_POLL_S)
+        yield True  # the lock goes with the descriptor, closed below (also on a crash)
+    finally:
+        os.close(fd)
+
+
+async def _drive(url: str, members: Sequence[tuple[str, str]], caps: list[Capture],
+                 timeout: float, message: str, agent: str, last_event: str, ssl: Any,
+                 sync_clock: bool, flush: bool, warm_up: bool) -> None:
+    sync, warm = _Sync(len(members)), _Sync(len(members) if warm_up else 0)
+    warm_runs: set[str] = set()
 
     async def member(cap: Capture, token: str) -> None:
-        joined = finished = False
+        warmed = joined = finished = False
 
         async def body(ws: Any) -> None:
-            nonlocal joined, finished
+            nonlocal warmed, joined, finished
             await await_auth(ws, cap)
             if sync_clock:
                 await _sync_clock(ws, cap, wait=min(2.0, timeout / 4))
+            if warm_up:
+                scratch = new_capture(url, timeout, cap.label)
+                scratch.deadline = cap.deadline
+                await start_and_follow(ws, scratch, message, agent, last_event)
+                if scratch.run_id is not None:
+                    warm_runs.add(scratch.run_id)
+                warmed = True
+                warm.arrive()
+                await _read_until(ws, scratch, warm.all_in)
+                await _flush(ws, scratch)  # every warm-up frame sent to it has arrived
             joined = True
             sync.arrive()
             await _read_until(ws, cap, sync.all_in)
@@ -65,6 +144,8 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
         try:
             await bounded(cap, guarded(cap, url, token, ssl, timeout, body), timeout)
         finally:
+            if warm_up and not warmed:
+                warm.arrive()
             if not joined:
                 sync.arrive()
             if not finished:
@@ -72,7 +153,12 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
 
     await asyncio.gather(*(member(cap, token) for cap, (_, token) in zip(caps, members,
                                                                            strict=True)))
-    return caps
+    for cap in caps:  # a warm-up frame that arrived late is still no part of the observation
+        kept = [i for i, f in enumerate(cap.frames) if f.get("run_id") not in warm_runs]
+        if len(kept) < len(cap.frames):
+            cap.frames = [cap.frames[i] for i in kept]
+            cap.received_at = [cap.received_at[i] for i in kept]
+            cap.error_frames = [f for f in cap.error_frames if f.get("run_id") not in warm_runs]
 
 
 class _Sync:
