@@ -262,3 +262,20 @@ def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cl
     code, rows = run_json(cli, str(profile), "--static", "--only", "registry-wiring")
     assert code == ExitCode.OK, rows
     assert rows["registry-wiring"]["summary"].startswith("from source: every production call")
+
+
+def test_exclude_patterns_have_gitignore_semantics(tmp_path):
+    """``legacy/*.py`` is one folder level (fnmatch's ``*`` crossed folders), and
+    ``**/tests/**`` reaches a top-level ``tests/`` (fnmatch missed it); ``!`` re-includes."""
+    files = ["legacy/a.py", "legacy/sub/b.py", "tests/t.py", "pkg/tests/u.py", "pkg/m.py",
+             "gen/g.py", "gen/keep.py"]
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("needle = 1\n")
+
+    def found(*patterns: str) -> list[str]:
+        return [m.relpath for m in scan(tmp_path, include_tests=True, exclude=list(patterns))]
+
+    assert "legacy/sub/b.py" in found("legacy/*.py") and "legacy/a.py" not in found("legacy/*.py")
+    assert not {"tests/t.py", "pkg/tests/u.py"} & set(found("**/tests/**"))
+    assert found("gen/*", "!gen/keep.py", "legacy/", "tests/") == ["gen/keep.py", "pkg/m.py"]

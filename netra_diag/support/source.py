@@ -1,13 +1,13 @@
 """Walk a target's production source and parse only the files that can matter.
 
 Scanning rules: files under the root ending in ``.py``, minus the profile's ``exclude``
-globs and test code (``tests/`` and ``test/`` folders, ``test_*.py``, ``*_test.py``,
-``conftest.py``); a cheap byte search picks the files that mention any wanted symbol, and
-only those are parsed with ``ast``, one at a time (never all trees in memory). Files are
-parsed from their bytes, as the interpreter reads them (a UTF-8 BOM and a ``coding:`` cookie
-are honoured). A file that cannot be read, decoded or parsed becomes a ``SourceProblem``,
-never an exception: checks must not pass from source over such a file (it mentions what
-they look for, and was not judged).
+patterns (gitignore semantics, see ``exclusion``) and test code (``tests/`` and ``test/``
+folders, ``test_*.py``, ``*_test.py``, ``conftest.py``); a cheap byte search picks the files
+that mention any wanted symbol, and only those are parsed with ``ast``, one at a time (never
+all trees in memory). Files are parsed from their bytes, as the interpreter reads them (a
+UTF-8 BOM and a ``coding:`` cookie are honoured). A file that cannot be read, decoded or
+parsed becomes a ``SourceProblem``, never an exception: checks must not pass from source
+over such a file (it mentions what they look for, and was not judged).
 
 Speed (measured by ``benchmarks/static_scan.py``): the walk is one ``os.scandir`` per folder
 with test folders pruned whole; each file is read with one raw ``os.read`` (no buffered file
@@ -21,14 +21,12 @@ files that match.
 from __future__ import annotations
 
 import ast
-import fnmatch
 import functools
 import io
 import multiprocessing
 import os
-import re
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,10 +122,21 @@ def iter_python_files(root: Path, exclude: Iterable[str] = (), *,
         yield Path(path), relpath
 
 
+def exclusion(patterns: Iterable[str]) -> Callable[[str], bool] | None:
+    """``exclude:`` patterns with gitignore semantics (pathspec): ``legacy/*.py`` is one
+    folder level, ``legacy/`` or ``legacy/**`` a whole tree, ``tests/`` or ``**/tests/**``
+    at any depth, the top level included; ``!keep.py`` re-includes. None when empty."""
+    patterns = list(patterns)
+    if not patterns:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns).match_file
+
+
 def _walk(root: Path, exclude: Iterable[str], include_tests: bool) -> Iterator[tuple[str, str]]:
     """``(path, relpath)`` as strings, depth first in name order (see the module doc)."""
-    patterns = [fnmatch.translate(p) for p in exclude]
-    excluded = re.compile("|".join(patterns)).match if patterns else None
+    excluded = exclusion(exclude)
     stack = [(str(root.resolve()), "")]
     while stack:
         folder, rel = stack.pop()
