@@ -7,7 +7,6 @@ carries only that document: progress, logs and errors go to stderr.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,21 +14,43 @@ from typing import Annotated, Any
 import typer
 
 from ._version import __version__
+from .cli_options import (
+    RUN_FORMATS,
+    BaselineOpt,
+    ChecksDirOpt,
+    ColorOpt,
+    InjectOpt,
+    JobsOpt,
+    ListFormatOpt,
+    OnlyOpt,
+    OutputOpt,
+    ProfileArg,
+    QuietOpt,
+    ReportOpt,
+    RunFormatOpt,
+    ScenarioOpt,
+    SkipOpt,
+    StaticOpt,
+    TimeoutOpt,
+    VerboseOpt,
+    suggest,
+    verbosity,
+)
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
 
-__all__ = ["app", "main"]
+__all__ = ["RUN_FORMATS", "app", "main"]
 
 app = typer.Typer(
     name="netra-diag",
     help="Diagnose agent event pipelines: from the import chain to events on the wire.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
-RUN_FORMATS = ("rich", "json", "markdown", "junit", "sarif", "github")
 LIST_FORMATS = ("rich", "json")
 
 
@@ -41,7 +62,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """netra-diag: a Five Whys diagnosis of an agent event pipeline, as a tool."""
@@ -59,11 +80,6 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     return value
 
 
-def suggest(unknown: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(unknown, known, n=3, cutoff=0.4)
-    return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
-
-
 def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = (),
                    import_timeout_s: float = 30.0) -> Any:
     """Load built-in, entry-point and folder checks into a fresh registry."""
@@ -77,57 +93,11 @@ def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = (),
 
 
 def select_specs(registry: Any, only: list[str], skip: list[str]) -> list[Any]:
-    known = [s.id for s in registry.specs]
-    for check_id in [*only, *skip]:
-        if check_id not in registry:
-            raise ConfigError(f"unknown check id {check_id!r}{suggest(check_id, known)}")
-    specs = registry.specs
-    if only:
-        specs = [s for s in specs if s.id in only]
-    return [s for s in specs if s.id not in skip]
+    """The checks ``--only``/``--skip`` select: ids, tags and comma lists (cli_options)."""
+    from .cli_options import select
 
+    return select(registry.specs, only, skip)
 
-def parse_report_option(values: list[str]) -> list[tuple[str, Path]]:
-    out = []
-    for value in values:
-        fmt, sep, path = value.partition(":")
-        if not sep or not path:
-            raise ConfigError(f"--report takes FORMAT:PATH (got {value!r})")
-        if fmt not in RUN_FORMATS or fmt == "rich":
-            raise ConfigError(f"--report format must be one of "
-                              f"{', '.join(f for f in RUN_FORMATS if f != 'rich')} (got {fmt!r})")
-        out.append((fmt, Path(path)))
-    return out
-
-
-ProfileArg = Annotated[Path | None, typer.Argument(
-    help="Profile file, or a folder holding netra-diag.yaml. Default: ./netra-diag.yaml, "
-    "else the embedded reference pipeline.", show_default=False)]
-RunFormatOpt = Annotated[str, typer.Option(
-    "--format", "-f", help=f"Output format: {', '.join(RUN_FORMATS)}.")]
-ListFormatOpt = Annotated[str, typer.Option("--format", "-f", help="rich or json.")]
-OutputOpt = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Write the output to FILE (atomically) instead of stdout.")]
-ReportOpt = Annotated[list[str] | None, typer.Option(
-    "--report", help="Also write FORMAT:PATH (repeatable), e.g. junit:results.xml.")]
-OnlyOpt = Annotated[list[str] | None, typer.Option(
-    "--only", help="Run only this check id (repeatable).")]
-SkipOpt = Annotated[list[str] | None, typer.Option(
-    "--skip", help="Do not run this check id (repeatable).")]
-InjectOpt = Annotated[list[str] | None, typer.Option(
-    "--inject", help="Inject a named fault into the reference (repeatable); see `faults`.")]
-ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", help="A named set of faults for the reference: healthy, incident.")]
-JobsOpt = Annotated[int | None, typer.Option(
-    "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
-TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.1, help="Seconds before a check is killed and reported as error.")]
-ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
-    "--checks-dir", help="A folder of check plugins (repeatable).")]
-StaticOpt = Annotated[bool, typer.Option(
-    "--static", help="Judge from source only; never import the target.")]
-BaselineOpt = Annotated[Path | None, typer.Option(
-    "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
 
 
 @app.command()
@@ -145,16 +115,20 @@ def run(
     checks_dir: ChecksDirOpt = None,
     static: StaticOpt = False,
     baseline: BaselineOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    color: ColorOpt = "auto",
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
+    level = _guard_value(verbosity, quiet, verbose, color)
     from .session import RunRequest, execute_run
 
     request = RunRequest(
         profile=profile, format=format, output=output, reports=report or [],
         only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,
         jobs=jobs, timeout=timeout, checks_dirs=checks_dir or [], static=static,
-        baseline=baseline,
+        baseline=baseline, verbosity=level, color=color,
         command=("netra-diag", *sys.argv[1:]),
     )
     raise typer.Exit(int(_guard(execute_run, request)))
@@ -167,7 +141,9 @@ def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None)
 
     def body() -> ExitCode:
         registry = build_registry(checks_dir or [])
-        rows = [s.describe() for s in registry.specs]
+        from .analysis import chain_order
+
+        rows = [s.describe() for s in chain_order(registry.specs)]  # the order of `run`
         if format == "json":
             import json
 
@@ -278,15 +254,20 @@ def init(
 @app.command("report")
 def report_cmd(
     run_json: Annotated[Path, typer.Argument(metavar="RUN.json", help="A saved JSON run.")],
-    format: RunFormatOpt = "markdown",
+    format: RunFormatOpt = "rich",
     output: OutputOpt = None,
     baseline: BaselineOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    color: ColorOpt = "auto",
 ) -> None:
     """Render a saved JSON run in another format, without re-running anything."""
     _choice(format, RUN_FORMATS, "--format")
+    level = _guard_value(verbosity, quiet, verbose, color)
     from .session import render_saved
 
-    raise typer.Exit(int(_guard(render_saved, run_json, format, output, baseline)))
+    raise typer.Exit(int(_guard(render_saved, run_json, format, output, baseline, level,
+                                color)))
 
 
 @app.command()
@@ -310,8 +291,8 @@ def serve(
         "--port", "-p", help="Port to listen on; 0 picks a free one.")] = 0,
     user: Annotated[list[str] | None, typer.Option(
         "--user", metavar="NAME=TOKEN", help="A user and its bearer token (repeatable); the "
-        "token is visible in ps: prefer --user-env. Default: a generated demo user, its token "
-        "printed at start.")] = None,
+        "token is visible in ps: prefer --user-env. Default: two generated demo users, their "
+        "tokens printed at start.")] = None,
     user_env: Annotated[list[str] | None, typer.Option(
         "--user-env", metavar="NAME=VAR", help="A user and the environment variable holding "
         "its bearer token (repeatable; preferred).")] = None,
@@ -356,9 +337,13 @@ def probe(
         "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
         "within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    color: ColorOpt = "auto",
 ) -> None:
     """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""
     _choice(format, RUN_FORMATS, "--format")
+    level = _guard_value(verbosity, quiet, verbose, color)
     from .probe import ProbeRequest
     from .probe import probe as probe_endpoint
 
@@ -367,8 +352,17 @@ def probe(
         profile=profile, latency_budget_ms=latency_budget_ms, format=format, output=output,
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
+        verbosity=level, color=color,
     )
     raise typer.Exit(int(_guard(probe_endpoint, request)))
+
+
+def _guard_value(func: Any, *args: Any) -> Any:
+    """``func(*args)``, a ``ConfigError`` becoming a usage error (exit 4)."""
+    try:
+        return func(*args)
+    except ConfigError as exc:
+        raise fail_usage(str(exc)) from None
 
 
 def _guard(func: Any, *args: Any) -> ExitCode:

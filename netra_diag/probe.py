@@ -63,6 +63,8 @@ class ProbeRequest:
     timeout: float = 30.0
     checks_dirs: Sequence[Path] = ()
     command: tuple[str, ...] = ()
+    verbosity: int = 0  # -q / -v, as for run
+    color: str = "auto"
 
 
 @dataclass
@@ -97,6 +99,7 @@ def probe(request: ProbeRequest) -> ExitCode:
                 command=tuple(_scrub(arg, secrets) for arg in request.command),
                 options={"url": url, "token_envs": token_envs},
                 secrets=tuple(secrets), target=target, tags=(WIRE_TAG,),
+                verbosity=request.verbosity, color=request.color,
             )
             return execute_run(run)
         finally:
@@ -174,7 +177,9 @@ def _check_selection(request: ProbeRequest) -> None:
 
     registry = build_registry(list(request.checks_dirs))
     wire = [s.id for s in registry.specs if WIRE_TAG in s.tags]
-    other = [c for c in request.only if c in registry and c not in wire]
+    from .cli_options import split_list
+
+    other = [c for c in split_list(request.only) if c in registry and c not in wire]
     if other:
         raise ConfigError(f"{', '.join(other)} cannot run against a live endpoint: probe runs "
                           f"the checks tagged '{WIRE_TAG}' ({', '.join(wire)}); use "

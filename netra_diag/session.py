@@ -51,6 +51,11 @@ class RunRequest:
     target: Any = None
     #: When set, only checks carrying one of these tags are selected (``probe``: ``wire``).
     tags: Sequence[str] = ()
+    #: -1 quiet (the verdict line only, no notes on stderr), 0 normal, 1 verbose (every
+    #: evidence item, passing checks' too): the terminal view's detail.
+    verbosity: int = 0
+    #: ``auto`` (colour on a terminal without NO_COLOR or CI), ``always`` or ``never``.
+    color: str = "auto"
 
 
 def environment() -> dict[str, Any]:
@@ -96,7 +101,8 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 
 def _execute_run(request: RunRequest) -> ExitCode:
-    from .cli import build_registry, parse_report_option, select_specs
+    from .cli import build_registry, select_specs
+    from .cli_options import parse_report_option
     from .target import open_target
 
     extra_reports = parse_report_option(list(request.reports))
@@ -104,6 +110,11 @@ def _execute_run(request: RunRequest) -> ExitCode:
     prepared = request.target or open_target(request.profile, inject=request.inject,
                                              scenario=request.scenario)
     with prepared as target:
+        if request.verbosity >= 0:  # the first line: which target, and why
+            described = target.describe()
+            origin = described.get("origin")
+            print(f"netra-diag: target: {described.get('name')}"
+                  + (f": {origin}" if origin else ""), file=sys.stderr)
         registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
                                   import_timeout_s=request.timeout)
         specs = select_specs(registry, list(request.only), list(request.skip))
@@ -134,7 +145,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
             command=request.command, specs=specs,
         )
     write_outputs(report, request.format, request.output, extra_reports, baseline,
-                  request.secrets)
+                  request.secrets, verbosity=request.verbosity, color=request.color)
     return exit_code_for(report.results, interrupted=report.interrupted)
 
 
@@ -175,8 +186,10 @@ def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
 
 def write_outputs(report: RunReport, fmt: str, output: Path | None,
                   extra: Sequence[tuple[str, Path]], baseline: RunReport | None,
-                  secrets: Sequence[str] = ()) -> None:
-    """Render the main format (stdout or ``output``) and every ``--report`` file."""
+                  secrets: Sequence[str] = (), *, verbosity: int = 0,
+                  color: str = "auto") -> None:
+    """Render the main format (stdout or ``output``) and every ``--report`` file; each file
+    written is named in one line on stderr (unless ``verbosity`` is quiet)."""
     import os
 
     from .reporters.atomic import redact, write_atomic
@@ -194,6 +207,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
         try:
             write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+            _wrote(extra_fmt, path, verbosity)
         except OutputError as exc:
             problems.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a renderer defect must not lose the others
@@ -207,15 +221,17 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             from .reporters.comparison import compare
 
             comparison = compare(baseline, report).to_text()
-        render_report(report, make_console(), comparison=comparison)
+        render_report(report, make_console(color=color), comparison=comparison,
+                      verbosity=verbosity)
     else:
-        text = redact(_render(report, fmt, baseline), secrets)
+        text = redact(_render(report, fmt, baseline, verbosity), secrets)
         if output is None:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
             try:
                 write_atomic(output, text)
+                _wrote(fmt, output, verbosity)
             except OutputError as exc:
                 problems.append(str(exc))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -228,6 +244,12 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             problems.append(str(exc))
     if problems:
         raise OutputError("; ".join(problems))
+
+
+def _wrote(fmt: str, path: Path, verbosity: int) -> None:
+    """One line on stderr per file written (pytest's ``--junitxml`` does the same)."""
+    if verbosity >= 0:
+        print(f"netra-diag: wrote {fmt} report to {path}", file=sys.stderr)
 
 
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
@@ -247,7 +269,8 @@ def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
     return RunReport.from_dict(clean(report.to_dict()))
 
 
-def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:
+def _render(report: RunReport, fmt: str, baseline: RunReport | None,
+            verbosity: int = 0) -> str:
     if fmt == "rich":
         from io import StringIO
 
@@ -256,7 +279,8 @@ def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:
         from .reporters.terminal import render_report
 
         buf = StringIO()
-        render_report(report, Console(file=buf, no_color=True, width=120, color_system=None))
+        render_report(report, Console(file=buf, no_color=True, width=120, color_system=None),
+                      verbosity=verbosity)
         return buf.getvalue()
     from .reporters import render
 
@@ -280,9 +304,10 @@ def load_saved(path: Path) -> RunReport:
 
 
 def render_saved(run_json: Path, fmt: str, output: Path | None,
-                 baseline_path: Path | None) -> ExitCode:
+                 baseline_path: Path | None, verbosity: int = 0,
+                 color: str = "auto") -> ExitCode:
     """``netra-diag report``: render a saved run without re-running anything."""
     report = load_saved(run_json)
     baseline = load_saved(baseline_path) if baseline_path else None
-    write_outputs(report, fmt, output, (), baseline)
+    write_outputs(report, fmt, output, (), baseline, verbosity=verbosity, color=color)
     return ExitCode.OK

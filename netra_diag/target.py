@@ -1,9 +1,10 @@
 """Choose and prepare the target a run diagnoses.
 
-A target is a profile whose ``root`` points at the source tree to diagnose: a user's
-profile (given on the command line, or ``netra-diag.yaml`` in the working directory), or
-the embedded reference pipeline. The reference is always diagnosed from a private copy, so
-faults (source mutations) apply to the copy and the installed package is never touched.
+A target is a profile whose ``root`` points at the source tree to diagnose: a user's profile
+(given on the command line, or the nearest ``netra-diag.yaml`` or ``[tool.netra-diag]`` from
+the working directory up to the repository root: see ``netra_diag.locate``), or the embedded
+reference pipeline. The reference is always diagnosed from a private copy, so faults (source
+mutations) apply to the copy and the installed package is never touched.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .profile import PROFILE_FILENAME, Profile, load_profile, reference_profile_path
+from .locate import locate_profile
+from .profile import Profile, load_profile, reference_profile_path
 
 __all__ = ["Target", "open_target"]
 
@@ -27,6 +29,9 @@ class Target:
     builtin: bool
     faults: tuple[str, ...] = ()
     scenario: str | None = None
+    #: Which target this is and why (the profile file and how it was found, or why the
+    #: embedded reference): the first line a run prints.
+    origin: str = ""
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
@@ -46,6 +51,7 @@ class Target:
             "builtin": self.builtin,
             "scenario": self.scenario,
             "faults": list(self.faults),
+            "origin": self.origin,
         }
 
     def close(self) -> None:
@@ -72,17 +78,6 @@ def source_prefix(root: Path) -> str:
     return ""
 
 
-def find_profile(arg: Path | None, cwd: Path) -> Path | None:
-    """The profile file a run uses: the argument, else ``./netra-diag.yaml``, else None."""
-    if arg is not None:
-        path = arg / PROFILE_FILENAME if arg.is_dir() else arg
-        if not path.exists():
-            raise ConfigError(f"{path}: profile not found")
-        return path
-    local = cwd / PROFILE_FILENAME
-    return local if local.exists() else None
-
-
 def open_target(
     profile_arg: Path | None,
     *,
@@ -96,14 +91,16 @@ def open_target(
     diagnose the embedded reference even where ``./netra-diag.yaml`` exists.
     """
     if profile_arg is None and (inject or scenario):
-        path = None
+        origin = ("the embedded reference (--scenario/--inject name its faults; a profile "
+                  "nearby is not used)")
     else:
-        path = find_profile(profile_arg, cwd or Path.cwd())
-    if path is not None:
-        if inject or scenario:
-            raise ConfigError("--inject and --scenario apply only to the embedded reference "
-                              f"target, not to the profile {path}")
-        return Target(profile=load_profile(path), builtin=False)
+        located = locate_profile(profile_arg, cwd or Path.cwd())
+        if located.profile is not None:
+            if inject or scenario:
+                raise ConfigError("--inject and --scenario apply only to the embedded "
+                                  f"reference target, not to the profile {profile_arg}")
+            return Target(profile=located.profile, builtin=False, origin=located.origin)
+        origin = located.origin
     from . import faults as faults_mod  # deferred: only the reference needs the fault table
 
     names = faults_mod.resolve_faults(scenario, inject)
@@ -116,7 +113,7 @@ def open_target(
         tmp.cleanup()
         raise
     return Target(profile=base.with_root(copy), builtin=True, faults=names,
-                  scenario=_scenario_label(scenario, names), _tmp=tmp)
+                  scenario=_scenario_label(scenario, names), origin=origin, _tmp=tmp)
 
 
 def _scenario_label(scenario: str | None, faults: tuple[str, ...]) -> str | None:

@@ -25,7 +25,7 @@ from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
 from . import strip_controls
 
-__all__ = ["STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
+__all__ = ["COLOR_CHOICES", "STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 
 STATUS_STYLE = {
     Status.PASS: "bold green",
@@ -45,9 +45,14 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else many or word + 's'}"
 
 
-def _width() -> int:
-    """The width for a console that is not a terminal: ``COLUMNS`` when it is a positive
-    integer, else 120."""
+def _width(stream: IO[str]) -> int:
+    """The real width of the terminal ``stream`` is on (whatever NO_COLOR or CI say: they
+    remove colour, not width); else ``COLUMNS`` when it is a positive integer; else 120."""
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        pass
     try:
         width = int(os.environ.get("COLUMNS", ""))
     except ValueError:
@@ -56,23 +61,28 @@ def _width() -> int:
 
 
 def interactive(stream: IO[str]) -> bool:
-    """True when live progress and colour are allowed on ``stream``."""
+    """True when live progress (and, with ``--color auto``, colour) is allowed on
+    ``stream``: a terminal, without ``NO_COLOR`` or ``CI`` set."""
     if os.environ.get("NO_COLOR") or os.environ.get("CI"):
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def make_console(stream: IO[str] | None = None) -> Console:
-    """A console on ``stream`` (stdout by default) with colour only where allowed."""
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def make_console(stream: IO[str] | None = None, color: str = "auto") -> Console:
+    """A console on ``stream`` (stdout by default), as wide as its terminal; colour per
+    ``color``: ``auto`` (only where ``interactive``), ``always`` or ``never``."""
     stream = stream or sys.stdout
-    live = interactive(stream)
+    coloured = interactive(stream) if color == "auto" else color == "always"
     return Console(
         file=stream,
-        no_color=not live,
-        color_system="auto" if live else None,
+        no_color=not coloured,
+        color_system="auto" if coloured else None,
         highlight=False,
-        width=None if live else _width(),
-        force_terminal=live or None,
+        width=_width(stream),
+        force_terminal=coloured or None,
     )
 
 
@@ -144,12 +154,13 @@ def _hanging(label: Text | str, body: RenderableType, indent: int = 0) -> Table:
 
 def _header(report: RunReport) -> Group:
     target = report.target
-    faults = ", ".join(_clean(f) for f in target.get("faults") or []) or "none"
-    return Group(
+    parts: list[RenderableType] = [
         Text.assemble(("netra-diag ", "bold"), _clean(report.tool_version),
-                      "  target: ", (_clean(target.get("name")), "bold")),
-        _hanging("faults: ", Text(faults)),
-    )
+                      "  target: ", (_clean(target.get("name")), "bold"))]
+    if target.get("builtin") or target.get("faults"):  # faults exist only for the reference
+        faults = ", ".join(_clean(f) for f in target.get("faults") or []) or "none"
+        parts.append(_hanging("faults: ", Text(faults)))
+    return Group(*parts)
 
 
 def _results_table(ordered: list[CheckResult], width: int) -> RenderableType:
@@ -182,15 +193,22 @@ def _results_table(ordered: list[CheckResult], width: int) -> RenderableType:
     return Group(*rows)
 
 
-def render_report(report: RunReport, console: Console, *, comparison: str | None = None) -> None:
+def render_report(report: RunReport, console: Console, *, comparison: str | None = None,
+                  verbosity: int = 0) -> None:
     """Print the results table (in chain order), evidence for non-passing checks and the
     diagnosis. Text from the target never reaches the terminal with control characters.
-    Wrapped lines keep a hanging indent under their bullet or label."""
+    Wrapped lines keep a hanging indent under their bullet or label.
+
+    ``verbosity`` -1 (``-q``) prints the verdict line alone; 1 (``-v``) the evidence of every
+    check, passing ones included."""
+    if verbosity < 0:
+        console.print(_verdict_line(report))
+        return
     console.print(_header(report))
     ordered = chain_order(report.results)
     console.print(_results_table(ordered, console.width))
     for result in ordered:
-        if result.status is Status.PASS:
+        if result.status is Status.PASS and (verbosity < 1 or not result.evidence):
             continue
         console.print(_evidence_block(result))
     if comparison:
@@ -219,18 +237,22 @@ def _evidence_block(result: CheckResult) -> Group:
     return Group(*parts)
 
 
-def _diagnosis_block(report: RunReport) -> Group:
+def _verdict_line(report: RunReport) -> Text:
     # recomputed, like the markdown report's, so a stale stored verdict cannot show
     d = diagnose(report.results, interrupted=report.interrupted)
     counts = report.counts
-    line = Text.assemble(
+    return Text.assemble(
         ("Diagnosis: ", "bold"),
         (str(d.get("verdict", "")).upper() or "-", "bold"),
         f"  ({counts['pass']} passed, {counts['fail']} failed, "
         f"{plural(counts['error'], 'error')}, {counts['skip']} skipped in "
         f"{report.duration_s:.2f} s)",
     )
-    parts: list[Any] = [line]
+
+
+def _diagnosis_block(report: RunReport) -> Group:
+    d = diagnose(report.results, interrupted=report.interrupted)
+    parts: list[Any] = [_verdict_line(report)]
     if report.interrupted:
         parts.append(_hanging("interrupted: ", Text(
             "the run is incomplete (checks cut short are errors, checks never started are "

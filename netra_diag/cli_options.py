@@ -1,0 +1,131 @@
+"""The command line's shared conventions, as pytest, ruff and goss users know them.
+
+``-q``/``-v`` (quiet: the verdict line only; verbose: every evidence item), ``--color
+auto|always|never``, and check selection by ids, tags and comma lists (``--only wire``,
+``--skip event-latency,user-isolation``). Typer option types live here so that every command
+spells them the same; ``cli`` only wires them to the library. Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import ConfigError
+
+__all__ = ["RUN_FORMATS", "ColorOpt", "QuietOpt", "VerboseOpt", "parse_report_option",
+           "select", "split_list", "suggest", "verbosity"]
+
+COLOR_CHOICES = ("auto", "always", "never")
+#: One default format rule: every command that renders a run (run, probe, report) prints the
+#: ``rich`` view unless ``-f`` says otherwise.
+RUN_FORMATS = ("rich", "json", "markdown", "junit", "sarif", "github")
+
+ProfileArg = Annotated[Path | None, typer.Argument(
+    metavar="PROFILE",
+    help="Profile file, or a folder holding netra-diag.yaml. Default: the nearest "
+    "netra-diag.yaml or [tool.netra-diag] in pyproject.toml from here up to the repository "
+    "root, else the embedded reference pipeline.", show_default=False)]
+RunFormatOpt = Annotated[str, typer.Option(
+    "--format", "-f", metavar="FORMAT", help=f"Output format: {', '.join(RUN_FORMATS)}.")]
+ListFormatOpt = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                            help="rich or json.")]
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", metavar="FILE",
+    help="Write the output to FILE (atomically) instead of stdout.")]
+ReportOpt = Annotated[list[str] | None, typer.Option(
+    "--report", metavar="FORMAT:PATH",
+    help="Also write FORMAT:PATH (repeatable), e.g. junit:results.xml.")]
+OnlyOpt = Annotated[list[str] | None, typer.Option(
+    "--only", metavar="ID|TAG[,...]",
+    help="Run only these checks: ids or tags, repeatable or comma-separated (--only wire).")]
+SkipOpt = Annotated[list[str] | None, typer.Option(
+    "--skip", metavar="ID|TAG[,...]",
+    help="Do not run these checks: ids or tags, repeatable or comma-separated.")]
+InjectOpt = Annotated[list[str] | None, typer.Option(
+    "--inject", metavar="FAULT",
+    help="Inject a named fault into the reference (repeatable); see `faults`.")]
+ScenarioOpt = Annotated[str | None, typer.Option(
+    "--scenario", metavar="NAME",
+    help="A named set of faults for the reference: healthy, incident.")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", "-j", min=1, metavar="N", help="Checks run in parallel (default: the CPU count).")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", min=0.1, metavar="S",
+    help="Seconds before a check is killed and reported as error.")]
+ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
+    "--checks-dir", metavar="DIR", help="A folder of check plugins (repeatable).")]
+StaticOpt = Annotated[bool, typer.Option(
+    "--static", help="Judge from source only; never import the target.")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", metavar="OLD.json",
+    help="A saved JSON run to compare against (fixed, regressed, ...).")]
+
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print the verdict line only (and no notes on stderr).")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Print every evidence item, passing checks' too.")]
+ColorOpt = Annotated[str, typer.Option(
+    "--color", metavar="auto|always|never",
+    help="Colour: auto (a terminal without NO_COLOR or CI), always or never.")]
+
+
+def verbosity(quiet: bool, verbose: bool, color: str) -> int:
+    """-1, 0 or 1; ``ConfigError`` for ``-q`` with ``-v`` or an unknown ``--color``."""
+    if quiet and verbose:
+        raise ConfigError("-q/--quiet and -v/--verbose exclude each other")
+    if color not in COLOR_CHOICES:
+        raise ConfigError(f"--color must be one of {', '.join(COLOR_CHOICES)} (got {color!r})")
+    return -1 if quiet else 1 if verbose else 0
+
+
+def split_list(values: Iterable[str]) -> list[str]:
+    """Repeated options and comma lists, flattened: ``["a,b", "c"]`` -> ``["a", "b", "c"]``."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def suggest(unknown: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(unknown, known, n=3, cutoff=0.4)
+    return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
+
+
+def parse_report_option(values: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition(":")
+        if not sep or not path:
+            raise ConfigError(f"--report takes FORMAT:PATH (got {value!r})")
+        if fmt not in RUN_FORMATS or fmt == "rich":
+            raise ConfigError(f"--report format must be one of "
+                              f"{', '.join(f for f in RUN_FORMATS if f != 'rich')} (got {fmt!r})")
+        out.append((fmt, Path(path)))
+    return out
+
+
+def select(specs: Sequence[Any], only: Iterable[str], skip: Iterable[str]) -> list[Any]:
+    """The specs ``--only``/``--skip`` select, in the given order. Each item is a check id or
+    a tag (every check carrying it); a name that is neither is a ``ConfigError`` (exit 4)
+    naming the closest ids and tags."""
+    ids = [s.id for s in specs]
+    tags = sorted({t for s in specs for t in s.tags})
+
+    def expand(names: list[str], option: str) -> set[str]:
+        chosen: set[str] = set()
+        for name in names:
+            if name in ids:
+                chosen.add(name)
+            elif name in tags:
+                chosen.update(s.id for s in specs if name in s.tags)
+            else:
+                raise ConfigError(f"unknown check id {name!r} in {option} (no check has that "
+                                  f"tag either){suggest(name, [*ids, *tags])}")
+        return chosen
+
+    wanted, unwanted = split_list(only), split_list(skip)
+    keep = expand(wanted, "--only") if wanted else set(ids)
+    drop = expand(unwanted, "--skip")
+    return [s for s in specs if s.id in keep and s.id not in drop]
