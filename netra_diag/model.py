@@ -225,7 +225,9 @@ class RunReport:
     selected check finished; ``command`` is the argv that reproduces the run;
     ``environment`` holds the tool version, Python and platform; ``checks`` maps each
     check id to its metadata (title, why, explain, fix, tags, depends_on) so reporters can
-    render rules and help from a saved run without loading any check.
+    render rules and help from a saved run without loading any check. ``sources`` holds
+    the code around each located finding (``{"file:line": {file, line, start, lines}}``),
+    read from the target during the run, so a saved run can show it later.
     """
 
     tool_version: str
@@ -238,6 +240,7 @@ class RunReport:
     command: tuple[str, ...] = ()
     environment: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -250,7 +253,7 @@ class RunReport:
         return next((r for r in self.results if r.id == check_id), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": SCHEMA,
             "tool": {"name": "netra-diag", "version": self.tool_version},
             "target": self.target,
@@ -264,6 +267,9 @@ class RunReport:
             "counts": self.counts,
             "diagnosis": self.diagnosis,
         }
+        if self.sources:
+            out["sources"] = self.sources
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RunReport:
@@ -272,7 +278,8 @@ class RunReport:
             found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
             raise ValueError(f"not a {SCHEMA} document (schema: {found!r})")
         _expect_types(raw, {"tool": dict, "target": dict, "results": list, "diagnosis": dict,
-                            "environment": dict, "checks": dict, "command": list})
+                            "environment": dict, "checks": dict, "command": list,
+                            "sources": dict})
         _expect_types(raw["target"], {"faults": list, "name": str})
         for index, result in enumerate(raw.get("results", ())):
             if not isinstance(result, dict):
@@ -298,7 +305,19 @@ class RunReport:
             command=tuple(raw.get("command", ())),
             environment=dict(raw.get("environment", {})),
             checks=dict(raw.get("checks", {})),
+            sources=_sources(raw.get("sources") or {}),
         )
+
+
+def _sources(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The well-formed entries of a saved run's ``sources`` (others are left out)."""
+    out = {}
+    for key, item in raw.items():
+        if isinstance(item, dict) and isinstance(item.get("start"), int) and \
+                isinstance(item.get("lines"), list) and \
+                all(isinstance(line, str) for line in item["lines"]):
+            out[str(key)] = item
+    return out
 
 
 def _expect_types(raw: dict[str, Any], types: dict[str, type], where: str = "") -> None:

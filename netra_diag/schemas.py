@@ -144,6 +144,8 @@ RUN_SCHEMA: dict[str, Any] = {
                 "faults": {"type": "array", "items": {"type": "string"}},
                 "url": {"type": "string", "description": "probe: the live endpoint"},
                 "probe": {"type": "boolean"},
+                "origin": {"type": "string", "description": "which target and why (the "
+                           "profile and how it was found, or why the embedded reference)"},
             },
         },
         "started_at": {"type": "string", "description": "ISO-8601"},
@@ -155,6 +157,15 @@ RUN_SCHEMA: dict[str, Any] = {
         "results": {"type": "array", "items": {"$ref": "#/$defs/result"}},
         "counts": {"$ref": "#/$defs/counts"},
         "diagnosis": {"$ref": "#/$defs/diagnosis"},
+        "sources": {
+            "type": "object",
+            "description": "the code around each located finding, read during the run",
+            "additionalProperties": {
+                "type": "object", "required": ["start", "lines"],
+                "properties": {"file": {"type": "string"}, "line": {"type": "integer"},
+                               "start": {"type": "integer", "minimum": 1},
+                               "lines": {"type": "array", "items": {"type": "string"}}}},
+        },
         "comparison": {
             "type": "object",
             "description": "with --baseline: both runs' labels and every check id sorted",

@@ -8,6 +8,7 @@ messages go to stderr), not the rendering (reporters) nor the running (runner).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import platform
@@ -144,6 +145,10 @@ def _execute_run(request: RunRequest) -> ExitCode:
             duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
             command=request.command, specs=specs,
         )
+        from .snippets import code_context  # while the target (a private copy) exists
+
+        report = dataclasses.replace(report, sources=code_context(report.results,
+                                                                  target.profile.root))
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets, verbosity=request.verbosity, color=request.color)
     return exit_code_for(report.results, interrupted=report.interrupted)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -171,3 +172,31 @@ def test_profiles_the_validator_refuses_the_schema_refuses(text, tmp_path):
     with pytest.raises(ConfigError):
         profile_mod.load_profile(path)
     assert problems("profile", yaml.safe_load(text))
+
+
+# -- the markdown report of every scenario is lint-clean ------------------------------------
+
+def test_every_scenarios_markdown_report_passes_mdformat_check(scenario_runs, tmp_path):
+    import shutil
+    import sys
+
+    mdformat = shutil.which("mdformat", path=str(Path(sys.executable).parent)) or "mdformat"
+    paths = []
+    for name, doc in scenario_runs.items():
+        saved = tmp_path / f"{name}.json"
+        saved.write_text(json.dumps(doc), encoding="utf-8")
+        out = tmp_path / f"{name}.md"
+        proc = run_subprocess("report", str(saved), "-f", "markdown", "-o", str(out),
+                              cwd=tmp_path)
+        assert proc.returncode == ExitCode.OK, proc.stderr
+        paths.append(out)
+    for report in (incident_report, healthy_report, error_report, hostile_report,
+                   interrupted_report):
+        out = tmp_path / f"fixture-{report.__name__}.md"
+        out.write_text(render(report(), "markdown"), encoding="utf-8")
+        paths.append(out)
+    proc = subprocess.run([mdformat, "--check", *map(str, paths)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    words = len((tmp_path / "incident.md").read_text(encoding="utf-8").split())
+    assert words <= 1.5 * 1103, f"the incident report has {words} words"
