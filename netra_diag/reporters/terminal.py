@@ -208,7 +208,9 @@ def render_report(report: RunReport, console: Console, *, comparison: str | None
     ordered = chain_order(report.results)
     console.print(_results_table(ordered, console.width))
     for result in ordered:
-        if result.status is Status.PASS and (verbosity < 1 or not result.evidence):
+        if result.status is Status.PASS and verbosity < 1:
+            continue
+        if not result.evidence and not result.fix:  # the table said all there is
             continue
         console.print(_evidence_block(result))
     if comparison:
@@ -218,10 +220,10 @@ def render_report(report: RunReport, console: Console, *, comparison: str | None
 
 
 def _evidence_block(result: CheckResult) -> Group:
+    """A check's evidence under its id (its summary is in the table above: said once)."""
     style = STATUS_STYLE[result.status]
-    parts: list[Any] = [_hanging(Text(f"{result.status.value.upper()} ", style=style),
-                                 Text.assemble((_clean(result.id), "bold"),
-                                               f": {_clean(result.summary)}"))]
+    parts: list[Any] = [Text.assemble((f"{result.status.value.upper()} ", style),
+                                      (_clean(result.id), "bold"))]
     for ev in result.evidence:
         where = f"{_clean(ev.location)}: " if ev.location else ""
         lines = _clean(ev.message).splitlines() or [""]
@@ -250,6 +252,21 @@ def _verdict_line(report: RunReport) -> Text:
     )
 
 
+def _without_summary(report: RunReport, root: dict[str, Any]) -> str:
+    """The root cause's reasoning without its opening ``WHY #n fails: <summary>; `` (the
+    table shows the summary already)."""
+    reasoning = str(root.get("reasoning") or "")
+    result = report.result(str(root.get("id")))
+    if result is not None:
+        for sep in ("; ", ". "):
+            head = f" fails: {result.summary}{sep}"
+            at = reasoning.find(head)
+            if 0 <= at <= 20:
+                rest = reasoning[at + len(head):]
+                return rest[:1].upper() + rest[1:]
+    return reasoning
+
+
 def _diagnosis_block(report: RunReport) -> Group:
     d = diagnose(report.results, interrupted=report.interrupted)
     parts: list[Any] = [_verdict_line(report)]
@@ -270,8 +287,9 @@ def _diagnosis_block(report: RunReport) -> Group:
         parts.append(_hanging("first to fix: ", Text.assemble(
             (_clean(root.get("id")), "bold"), where,
             f"  (next: netra-diag explain {_clean(root.get('id'))})"), indent=2))
-        if root.get("reasoning"):
-            parts.append(_hanging("why: ", Text(_clean(root["reasoning"])), indent=2))
+        reasoning = _without_summary(report, root)
+        if reasoning:
+            parts.append(_hanging("why: ", Text(_clean(reasoning)), indent=2))
     for check_id in d.get("undecided") or []:
         parts.append(_hanging("undecided: ", Text(f"{_clean(check_id)} (see its error for how "
                                                   "to fix the set-up)"), indent=2))
