@@ -1,6 +1,7 @@
 """Wire checks sharing one live endpoint (``probe``: the same users for every check) take
-turns on it, so one check's runs are never counted by another: the faulted probe, repeated,
-gives the same counts every time."""
+turns on it, so one check's runs are never counted by another: the faulted probe, repeated
+five times (at once, so the turns are taken across probes too), gives the same counts every
+time."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ def test_the_faulted_probe_repeated_five_times_gives_the_same_counts(tmp_path):
         async with served("--user", f"alice={ALICE}", "--user", f"bob={BOB}",
                           "--inject", "broadcast-events", cwd=tmp_path) as server:
             env = {"A": ALICE, "B": BOB}
-            return [await asyncio.to_thread(
+            # all five at once: ten wire checks on one endpoint, taking turns
+            return await asyncio.gather(*(asyncio.to_thread(
                 run_subprocess, "probe", server.url, "--token-env", "A", "--user-token-env",
                 "bob=B", "--jobs", "3", "--format", "json", cwd=tmp_path, env=env)
-                for _ in range(REPEATS)]
+                for _ in range(REPEATS)))
 
     procs = asyncio.run(scenario())
     counts = []
