@@ -406,3 +406,23 @@ def test_snapshot_of_the_incident_report() -> None:
             pytest.fail(f"snapshot {SNAPSHOT.name} was missing and has been written; re-run")
     assert text == SNAPSHOT.read_text(encoding="utf-8"), (
         "the incident report changed; review the diff and re-run with NETRA_UPDATE_SNAPSHOTS=1")
+
+
+def test_a_probe_never_claims_the_server_has_no_faults() -> None:
+    import io
+
+    from rich.console import Console
+
+    from netra_diag.reporters.terminal import render_report
+
+    probe = {"name": "live endpoint ws://127.0.0.1:9/ws", "url": "ws://127.0.0.1:9/ws",
+             "root": None, "builtin": False, "probe": True, "faults": []}
+    report = dataclasses.replace(healthy_report(), target=probe)
+    text = render_markdown(report)
+    assert "Faults" not in text and "faults" not in text.lower().split("## causal chain")[0]
+    buf = io.StringIO()
+    render_report(report, Console(file=buf, width=120, no_color=True))
+    assert "faults:" not in buf.getvalue()
+    reference = render_markdown(dataclasses.replace(healthy_report(), target={
+        **healthy_report().target, "builtin": True}))
+    assert "- **Faults:** none" in reference  # the reference as shipped: that is known

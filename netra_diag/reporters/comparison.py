@@ -124,6 +124,8 @@ def _cell(text: str) -> str:
 
 def _label(report: RunReport) -> str:
     faults = ", ".join(str(f) for f in report.target.get("faults") or ()) or "no faults"
+    if not (report.target.get("builtin") or report.target.get("faults")):
+        return f"{report.target.get('name', 'target')} at {report.started_at}"  # not the reference
     return f"{report.target.get('name', 'target')} ({faults}) at {report.started_at}"
 
 

@@ -298,7 +298,7 @@ def _code(report: RunReport, ev: Evidence) -> list[str]:
     start, lines = int(snippet["start"]), [str(line) for line in snippet["lines"]]
     marked = [f"{line}  # <- line {ev.line}" if start + i == ev.line else line
               for i, line in enumerate(lines)]
-    lang = "python" if str(ev.file).endswith(".py") else ""
+    lang = "python" if str(ev.file).endswith(".py") else "text"  # every fence names one
     return ["", fence("\n".join(marked), lang)]
 
 
@@ -472,7 +472,8 @@ def _environment(report: RunReport) -> list[str]:
     for key in ("scenario", "profile"):
         if target.get(key):
             lines.append(f"- **{key.capitalize()}:** {md_inline(str(target[key]))}")
-    lines.append(f"- **Faults:** {md_inline(_faults(report))}")
+    if target.get("builtin") or target.get("faults"):  # a live endpoint's faults are unknown
+        lines.append(f"- **Faults:** {md_inline(_faults(report))}")
     if env.get("python"):
         on = f" on {md_inline(str(env['platform']))}" if env.get("platform") else ""
         lines.append(f"- **Python:** {md_inline(str(env['python']))}{on}")
