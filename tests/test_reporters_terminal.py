@@ -168,3 +168,25 @@ def test_the_diagnosis_names_the_first_link_to_fix_without_claiming_consequences
     assert "first to fix: import-chain at netra_backend/app/dependencies.py:16" in text
     assert "root-cause candidate" not in text and "consequence" not in text
     assert "each needs its own fix" in " ".join(text.split())
+
+
+def test_table_summaries_stay_short_and_the_rest_goes_with_the_evidence() -> None:
+    from netra_diag.reporters import SUMMARY_LIMIT, short_summary
+
+    long = ("the wiring path uses a deprecated entry point: get_supervisor() called "
+            "deprecated get_websocket_manager() at netra_backend/app/dependencies.py:25; "
+            "and a second clause the evidence does not say")
+    results = [dataclasses.replace(r, summary=long, evidence=()) if r.id == "import-chain"
+               else r for r in incident_report().results]
+    report = make_report(results)
+    short, rest = short_summary(report.result("import-chain"))
+    assert len(short) <= SUMMARY_LIMIT and short.endswith(" ...")
+    assert long.startswith(short[:-4]) and rest == long[len(short) - 4:].lstrip(": ")
+    text = rendered(report)
+    row = next(line for line in text.splitlines() if "import-chain" in line and "FAIL" in line)
+    assert "a second clause" not in row
+    assert f"[summary] {rest}" in " ".join(text.split())
+    # a cut the evidence already says is not printed twice
+    said = [dataclasses.replace(r, evidence=(Evidence("observed", rest),))
+            if r.id == "import-chain" else r for r in results]
+    assert short_summary(make_report(said).result("import-chain"))[1] == ""

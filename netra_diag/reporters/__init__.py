@@ -32,8 +32,13 @@ __all__ = [
     "render",
     "repository_path",
     "result_text",
+    "short_summary",
     "strip_controls",
 ]
+
+#: A summary is one line of a table: longer ones show their leading clauses there, and what
+#: was cut goes with the evidence (unless the evidence says it already).
+SUMMARY_LIMIT = 120
 
 FORMATS: tuple[str, ...] = ("rich", "json", "markdown", "junit", "sarif", "github")
 
@@ -136,6 +141,30 @@ def result_text(result: CheckResult) -> str:
     if result.fix:
         lines.append(f"fix: {result.fix}")
     return "\n".join(lines)
+
+
+def short_summary(result: CheckResult) -> tuple[str, str]:
+    """``(short, rest)``: the summary cut to ``SUMMARY_LIMIT`` characters after a clause
+    (``; `` or ``: ``) or else at a word, and what was cut (``""`` when nothing was, or when
+    an evidence message already says it)."""
+    text = " ".join(result.summary.split())
+    if len(text) <= SUMMARY_LIMIT:
+        return text, ""
+    pieces = re.split(r"(; |: )", text)
+    kept, index = pieces[0], 1
+    while index + 1 < len(pieces) and len(kept) + len(pieces[index]) + len(
+            pieces[index + 1]) <= SUMMARY_LIMIT - 4:
+        kept += pieces[index] + pieces[index + 1]
+        index += 2
+    if len(kept) > SUMMARY_LIMIT - 4:  # one long clause: cut at a word
+        kept = kept[:SUMMARY_LIMIT - 4].rsplit(" ", 1)[0].rstrip(",;:")
+        rest = text[len(kept):].lstrip(" ,;:")
+        said = " ".join(" ".join(ev.message.split()) for ev in result.evidence)
+        return kept + " ...", "" if rest in said else "... " + rest
+    else:
+        rest = "".join(pieces[index + 1:])
+    said = " ".join(" ".join(ev.message.split()) for ev in result.evidence)
+    return kept + " ...", "" if rest in said else rest
 
 
 def located_evidence(result: CheckResult) -> list[Evidence]:

@@ -23,7 +23,7 @@ from rich.text import Text
 from ..analysis import chain_order, diagnose, why_label
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
-from . import strip_controls
+from . import short_summary, strip_controls
 
 __all__ = ["COLOR_CHOICES", "STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 
@@ -181,7 +181,7 @@ def _results_table(ordered: list[CheckResult], width: int) -> RenderableType:
                 escape(_clean(why_label(result.why))),
                 escape(_clean(result.id)),
                 Text(result.status.value.upper(), style=STATUS_STYLE[result.status]),
-                escape(_clean(result.summary)),
+                escape(_clean(short_summary(result)[0])),
             )
         return table
     rows: list[RenderableType] = []
@@ -189,7 +189,7 @@ def _results_table(ordered: list[CheckResult], width: int) -> RenderableType:
         rows.append(Text.assemble(f"{_clean(why_label(result.why)):>{why_w}} ",
                                   (f"{_clean(result.id)} ", "bold"),
                                   (result.status.value.upper(), STATUS_STYLE[result.status])))
-        rows.append(_hanging("", Text(_clean(result.summary)), indent=why_w + 1))
+        rows.append(_hanging("", Text(_clean(short_summary(result)[0])), indent=why_w + 1))
     return Group(*rows)
 
 
@@ -210,7 +210,7 @@ def render_report(report: RunReport, console: Console, *, comparison: str | None
     for result in ordered:
         if result.status is Status.PASS and verbosity < 1:
             continue
-        if not result.evidence and not result.fix:  # the table said all there is
+        if not result.evidence and not result.fix and not short_summary(result)[1]:
             continue
         console.print(_evidence_block(result))
     if comparison:
@@ -224,6 +224,10 @@ def _evidence_block(result: CheckResult) -> Group:
     style = STATUS_STYLE[result.status]
     parts: list[Any] = [Text.assemble((f"{result.status.value.upper()} ", style),
                                       (_clean(result.id), "bold"))]
+    rest = short_summary(result)[1]
+    if rest:  # what the table's one line could not hold
+        parts.append(_hanging("- ", Text.assemble(("[summary] ", "dim"), _clean(rest)),
+                              indent=2))
     for ev in result.evidence:
         where = f"{_clean(ev.location)}: " if ev.location else ""
         lines = _clean(ev.message).splitlines() or [""]
