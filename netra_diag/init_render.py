@@ -31,10 +31,7 @@ def _describe(tree: Survey, choice: RoleChoice) -> str:
 
 def render_profile(proposal: Proposal, *, root: str) -> str:
     """The commented YAML for ``proposal`` (``root`` relative to the profile's folder)."""
-    from .schemas import schema_uri  # editors (yaml-language-server) validate and complete
-
     lines = [
-        f"# yaml-language-server: $schema={schema_uri('profile')}",
         "# netra-diag profile written by `netra-diag init` from the source alone (nothing was",
         "# imported). Review every TODO, then run `netra-diag run` (or `run --static`).",
         f"# Surveyed {proposal.files} file(s) under {root}.",
@@ -46,7 +43,7 @@ def render_profile(proposal: Proposal, *, root: str) -> str:
         "roles:",
     ]
     for problem in proposal.problems:
-        lines.insert(4, f"# skipped (could not parse): {problem}")
+        lines.insert(3, f"# skipped (could not parse): {problem}")
     tree = proposal.tree or Survey()
     from .profile import ROLES
 
@@ -87,7 +84,9 @@ def render_profile(proposal: Proposal, *, root: str) -> str:
     for note in proposal.notes:
         lines.append(f"# NOTE: {_comment(note)}")
     lines += ["", "budgets:", "  event_latency_ms: 50", "  run_timeout_s: 10", ""]
-    return "\n".join(lines)
+    from .schemas import schema_uri  # editors (yaml-language-server) validate and complete
+
+    return "\n".join([f"# yaml-language-server: $schema={schema_uri('profile')}", *lines])
 
 
 def _render_values(key: str, values: dict[str, BuildValue], indent: int) -> list[str]:
