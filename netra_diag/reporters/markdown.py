@@ -18,7 +18,6 @@ fenced) so it cannot break the document.
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import re
 import shlex
 from typing import Any
@@ -34,57 +33,10 @@ from netra_diag.analysis import (
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
 from . import evidence_text, headline, located_evidence, located_text, strip_controls
+from .markdown_chain import checklist, mermaid
+from .markdown_text import code_span, fence, lint_clean, md_inline, plural
 
-__all__ = ["code_span", "fence", "md_inline", "render_markdown", "severity"]
-
-_MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.ERROR: "⚠️", Status.SKIP: "⏭️"}
-_CLASS_DEFS = (
-    "classDef pass fill:#d4edda,stroke:#2e7d32,color:#1b5e20",
-    "classDef fail fill:#f8d7da,stroke:#c62828,color:#7f0000",
-    "classDef error fill:#fff3cd,stroke:#f9a825,color:#6d4c00",
-    "classDef skip fill:#e9ecef,stroke:#6c757d,color:#343a40",
-)
-_ESCAPED = "\\`*[]<>|&~"
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
-_LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-
-
-# -- markdown primitives -----------------------------------------------------------------
-
-def _escape(text: str) -> str:
-    for char in _ESCAPED:
-        text = text.replace(char, "\\" + char)
-    return _LONE_UNDERSCORE.sub(r"\\_", text)
-
-
-def md_inline(text: str) -> str:
-    """Text made safe inline: one line, markup characters backslash-escaped, except inside
-    balanced code spans, which are kept as they are (nothing is interpreted in them)."""
-    out = " ".join(strip_controls(str(text)).split())
-    parts, pos = [], 0
-    for match in _CODE_SPAN.finditer(out):
-        parts += [_escape(out[pos:match.start()]), match.group(0)]
-        pos = match.end()
-    parts.append(_escape(out[pos:]))
-    return "".join(parts)
-
-
-def code_span(text: str) -> str:
-    """``text`` as an inline code span, whatever backticks it contains."""
-    text = " ".join(strip_controls(str(text)).split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def fence(body: str, lang: str = "") -> str:
-    """``body`` in a fenced code block longer than any backtick run inside it."""
-    body = strip_controls(body)
-    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{lang}\n{body.rstrip(chr(10))}\n{ticks}"
-
+__all__ = ["code_span", "fence", "md_inline", "render_markdown", "severity", "verify_command"]
 
 # -- derived facts -----------------------------------------------------------------------
 
@@ -121,12 +73,6 @@ def _meta(report: RunReport, result: CheckResult) -> dict[str, Any]:
     return report.checks.get(result.id) or {}
 
 
-def _property(report: RunReport, result: CheckResult) -> str:
-    explain = str(_meta(report, result).get("explain") or "").strip()
-    first = explain.split("\n\n", 1)[0] if explain else result.title
-    return md_inline(first or result.id)
-
-
 def _fix_hint(report: RunReport, result: CheckResult) -> str | None:
     return result.fix or _meta(report, result).get("fix") or None
 
@@ -137,11 +83,6 @@ def _label(result: CheckResult) -> str:
 
 def _where(ev: Evidence) -> str:
     return code_span(ev.location or "")
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``1 check``, ``2 checks`` (``many`` for irregular plurals)."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _faults(report: RunReport) -> str:
@@ -364,105 +305,6 @@ def _check_section(report: RunReport, result: CheckResult) -> list[str]:
     return lines
 
 
-def _node(check_id: str) -> str:
-    return "n_" + re.sub(r"\W", "_", check_id)
-
-
-def _mermaid_label(result: CheckResult) -> str:
-    text = why_label(result.why, result.title or result.id)
-    for char, entity in (('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(char, entity)
-    return f"{text}<br/>{result.status.value.upper()}"
-
-
-#: WHY #5 guards the deprecated entry points: it is not a stage events pass through.
-_GUARD_RANK = 5
-_GUARDED_RANK = 1  # import-chain: the deprecated entry points on the wiring path
-
-
-def _mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
-    """The pipeline stages (WHY #1-#4) as a chain, the end-to-end checks after its last
-    stage (or after the checks they depend on), and WHY #5 off the chain: a dotted link to
-    the deprecated-entry check it guards (WHY #1)."""
-    body = ["flowchart LR"]
-    body += [f'    {_node(r.id)}["{_mermaid_label(r)}"]' for r in ordered]
-    levels: dict[int, list[str]] = {}
-    for r in ordered:
-        if chain_rank(r.why) < _GUARD_RANK:
-            levels.setdefault(chain_rank(r.why), []).append(r.id)
-    ranks = sorted(levels)
-    for before, after in itertools.pairwise(ranks):
-        body += [f"    {_node(a)} --> {_node(b)}" for a in levels[before] for b in levels[after]]
-    guarded = levels.get(_GUARDED_RANK, [])
-    for r in ordered:
-        if chain_rank(r.why) == _GUARD_RANK:
-            body += [f"    {_node(r.id)} -. guards .-> {_node(g)}" for g in guarded]
-    present = {r.id for r in ordered}
-    last = levels[ranks[-1]] if ranks else []
-    for r in ordered:
-        if chain_rank(r.why) <= _GUARD_RANK:
-            continue
-        deps = [d for d in _meta(report, r).get("depends_on") or () if d in present]
-        sources = deps or (last if chain_rank(r.why) == 6 else [])
-        body += [f"    {_node(s)} --> {_node(r.id)}" for s in sources]
-    for status in Status:
-        ids = [_node(r.id) for r in ordered if r.status is status]
-        if ids:
-            body.append(f"    class {','.join(ids)} {status.value}")
-    body += [f"    {line}" for line in _CLASS_DEFS]
-    return ["## Causal Chain", "",
-            "Green pass, red fail, amber could not decide, grey skipped; WHY #5 guards the "
-            "deprecated entry points (dotted), it is not a stage.", "",
-            fence("\n".join(body), "mermaid")]
-
-
-def _box(report: RunReport, check_id: str, text: str) -> str:
-    result = report.result(check_id)
-    ticked = "x" if result is not None and result.status is Status.PASS else " "
-    state = result.status.value.upper() if result else "not run"
-    return f"- [{ticked}] {text} ({code_span(check_id)}: {state})"
-
-
-def _latency_text(report: RunReport) -> str:
-    result = report.result("event-latency")
-    for ev in result.evidence if result else ():
-        if ev.kind == "latency" and isinstance(ev.data, dict) and "budget_ms" in ev.data:
-            return f"Event latency within the {ev.data['budget_ms']} ms budget"
-    return "Event latency within budget"
-
-
-def _checklist(report: RunReport) -> list[str]:
-    """One box per built-in check, in chain order (like the hand-written checklist), then
-    one for the whole run."""
-    flow = report.result(EVENT_FLOW)
-    delivery = event_delivery(flow) if flow else None
-    events = f"All {delivery[1]} critical events" if delivery else "All critical events"
-    notify = (f"all {delivery[1]} critical notify methods" if delivery
-              else "a notify method for every critical event")
-    passed = sum(1 for r in report.results if r.status is Status.PASS)
-    all_pass = bool(report.results) and passed == len(report.results) and not report.interrupted
-    items = {
-        "import-chain": "No deprecated entry point on the production path (per-user factory "
-                        "instead of the singleton)",
-        "emitter-methods": f"User emitter created (awaited) with {notify}, each emitting "
-                           "its event",
-        "registry-wiring": "Agent registry builds and wires the WebSocket bridge to every "
-                           "agent it hands out",
-        "engine-factory": "Execution engines built only per user, each with its user's emitter",
-        "deprecation-warnings": "Every deprecated entry point warns and names its replacement",
-        EVENT_FLOW: f"{events} delivered end to end, in order",
-        "user-isolation": "No cross-user event leakage",
-        "event-latency": _latency_text(report),
-    }
-    lines = ["## Post-Fix Validation Checklist", ""]
-    lines += [_box(report, check_id, text) for check_id, text in items.items()]
-    lines.append(f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} "
-                 "pass)")
-    if report.interrupted:
-        lines.append("- [ ] The run completed (it was interrupted: the results are incomplete)")
-    return lines
-
-
 def _environment(report: RunReport) -> list[str]:
     target, env = report.target, report.environment
     lines = ["## Environment and Reproduction", "",
@@ -501,19 +343,11 @@ def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str
         _story(report, d),
         _summary_block(ordered),
         *(_check_section(report, r) for r in ordered),
-        _mermaid(report, ordered),
-        _checklist(report),
+        mermaid(report, ordered),
+        checklist(report),
     ]
     if comparison is not None:
         sections.append(["## Before/After", "", comparison.to_markdown().rstrip()])
     sections.append(_environment(report))
     return lint_clean(strip_controls("\n\n".join("\n".join(lines) for lines in sections)
                                      + "\n"))
-
-
-def lint_clean(text: str) -> str:
-    """``text`` as mdformat writes it (CommonMark, GFM tables), so ``mdformat --check``
-    passes on every report: escapes only where needed, blank lines around blocks."""
-    import mdformat
-
-    return mdformat.text(text, extensions={"tables"})
