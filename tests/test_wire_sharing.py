@@ -9,10 +9,12 @@ import asyncio
 import json
 from typing import Any
 
+import jsonschema
 from helpers import run_subprocess
 from test_serve import served
 
 from netra_diag.exitcodes import ExitCode
+from netra_diag.schemas import RUN_SCHEMA
 
 ALICE, BOB = "alice-sharing-secret-01", "bob-sharing-secret-02"
 REPEATS = 5
@@ -38,9 +40,12 @@ def test_the_faulted_probe_repeated_five_times_gives_the_same_counts(tmp_path):
 
     procs = asyncio.run(scenario())
     counts = []
+    validator = jsonschema.Draft202012Validator(RUN_SCHEMA)
     for proc in procs:
         assert proc.returncode == ExitCode.FAILED, proc.stdout + proc.stderr
-        counts.append(leak_counts(json.loads(proc.stdout)))
+        doc = json.loads(proc.stdout)
+        assert not list(validator.iter_errors(doc))  # a probe's run is a run/v1 document too
+        counts.append(leak_counts(doc))
     # two users, one run each, every event broadcast: each receives the other's 5 events
     assert counts == [{("alice", "bob"): 5, ("bob", "alice"): 5}] * REPEATS
 
