@@ -53,6 +53,11 @@ def test_shell_completion_is_enabled(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "_NETRA_DIAG_COMPLETE" in proc.stdout
     assert "--install-completion" in run_subprocess("--help", cwd=tmp_path).stdout
+    # what the installed script asks: the completions of a partial command line
+    done = run_subprocess(cwd=tmp_path, env={"_NETRA_DIAG_COMPLETE": "complete_bash",
+                                             "COMP_WORDS": "netra-diag run --sc",
+                                             "COMP_CWORD": "2"})
+    assert done.returncode == 0 and done.stdout.split() == ["--scenario"]
 
 
 def test_quiet_prints_the_verdict_line_and_verbose_every_evidence(project):
