@@ -38,12 +38,15 @@ from ._calling import (
     attach_recorder,
     build_components,
     build_role,
+    call_hook,
     call_wiring_entry,
     context_values,
     crash_observations,
+    joined_by,
     make_user_context,
     method_call,
     run_async,
+    set_up,
 )
 from ._endpoint import is_live
 from ._locate import locate_role
@@ -118,14 +121,17 @@ def _attr(obj: Any, name: str) -> str | None:
 
 async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFailure | None,
                                              list[Evidence]]:
-    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory"):
+    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory") and \
+            ctx.hooks.get("run_agent") is None:
         raise SetupError(
             "no server, and the profile names neither a 'wiring_entry' nor an "
             "'engine_factory' role: an agent run cannot be driven in-process",
             fix="add 'roles: {wiring_entry: module:attr}' (the application's wiring path) "
-            "or 'engine_factory', or a 'server' role")
-    user_context = await make_user_context(ctx, "flow")
-    recorder, _manager = await attach_recorder(ctx, user_context, "flow")
+            "or 'engine_factory', or a 'server' role, or define run_agent() in your hooks "
+            "file (profile key 'hooks:')")
+    user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "flow"))
+    recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                      attach_recorder(ctx, user_context, "flow"))
     evidence: list[Evidence] = []
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
     crash: TargetFailure | None = None
@@ -144,14 +150,21 @@ def can_run_agent(ctx: CheckContext, app: Any) -> bool:
     """True when an agent run can be driven: ``app`` (what the wiring entry returned) has
     the profile's ``run`` method, or the profile names an engine factory."""
     return callable(getattr(app, ctx.profile.method("run"), None)) or \
-        ctx.has_role("engine_factory")
+        ctx.has_role("engine_factory") or ctx.hooks.get("run_agent") is not None
 
 
 async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence],
                     app: Any = None) -> None:
     """Drive one agent run for ``user_context`` through the wiring path's result (``app``,
     or a fresh call of the wiring entry when ``None``), else through the engine factory;
-    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them."""
+    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them.
+    The hooks' ``run_agent(user_context, message)`` drives it instead when defined."""
+    if ctx.hooks.get("run_agent") is not None:
+        evidence.append(Evidence("observed", f"drove the run via "
+                                 f"{ctx.hooks.label('run_agent')}"))
+        await call_hook(ctx, "run_agent", {**_run_values(None),
+                                           **context_values(user_context)})
+        return
     if ctx.has_role("wiring_entry"):
         awaited = False
         if app is None:

@@ -24,8 +24,11 @@ from ._calling import (
     build_role,
     call_built,
     context_values,
+    joined_by,
     make_user_context,
     method_call,
+    on_tool_context,
+    set_up,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._source import guard_unparsed, location_evidence, role_parts, scan
@@ -131,14 +134,16 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
                     ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
-    user_context = await make_user_context(ctx, "emitter")
-    recorder, _manager = await attach_recorder(ctx, user_context)
+    user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "emitter"))
+    recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                      attach_recorder(ctx, user_context))
     bridge, notes = await build_role(ctx, "bridge_factory", context_values(user_context))
     evidence += notes
     evidence.append(Evidence("observed", f"bridge factory returned {describe_type(bridge)}"))
-    emitter, awaited = await method_call(ctx, bridge, "create_user_emitter",
-                                         context_values(user_context),
-                                         what="asking the bridge for a user emitter")
+    emitter, awaited = await on_tool_context(
+        ctx, "asking the bridge for a user emitter",
+        method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
+                    what="asking the bridge for a user emitter"))
     factory = ctx.profile.method("create_user_emitter")
     how = "is async: awaited it and " if awaited else ""
     evidence.append(Evidence("observed", f"{factory}() {how}got {describe_type(emitter)}"))

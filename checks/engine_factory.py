@@ -31,9 +31,12 @@ from ._calling import (
     build_components,
     build_role,
     context_values,
+    joined_by,
     make_user_context,
     method_call,
+    on_tool_context,
     probe_event,
+    set_up,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._locate import find_attribute
@@ -186,20 +189,23 @@ async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],
                     ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
-    alice = await make_user_context(ctx, "engine-a")
-    bob = await make_user_context(ctx, "engine-b")
-    components = await build_components(ctx, alice)
+    alice = await set_up(ctx, "building a user context", make_user_context(ctx, "engine-a"))
+    bob = await set_up(ctx, "building a user context", make_user_context(ctx, "engine-b"))
+    components = await set_up(ctx, "building the components the engine factory needs",
+                              build_components(ctx, alice))
     factory, notes = await build_role(ctx, "engine_factory", components)
     evidence += notes
     evidence.append(Evidence("observed", f"engine factory: {describe_type(factory)}"))
 
-    rec_a, _ = await attach_recorder(ctx, alice, "engine-a")
-    rec_b, _ = await attach_recorder(ctx, bob, "engine-b")
+    joining = f"joining a recording connection {joined_by(ctx)}"
+    rec_a, _ = await set_up(ctx, joining, attach_recorder(ctx, alice, "engine-a"))
+    rec_b, _ = await set_up(ctx, joining, attach_recorder(ctx, bob, "engine-b"))
     emitter_cls = ctx.resolve("emitter") if ctx.has_role("emitter") else None
     for label, user, mine, other in (("first", alice, rec_a, rec_b), ("second", bob, rec_b, rec_a)):
-        engine, awaited = await method_call(ctx, factory, "create_engine",
-                                            {**components, **context_values(user)},
-                                            what=f"creating an engine for the {label} user")
+        engine, awaited = await on_tool_context(
+            ctx, f"creating an engine for the {label} user",
+            method_call(ctx, factory, "create_engine", {**components, **context_values(user)},
+                        what=f"creating an engine for the {label} user"))
         evidence.append(Evidence("observed", f"{ctx.profile.method('create_engine')}() "
                                  f"{'(awaited) ' if awaited else ''}built "
                                  f"{describe_type(engine)} for {label} user"))

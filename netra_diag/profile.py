@@ -36,6 +36,8 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
+    hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
+                                      # connect, disconnect, run_agent), relative to this file
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ DEFAULT_METHODS: dict[str, str] = {
     "set_websocket_manager": "set_websocket_manager",
     "get_agent": "get_agent",
     "list_agents": "list_agents",
+    "create_agent": "create_agent",  # on a registry that makes agents per request
     "create_engine": "create_for_user",
     "run_agent": "run_agent",
     "run": "run",  # on the wiring entry's result: runs an agent (in-process event flow)
@@ -109,7 +112,7 @@ DEFAULT_BUDGETS: dict[str, float] = {
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs",
+    "events", "budgets", "server", "checks_dirs", "hooks",
 }
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _IMPORT_FORM = "'package.module:attr' (a dotted module path, a colon, an attribute)"
@@ -148,6 +151,8 @@ class Profile:
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
+    #: the user's hooks file (absolute), see ``netra_diag.hooks``
+    hooks: Path | None = None
 
     def method(self, key: str) -> str:
         return self.methods.get(key, DEFAULT_METHODS.get(key, key))
@@ -175,6 +180,7 @@ class Profile:
             "server": self.server,
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
+            "hooks": None if self.hooks is None else str(self.hooks),
         }
 
     @classmethod
@@ -194,6 +200,7 @@ class Profile:
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
+            hooks=Path(raw["hooks"]) if raw.get("hooks") else None,
         )
 
 
@@ -323,6 +330,7 @@ class _Validator:
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
+            hooks=self.hooks_file(data),
         )
 
     def string(self, data: dict, key: str, *, default: str, where: str | None = None) -> str:
@@ -349,6 +357,18 @@ class _Validator:
                 raise self.error(f"{key}.{index}", f"a folder relative to {self.base}", rel)
             out.append(folder)
         return tuple(out)
+
+    def hooks_file(self, data: dict) -> Path | None:
+        if data.get("hooks") is None:
+            return None
+        rel = self.string(data, "hooks", default="")
+        path = (self.base / rel).resolve()
+        if path.suffix != ".py" or not path.stem.isidentifier():
+            raise self.error("hooks", "a Python file whose name is a module name "
+                             "(like netra_diag_hooks.py), relative to the profile", rel)
+        if not path.is_file():
+            raise self.error("hooks", f"an existing file relative to {self.base}", rel)
+        return path
 
     def plain_mapping(self, data: dict, key: str) -> dict[str, Any]:
         value = data.get(key, {}) or {}
