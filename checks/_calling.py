@@ -39,8 +39,10 @@ __all__ = [
     "call_wiring_entry",
     "context_values",
     "crash_observations",
+    "definition_site",
     "in_target",
     "joined_by",
+    "located",
     "make_user_context",
     "method_call",
     "missing_method",
@@ -247,24 +249,26 @@ _SHAPE_ERRORS = (TypeError, AttributeError, ValueError, KeyError)
 
 
 async def on_tool_context(ctx: CheckContext, what: str, step: Awaitable[T]) -> T:
-    """Await a step that hands the target a user context netra-diag built (from the
-    ``user_context`` role, with synthetic ids). If the target rejects it with an error of
-    the wrong-value kind (``TypeError``, ``AttributeError``, ``ValueError``, ``KeyError``),
-    that says nothing sure about this check's link: it is a set-up failure (a context-type
-    split is context-identity's to report), and the fix names the ``make_user_context``
-    hook. With that hook defined the context is the application's own, and the crash is
-    the target's (a ``fail`` where the step is the check's property)."""
+    """Await a step that hands the target a user context (the check's property is what the
+    component does with it, not whether it accepts it). If the target rejects the context
+    with an error of the wrong-value kind (``TypeError``, ``AttributeError``,
+    ``ValueError``, ``KeyError``), that is a set-up failure, never this check's ``fail``: a
+    context-type split is context-identity's to report (the run names it as the owner,
+    see ``netra_diag.blocking``); and a context netra-diag built itself (no
+    ``make_user_context`` hook) may simply not be what the application builds, so the fix
+    names that hook."""
     try:
         return await step
     except TargetFailure as exc:
-        if ctx.hooks.get("make_user_context") is not None or \
-                not isinstance(exc.__cause__, _SHAPE_ERRORS):
+        if not isinstance(exc.__cause__, _SHAPE_ERRORS):
             raise
-        error = setup_failure(exc, f"{what}, with the user context netra-diag built")
-        error.fix = ("the target rejected the user context netra-diag built from the "
-                     "'user_context' role: define make_user_context() in your hooks file "
-                     "(profile key 'hooks:') to build the context your application builds; "
-                     "a context-type split is reported by context-identity")
+        hooked = ctx.hooks.get("make_user_context") is not None
+        built = "your make_user_context() built" if hooked else "netra-diag built"
+        error = setup_failure(exc, f"{what}, with the user context {built}")
+        error.fix = ("the target rejected the user context: a context-type split is "
+                     "reported by context-identity" + ("" if hooked else
+                     "; or define make_user_context() in your hooks file (profile key "
+                     "'hooks:') to build the context your application builds"))
         raise error from exc
 
 
@@ -282,6 +286,30 @@ def setup_failure(exc: TargetFailure, what: str) -> SetupError:
         evidence=(Evidence("observed", f"set-up step failed: {what}{at}",
                            data={"blocked_at": site.location if site else None, "step": what}),
                   *(e for e in crash if e.kind != "location")))
+
+
+def definition_site(ctx: CheckContext, obj: Any) -> tuple[str, int] | None:
+    """Where ``obj`` (a function, method or class) is defined in the target: ``(relpath,
+    line)``, or None when it is not the target's own code."""
+    import inspect
+
+    target = getattr(obj, "__func__", obj)
+    try:
+        path = inspect.getsourcefile(target)
+        _, line = inspect.getsourcelines(target)
+    except (TypeError, OSError):
+        return None
+    if path is None or not ctx.in_target(path):
+        return None
+    return ctx.relpath(path), max(1, line)
+
+
+def located(ctx: CheckContext, obj: Any, message: str) -> Evidence:
+    """A finding located at ``obj``'s definition (an ``observed`` line when it has none)."""
+    site = definition_site(ctx, obj)
+    if site is None:
+        return Evidence("observed", message)
+    return Evidence("location", message, site[0], site[1])
 
 
 def context_values(user_context: Any) -> dict[str, Any]:
@@ -348,8 +376,14 @@ async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "re
     available = {"connection": recorder, "websocket": recorder, "conn": recorder, "ws": recorder,
                  "connection_id": recorder.connection_id, "user_id": recorder.user_id,
                  **context_values(user_context)}
-    await method_call(ctx, manager, "add_connection", available,
-                      what="registering a connection with the per-user manager")
+    try:
+        await method_call(ctx, manager, "add_connection", available,
+                          what="registering a connection with the per-user manager")
+    except SetupError as exc:
+        if "connect()" not in (exc.fix or ""):
+            exc.fix = f"{exc.fix or ''}; or define connect(user_context, connection) in your " \
+                "hooks file (profile key 'hooks:') to join the connection your own way"
+        raise
     return recorder, manager
 
 

@@ -54,8 +54,8 @@ from ._locate import locate_role
 __all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "can_run_agent", "run_agent",
            "run_in_process", "skip_without_server"]
 
-WIRE_NOTE = ("in-process run: events were recorded by a connection registered with the "
-             "target's per-user manager; the wire (WebSocket transport, framing, "
+WIRE_NOTE = ("in-process run: events were recorded by a connection joined to the user's "
+             "events in the target's process; the wire (WebSocket transport, framing, "
              "authentication) was not exercised")
 MESSAGE = "netra-diag in-process probe: count these words"
 
@@ -132,7 +132,8 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
     user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "flow"))
     recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
                                       attach_recorder(ctx, user_context, "flow"))
-    evidence: list[Evidence] = []
+    evidence: list[Evidence] = [Evidence("observed", f"a recording connection joined the "
+                                         f"user's events {joined_by(ctx)}")]
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
     crash: TargetFailure | None = None
     try:

@@ -20,7 +20,14 @@ from netra_diag import (
 )
 from netra_diag.support.calls import SAMPLE_VALUES, fill_arguments
 
-from ._calling import build_role, call_built, context_values, make_user_context, run_async
+from ._calling import (
+    build_role,
+    call_built,
+    context_values,
+    located,
+    make_user_context,
+    run_async,
+)
 from ._dynamic import first_failures
 from ._source import guard_unparsed, problem_evidence, skip_static
 
@@ -91,6 +98,7 @@ async def _exercise(ctx: CheckContext
                                  "they are called without one"))
     for dep in ctx.profile.deprecated:
         crash: SetupError | TargetFailure | None = None
+        target: Any = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -121,9 +129,9 @@ async def _exercise(ctx: CheckContext
             other = ", ".join(f"{w.category.__name__}: {w.message}" for w in emitted)
             said = f"; it emitted only {other}" if other else ""
             failures.append(f"{dep.attr} emitted no deprecation warning when used{said}")
-            evidence.append(Evidence("observed", f"{dep.entry}: used it; no warning says it "
-                                     f"is deprecated (expected one naming {dep.replacement})"
-                                     f"{said}"))
+            evidence.append(located(ctx, target, f"{dep.entry}: used it; no warning says it "
+                                    f"is deprecated (expected one naming {dep.replacement})"
+                                    f"{said}"))
             continue
         unconventional = [w for w in ours if not issubclass(w.category, _CATEGORIES)]
         if unconventional and len(unconventional) == len(ours):

@@ -114,9 +114,10 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
                            *evidence, *problems, fix="check the 'emitter' role and the "
                            "profile's 'root'")
         if not failures:
-            return passed(f"from source: {emitter_class} defines all {len(event_methods)} "
-                          "notify methods and no call site leaves an async emitter factory "
-                          "un-awaited", *evidence, *problems)
+            return passed(f"from source (judged: {emitter_class} defines all "
+                          f"{len(event_methods)} notify methods, and no call site leaves an "
+                          "async emitter factory un-awaited; not judged: what each method "
+                          "emits, which needs a run)", *evidence, *problems)
         return _verdict(failures, evidence, problems, len(event_methods))
     verdict = dynamic_half(ctx, lambda: _exercise(ctx, missing), failures, evidence, problems)
     return verdict or _verdict(failures, evidence, problems, len(event_methods))
@@ -137,6 +138,8 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
     user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "emitter"))
     recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
                                       attach_recorder(ctx, user_context))
+    evidence.append(Evidence("observed", f"a recording connection joined the user's events "
+                             f"{joined_by(ctx)}"))
     bridge, notes = await build_role(ctx, "bridge_factory", context_values(user_context))
     evidence += notes
     evidence.append(Evidence("observed", f"bridge factory returned {describe_type(bridge)}"))

@@ -14,6 +14,7 @@ from netra_diag import (
     errored,
     failed,
     passed,
+    skipped,
 )
 from netra_diag.support.calls import SAMPLE_VALUES, describe_type, fill_arguments
 from netra_diag.support.definitions import class_methods
@@ -28,6 +29,7 @@ from ._calling import (
     call_wiring_entry,
     context_values,
     joined_by,
+    located,
     make_user_context,
     method_call,
     missing_method,
@@ -91,9 +93,11 @@ def registry_wiring(ctx: CheckContext) -> Verdict:
                            "root, so its constructor calls cannot be judged from source",
                            *evidence, *problems, fix="check the 'registry' role and the "
                            "profile's 'root'")
-        if not failures:
-            return passed(f"from source: every production call of {registry_class}() passes "
-                          "its required arguments", *evidence, *problems)
+        if not failures:  # the wiring itself only a run can show: undecided, not a pass
+            return skipped(f"--static: judged from source that every production call of "
+                           f"{registry_class}() passes its required arguments; whether the "
+                           "registry wires its bridge to its agents needs a run",
+                           *evidence, *problems)
         return _verdict(failures, evidence, problems)
     verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
     return verdict or _verdict(failures, evidence, problems)
@@ -241,9 +245,10 @@ def _judge_slots(ctx: CheckContext, registry: Any, manager: Any,
     empty = [n for n, v in vars(registry).items() if v is None and "bridge" in n.lower()] \
         if hasattr(registry, "__dict__") else []
     if empty:
+        wire = ctx.profile.method("set_websocket_manager")
         said = (f"the registry's bridge slot registry.{empty[0]} is still None after "
-                f"{ctx.profile.method('set_websocket_manager')}(): it never wires its bridge")
-        evidence.append(Evidence("observed", said))
+                f"{wire}(): it never wires its bridge")
+        evidence.append(located(ctx, getattr(registry, wire, None), said))
         return [said]
     evidence.append(Evidence("note", f"the registry holds no attribute offering "
                              f"{bridge_method}(): its agents are judged instead"))
@@ -275,10 +280,14 @@ async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
     bridge_method = ctx.profile.method("create_user_emitter")
     found = _agent_bridge(ctx, agent, registry, bridge_method)
     if isinstance(found, str):  # an empty bridge slot: the registry did not wire it
-        evidence.append(Evidence("observed", f"agent {label}: {found} is None after "
-                                 f"{ctx.profile.method('set_websocket_manager')}()"))
-        return (f"agent {label} ({describe_type(agent)}) was handed out without a "
-                f"WebSocket bridge: {found} is None after set_websocket_manager()")
+        wire = ctx.profile.method("set_websocket_manager")
+        # located where the agent was wired (or made, for a per-request registry)
+        maker = getattr(registry, ctx.profile.method("create_agent"), None) \
+            if label.startswith("created by") else getattr(registry, wire, None)
+        said = (f"agent {label} ({describe_type(agent)}) was handed out without a "
+                f"WebSocket bridge: {found} is None after {wire}()")
+        evidence.append(located(ctx, maker, said))
+        return said
     if found is None:
         raise SetupError(
             f"agent {label} ({describe_type(agent)}): no attribute within {LOCATE_DEPTH} "
