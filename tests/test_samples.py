@@ -281,3 +281,13 @@ def test_the_fixtures_run_as_their_readmes_say(backend, copy):
     else:
         crash, types = SYMPTOMS[backend]
         assert ("\n".join(said), [t for t, _ in frames]) == (crash, types)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_readme_states_the_defects_this_test_expects(backend):
+    """The README (for people) and ``BROKEN`` (for the test) name the same places."""
+    readme = (FIXTURES / backend / "README.md").read_text(encoding="utf-8")
+    for defect in BROKEN[backend][1]:
+        span = f"-{defect.last}" if defect.last else ""
+        assert f"`{defect.file}:{defect.first}{span}`" in readme, defect
+        assert f"`{defect.owner}`" in readme, defect
