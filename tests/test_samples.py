@@ -17,13 +17,16 @@ real subprocess). Healthy copies: every check passes, the wire-only checks skip 
 role), nothing fails or errors. Broken copies: each defect fails its owner check, located at
 the README's file:line; ``event-flow`` fails for the symptom; every other check either
 passes or, when the defect keeps it from setting up, is blocked (``skip`` or ``error``
-naming the owner), never ``fail``. ``test_the_fixtures_run_as_their_readmes_say`` drives the
-copies without netra-diag, so that a fixture that rots is caught on its own.
+naming the owner), never ``fail``. Without their hooks file, lantern and harbor show the
+harness's own limits as ``error`` naming the ``connect()`` hook, never as ``fail``.
+``test_the_fixtures_run_as_their_readmes_say`` drives the copies without netra-diag, so that
+a fixture that rots is caught on its own.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -205,6 +208,51 @@ def test_event_flow_shows_the_symptom(runs, backend):
     flow = results["event-flow"]
     assert flow["status"] == "fail", table(doc)
     assert flow["summary"].startswith("0/5 critical events"), table(doc)
+
+
+# -- without the hooks: the harness's own limits are errors naming the hook, never fails ----
+
+#: The checks that need a connection joined to a user's events.
+CONNECTING = ("emitter-methods", "registry-wiring", "engine-factory", "event-flow")
+
+
+@pytest.fixture(scope="module")
+def unhooked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """lantern and harbor (healthy) run with a profile that names no hooks file: what a new
+    user gets before writing ``connect``."""
+    out: dict[str, dict[str, Any]] = {}
+    tmp = tmp_path_factory.mktemp("unhooked")
+    for backend in ("lantern", "harbor"):
+        copy = tmp / backend
+        shutil.copytree(FIXTURES / backend / "healthy", copy)
+        profile = copy / "netra-diag.yaml"
+        lines = profile.read_text(encoding="utf-8").splitlines(keepends=True)
+        profile.write_text("".join(x for x in lines if not x.startswith("hooks:")),
+                           encoding="utf-8")
+        proc = run_subprocess("run", str(profile), "--format", "json", "--jobs", "2",
+                              cwd=tmp, timeout=RUN_TIMEOUT_S)
+        out[backend] = {"rc": proc.returncode, "stderr": proc.stderr,
+                        "doc": json.loads(proc.stdout) if proc.stdout.strip() else {}}
+    return out
+
+
+@pytest.mark.parametrize("backend", ["lantern", "harbor"])
+def test_without_the_connect_hook_nothing_fails_and_the_errors_name_it(unhooked, backend):
+    """lantern's channel has no add_connection; harbor's crashes on the bare recorder
+    (``'RecordingConnection' object has no attribute 'transport'``). Neither is the
+    backend's failure: the checks that need a connection are ``error``, saying that a
+    ``connect()`` hook would do it."""
+    run = unhooked[backend]
+    doc = run["doc"]
+    assert doc.get("results"), run["stderr"][-2000:]
+    results = {r["id"]: r for r in doc["results"]}
+    assert doc["counts"]["fail"] == 0, table(doc)
+    assert run["rc"] == ExitCode.UNDECIDED, table(doc)
+    for check in CONNECTING:
+        result = results[check]
+        assert result["status"] == "error", f"{check}\n{table(doc)}"
+        assert "connect()" in (result.get("fix") or ""), f"{check}: {result.get('fix')}"
+        assert "hooks" in (result.get("fix") or ""), f"{check}: {result.get('fix')}"
 
 
 # -- the fixtures themselves, without netra-diag ----------------------------------------------
