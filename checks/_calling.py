@@ -40,6 +40,7 @@ __all__ = [
     "context_values",
     "crash_observations",
     "definition_site",
+    "detach_recorder",
     "in_target",
     "joined_by",
     "located",
@@ -385,6 +386,19 @@ async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "re
                 "hooks file (profile key 'hooks:') to join the connection your own way"
         raise
     return recorder, manager
+
+
+async def detach_recorder(ctx: CheckContext, user_context: Any,
+                          recorder: RecordingConnection) -> None:
+    """Undo ``attach_recorder`` with the hooks' ``disconnect`` when defined (the recording
+    connection is otherwise dropped with the check's interpreter); the caller notes a
+    failure here, never a verdict (the check's property was judged before)."""
+    if ctx.hooks.get("disconnect") is not None:
+        await call_hook(ctx, "disconnect", {"connection": recorder, "websocket": recorder,
+                                            "conn": recorder, "ws": recorder,
+                                            "handle": recorder.handle,
+                                            "user_id": recorder.user_id,
+                                            **context_values(user_context)})
 
 
 def joined_by(ctx: CheckContext) -> str:

@@ -42,6 +42,7 @@ from ._calling import (
     call_wiring_entry,
     context_values,
     crash_observations,
+    detach_recorder,
     joined_by,
     make_user_context,
     method_call,
@@ -144,6 +145,10 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
         crash = TargetFailure(f"the agent run did not finish within {budget:g} s")
     if crash is None:  # events sent from tasks the run scheduled may still be on their way
         await recorder.wait_for(len(ctx.profile.critical_events), timeout=0.5)
+    try:
+        await detach_recorder(ctx, user_context, recorder)
+    except (SetupError, TargetFailure) as exc:  # the run was judged already: only noted
+        evidence.append(Evidence("note", f"disconnecting the recording connection: {exc}"))
     return recorder.events(), user_context, crash, evidence
 
 

@@ -321,3 +321,34 @@ def test_static_on_an_empty_tree_without_roles_never_passes(tmp_path, check_id):
     (tmp_path / "netra-diag.yaml").write_text("name: empty\nroot: src\n")
     result = run_checks(tmp_path / "netra-diag.yaml", check_id, static=True)[check_id]
     assert result.status in (Status.ERROR, Status.SKIP), messages(result)
+
+
+def test_a_parameter_named_otherwise_is_filled_by_its_annotation(tmp_path):
+    # set_websocket_manager(sessions: ChannelManager): no name the tool offers, one value of
+    # that class at hand: it is passed, not reported as a missing parameter
+    registry = FILES["synthapp/registry.py"].replace(
+        "def set_websocket_manager(self, manager, user_context):",
+        "def set_websocket_manager(self, sessions: 'ChannelManager', user_context):")
+    profile = write_backend(tmp_path, {"synthapp/registry.py": registry})
+    result = run_checks(profile, "registry-wiring")["registry-wiring"]
+    assert result.status is Status.PASS, messages(result)
+
+
+def test_disconnect_is_called_with_the_handle_connect_returned(tmp_path):
+    extra = hooks(tmp_path, """
+        from synthapp import channels
+
+        def connect(user_context, connection):
+            channels.register(user_context.user_id, connection)
+            return ("token", user_context.user_id)
+
+        def disconnect(user_context, connection, handle):
+            assert handle == ("token", user_context.user_id), handle
+            channels._CONNS[user_context.user_id].remove(connection)
+            raise RuntimeError("disconnected as asked")  # seen in the evidence, no verdict
+        """)
+    profile = write_backend(tmp_path, {"synthapp/channels.py": REGISTRY_CHANNELS}, extra)
+    result = run_checks(profile, "event-flow")["event-flow"]
+    assert result.status is Status.PASS, messages(result)
+    assert "netra_diag_hooks.disconnect() raised RuntimeError: disconnected as asked" in \
+        messages(result)
