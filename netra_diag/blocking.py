@@ -18,7 +18,19 @@ from dataclasses import replace
 
 from .model import CheckResult, Evidence, Status
 
-__all__ = ["blocked_at", "mark_blocked"]
+__all__ = ["RULES", "blocked_at", "mark_blocked"]
+
+#: The harness/target boundary, as every check applies it (printed by ``explain``).
+RULES = """\
+How its statuses are decided (the harness and the target):
+- fail: only on evidence about this check's own link, in your code's behaviour.
+- error: a crash on an object netra-diag made (its recording connection, an invented
+  argument, a user context it built), or a method it assumed by name that your code lacks;
+  the message names the hook or profile key ('hooks:', 'methods.<key>', 'build.<...>') that
+  supplies the real thing.
+- skip "blocked by <check>": a set-up step outside this check's property crashed on a
+  defect that <check> reports as its own (one defect, one owner); fix it there.
+- Each check builds only what its own property needs."""
 
 
 def blocked_at(result: CheckResult) -> str | None:
