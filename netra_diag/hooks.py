@@ -141,9 +141,15 @@ async def _awaited(value: Any) -> Any:
     return await value
 
 
+_setup_done: set[Path] = set()
+
+
 def prepare(path: Path | None) -> Hooks:
     """What a check interpreter does first, before the target is imported: load the hooks
-    file and run its ``setup()``. ``SetupError`` when either fails."""
+    file and run its ``setup()``, at most once per process (a process forked after it ran,
+    as under ``isolation: shared-import``, inherits that). ``SetupError`` when either fails."""
     hooks = load_hooks(path)
-    run_setup(hooks)
+    if path is not None and path not in _setup_done:
+        run_setup(hooks)
+        _setup_done.add(path)
     return hooks
