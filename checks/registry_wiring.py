@@ -16,6 +16,7 @@ from netra_diag import (
     passed,
     skipped,
 )
+from netra_diag.profile import DEFAULT_METHODS
 from netra_diag.support.calls import SAMPLE_VALUES, describe_type, fill_arguments
 from netra_diag.support.definitions import class_methods
 from netra_diag.support.static import constructor_calls_missing
@@ -198,9 +199,17 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
             ctx, "manager_factory", context_values(user_context)))
     available = {"manager": manager, "websocket_manager": manager, "ws_manager": manager,
                  **context_values(user_context)}
-    await on_tool_context(ctx, "wiring the registry to a per-user manager", method_call(
-        ctx, registry, "set_websocket_manager", available,
-        what="wiring the registry to a per-user manager"))
+    wire = ctx.profile.method("set_websocket_manager")
+    if callable(getattr(registry, wire, None)) or wire != DEFAULT_METHODS[
+            "set_websocket_manager"]:  # the default name, absent: wired when built
+        await on_tool_context(ctx, "wiring the registry to a per-user manager", method_call(
+            ctx, registry, "set_websocket_manager", available,
+            what="wiring the registry to a per-user manager"))
+    else:
+        evidence.append(Evidence("note", f"{describe_type(registry)} has no {wire}(): it is "
+                                 "wired when it is built, so its agents are judged as it "
+                                 "hands them out (name the wiring method under "
+                                 "'methods.set_websocket_manager' if it has one)"))
     names, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
     names = list(names or [])
     failures: list[str] = []

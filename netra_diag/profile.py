@@ -33,6 +33,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     events:
       critical: [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed]
       methods: {agent_started: notify_agent_started, ...}
+      fields: {timestamp: ts, data: payload, thread_id: null}  # your names; null: absent
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
@@ -147,6 +148,8 @@ class Profile:
     build: dict[str, dict[str, Any]] = field(default_factory=dict)
     critical_events: tuple[str, ...] = CRITICAL_EVENTS
     event_methods: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_METHODS))
+    #: canonical event field -> the backend's name for it (None: its events have none)
+    event_fields: dict[str, str | None] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
@@ -176,6 +179,7 @@ class Profile:
             "build": self.build,
             "critical_events": list(self.critical_events),
             "event_methods": self.event_methods,
+            "event_fields": self.event_fields,
             "budgets": self.budgets,
             "server": self.server,
             "exclude": list(self.exclude),
@@ -196,6 +200,7 @@ class Profile:
             build={k: dict(v) for k, v in raw["build"].items()},
             critical_events=tuple(raw["critical_events"]),
             event_methods=dict(raw["event_methods"]),
+            event_fields=dict(raw.get("event_fields") or {}),
             budgets={k: float(v) for k, v in raw["budgets"].items()},
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
@@ -326,6 +331,7 @@ class _Validator:
             build=self.build(data),
             critical_events=tuple(self.events(data)),
             event_methods=self.event_methods(data),
+            event_fields=self.event_fields(data),
             budgets=self.budgets(data),
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
@@ -442,9 +448,9 @@ class _Validator:
 
     def events(self, data: dict) -> list[str]:
         events = self.plain_mapping(data, "events")
-        unknown = set(events) - {"critical", "methods"}
+        unknown = set(events) - {"critical", "methods", "fields"}
         if unknown:
-            raise self.error(f"events.{sorted(unknown)[0]}", "'critical' or 'methods'")
+            raise self.error(f"events.{sorted(unknown)[0]}", "'critical', 'methods' or 'fields'")
         if "critical" not in events:
             return list(CRITICAL_EVENTS)
         critical = self.list_of_strings(events, "critical")
@@ -466,6 +472,28 @@ class _Validator:
                 raise self.error(f"events.methods.{name}", "an emitter method name", value)
             methods[str(name)] = value
         return methods
+
+    def event_fields(self, data: dict) -> dict[str, str | None]:
+        """``events.fields``: the backend's name for each canonical event field, or null
+        for a field its events do not carry (see ``support.judge.EVENT_FIELDS``)."""
+        canonical = ("type", "user_id", "thread_id", "run_id", "seq", "timestamp", "data")
+        raw = self.plain_mapping(data, "events").get("fields") or {}
+        if not isinstance(raw, dict):
+            raise self.error("events.fields", "a mapping of event field to your field name",
+                             raw)
+        out: dict[str, str | None] = {}
+        for name, value in raw.items():
+            if name not in canonical:
+                raise self.error(f"events.fields.{name}", "one of " + ", ".join(canonical),
+                                 name)
+            if name in ("type",) and value is None:
+                raise self.error(f"events.fields.{name}", "a field name (every event has a "
+                                 "type)", value)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise self.error(f"events.fields.{name}", "a field name, or null when your "
+                                 "events have none", value)
+            out[str(name)] = value
+        return out
 
     def budgets(self, data: dict) -> dict[str, float]:
         budgets = dict(DEFAULT_BUDGETS)
