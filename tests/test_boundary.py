@@ -490,3 +490,17 @@ def test_context_identity_does_not_pass_on_a_class_it_could_not_count(tmp_path):
     profile = write_backend(tmp_path, None, {**extra, "roles": roles})
     result = run_checks(profile, "context-identity", static=True)["context-identity"]
     assert result.status is Status.SKIP, messages(result)
+
+
+def test_without_a_server_a_cross_user_leak_is_caught_in_process(tmp_path):
+    leaky = FILES["synthapp/channels.py"].replace(
+        "conns = list(_CONNS.get(self.user_id, []))",
+        "conns = [c for cs in _CONNS.values() for c in cs]  # every user's sockets")
+    assert leaky != FILES["synthapp/channels.py"]
+    profile = write_backend(tmp_path, {"synthapp/channels.py": leaky})
+    results = run_checks(profile, "user-isolation", "event-flow")
+    assert results["event-flow"].status is Status.PASS, table(results)
+    isolation = results["user-isolation"]
+    assert isolation.status is Status.FAIL, table(results)
+    assert "reached the wrong user" in isolation.summary
+    assert "in-process runs, the wire was not exercised" in messages(isolation)
