@@ -17,6 +17,7 @@ import typer
 from ._version import __version__
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
+from .limits import MAX_TIMEOUT_S
 
 __all__ = ["app", "main"]
 
@@ -120,8 +121,24 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", help="A named set of faults for the reference: healthy, incident.")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
+def _finite_number(maximum: float) -> Any:
+    """An option callback: the value must be finite, above 0 and at most ``maximum``
+    (``nan``, ``inf`` and ``1e10`` parse as floats; a usage error, exit 4)."""
+
+    def check(value: float | None) -> float | None:
+        import math
+
+        if value is not None and (not math.isfinite(value) or value <= 0 or value > maximum):
+            raise typer.BadParameter(f"must be a finite number above 0 and at most "
+                                     f"{maximum:g} (got {value!r})")
+        return value
+
+    return check
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.1, help="Seconds before a check is killed and reported as error.")]
+    "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+    help="Seconds before a check is killed and reported as error.")]
 ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
@@ -331,8 +348,8 @@ def probe(
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="Take the critical events and budgets from this profile.")] = None,
     latency_budget_ms: Annotated[float | None, typer.Option(
-        "--latency-budget-ms", help="Per-event latency budget (default 50, or the "
-        "profile's).")] = None,
+        "--latency-budget-ms", callback=_finite_number(3_600_000.0),
+        help="Per-event latency budget (default 50, or the profile's).")] = None,
     format: RunFormatOpt = "rich",
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -340,8 +357,8 @@ def probe(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
-        "within it.")] = 30.0,
+        "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+        help="Seconds each check may take; every network wait ends within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
 ) -> None:
     """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""

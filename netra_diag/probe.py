@@ -196,10 +196,11 @@ def live_target(url: str, profile_path: Path | None, latency_budget_ms: float | 
         else:
             profile = Profile(name="live-endpoint", root=root, source=f"probe of {url}")
         if latency_budget_ms is not None:
-            if latency_budget_ms <= 0:
-                raise ConfigError("--latency-budget-ms must be a positive number")
-            profile = replace(profile, budgets={**profile.budgets,
-                                                "event_latency_ms": float(latency_budget_ms)})
+            from .limits import finite_positive
+
+            budget = finite_positive(latency_budget_ms, "--latency-budget-ms",
+                                     maximum=3_600_000.0)
+            profile = replace(profile, budgets={**profile.budgets, "event_latency_ms": budget})
     except BaseException:
         tmp.cleanup()
         raise

@@ -97,8 +97,10 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 def _execute_run(request: RunRequest) -> ExitCode:
     from .cli import build_registry, parse_report_option, select_specs
+    from .limits import MAX_TIMEOUT_S, finite_positive
     from .target import open_target
 
+    finite_positive(request.timeout, "--timeout", maximum=MAX_TIMEOUT_S)
     extra_reports = parse_report_option(list(request.reports))
     baseline = load_saved(request.baseline) if request.baseline else None
     prepared = request.target or open_target(request.profile, inject=request.inject,
@@ -265,8 +267,10 @@ def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:
 
 def load_saved(path: Path) -> RunReport:
     """Read a saved JSON run; ``ConfigError`` (exit 4) when it is missing or foreign."""
+    from .limits import MAX_RUN_BYTES, read_bounded_text
+
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_bounded_text(path, MAX_RUN_BYTES, "a saved JSON run"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
