@@ -102,6 +102,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
 
     finite_positive(request.timeout, "--timeout", maximum=MAX_TIMEOUT_S)
     extra_reports = parse_report_option(list(request.reports))
+    check_distinct_outputs(request.output, extra_reports)
     baseline = load_saved(request.baseline) if request.baseline else None
     prepared = request.target or open_target(request.profile, inject=request.inject,
                                              scenario=request.scenario)
@@ -138,6 +139,22 @@ def _execute_run(request: RunRequest) -> ExitCode:
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets)
     return exit_code_for(report.results, interrupted=report.interrupted)
+
+
+def check_distinct_outputs(output: Path | None, extra: Sequence[tuple[str, Path]]) -> None:
+    """``ConfigError`` (exit 4, before anything runs) when two outputs name one file: one
+    would silently overwrite the other."""
+    import os
+
+    seen: dict[str, str] = {}
+    named = ([("--output", output)] if output is not None else []) + \
+        [(f"--report {fmt}:{path}", path) for fmt, path in extra]
+    for label, path in named:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ConfigError(f"{seen[key]} and {label} write the same file {path}; give "
+                              "each output its own path")
+        seen[key] = label
 
 
 @contextlib.contextmanager

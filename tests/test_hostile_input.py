@@ -103,3 +103,15 @@ def test_probe_profile_budget_nan_is_refused(tmp_path: Path) -> None:
     proc = run_subprocess("probe", "ws://127.0.0.1:9/ws", "--token", "abcdefgh",
                           "--profile", str(profile), cwd=tmp_path)
     assert_usage_error(proc, "budgets.event_latency_ms")
+
+
+@pytest.mark.parametrize("outputs", [
+    ("--report", "json:x", "--report", "junit:x"),
+    ("-o", "x", "--report", "junit:x"),
+    ("-o", "sub/../x", "--report", "sarif:x"),
+])
+def test_two_outputs_to_one_path_are_a_usage_error(tmp_path: Path, outputs) -> None:
+    proc = run_subprocess("run", "--only", "import-chain", "--format", "json", *outputs,
+                          cwd=tmp_path)
+    assert_usage_error(proc, "same file")
+    assert not (tmp_path / "x").exists()  # nothing ran, nothing was written
