@@ -198,10 +198,12 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     """Render the main format (stdout or ``output``) and every ``--report`` file."""
     import os
 
-    from .reporters.atomic import redact, write_atomic
+    from .reporters.atomic import write_atomic
 
-    if secrets:  # every format, the terminal's included, renders the redacted report
+    if secrets:  # every format, the terminal's included, renders the redacted report(s)
         report = redact_report(report, secrets)
+        if baseline is not None:
+            baseline = redact_report(baseline, secrets)
     problems: list[str] = []
     ignoring = [f for f in dict.fromkeys((fmt, *(f for f, _ in extra)))
                 if f in ("junit", "sarif", "github")] if baseline is not None else []
@@ -212,7 +214,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     # the JSON run first: it is what every other format can be rebuilt from
     for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
         try:
-            write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+            write_atomic(path, _render(report, extra_fmt, baseline))
         except OutputError as exc:
             problems.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a renderer defect must not lose the others
@@ -228,7 +230,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             comparison = compare(baseline, report).to_text()
         render_report(report, make_console(), comparison=comparison)
     else:
-        text = redact(_render(report, fmt, baseline), secrets)
+        text = _render(report, fmt, baseline)
         if output is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -249,16 +251,31 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
         raise OutputError("; ".join(problems))
 
 
+#: Fields of the JSON run that hold identifiers or enum values, never rendered free text:
+#: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
+_IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
+                                "schema", "duration_s", "counts"})
+
+
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
-    """A copy of ``report`` with every secret replaced in every string it holds (keys,
-    values, evidence, command line), before any reporter escapes or wraps the text."""
+    """A copy of ``report`` with every secret replaced in the text it holds (summaries,
+    evidence, fixes, the target, the command line, data keys and values), before any
+    reporter escapes or wraps the text. Identifiers and enum values are never touched:
+    check ids and status names inside text are kept whole."""
+    from .model import Status
     from .reporters.atomic import redact
 
-    def clean(value: Any) -> Any:
+    keep = {r.id for r in report.results} | set(report.checks) | {s.value for s in Status}
+    for meta in report.checks.values():
+        keep.update(str(d) for d in meta.get("depends_on", ()) or ())
+
+    def clean(value: Any, field: str = "") -> Any:
+        if field in _IDENTIFIER_FIELDS:
+            return value
         if isinstance(value, str):
-            return redact(value, secrets)
+            return redact(value, secrets, keep)
         if isinstance(value, dict):
-            return {clean(k): clean(v) for k, v in value.items()}
+            return {(k if k in keep else clean(k)): clean(v, k) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [clean(v) for v in value]
         return value
