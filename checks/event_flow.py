@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
-from netra_diag.support.capture import Capture, public_url
+from netra_diag.support.capture import Capture, is_loopback, public_url
 from netra_diag.support.judge import judge_run, received_text
 from netra_diag.support.wire import drive_run
 
@@ -105,7 +105,9 @@ def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: st
                 *, wire: str = "over a real WebSocket") -> Verdict:
     """The event-flow verdict for one captured run (shared with ``probe``)."""
     judgement = judge_run(capture.frames, critical=critical, user_id=capture.user_id,
-                          thread_id=capture.thread_id, run_id=capture.run_id)
+                          thread_id=capture.thread_id, run_id=capture.run_id,
+                          received_at=capture.received_at,
+                          clock_offset_s=0.0 if is_loopback(url) else capture.clock_offset_s)
     events = Evidence(
         "events",
         f"events received in order: {received_text(judgement.received)}",
