@@ -174,7 +174,7 @@ def run(
         baseline=baseline,
         command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(execute_run, request)))
+    raise typer.Exit(int(_guard(execute_run, request, defer=True)))
 
 
 @app.command("list")
@@ -372,13 +372,22 @@ def probe(
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(probe_endpoint, request)))
+    raise typer.Exit(int(_guard(probe_endpoint, request, defer=True)))
 
 
-def _guard(func: Any, *args: Any) -> ExitCode:
-    """Run a command body, turning the tool's own errors into messages and exit codes."""
+def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
+    """Run a command body, turning the tool's own errors into messages and exit codes.
+
+    Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` in the body (one that arrived while the CLI
+    started acts now), or, with ``defer`` (``run``, ``probe``), stay remembered until the run
+    can report them (``session.execute_run``)."""
+    from . import interrupts
+
     try:
-        return func(*args)
+        with interrupts.handlers("defer" if defer else "raise"):
+            if not defer:
+                interrupts.raise_pending()
+            return func(*args)
     except OutputError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -407,6 +416,9 @@ def main() -> None:
     except typer.Abort:
         print("netra-diag: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:  # between the commands' own handling (parsing, start-up)
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception:  # noqa: BLE001 - a defect of the tool: say so, never exit 1 ("failed")
         import traceback
 
@@ -414,4 +426,9 @@ def main() -> None:
         print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
               "about the target; please report it with the traceback above", file=sys.stderr)
         sys.exit(int(ExitCode.UNDECIDED))
+    from . import interrupts
+
+    if interrupts.pending() is not None:  # arrived after the command's own handling
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)

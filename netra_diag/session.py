@@ -7,13 +7,12 @@ messages go to stderr), not the rendering (reporters) nor the running (runner).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import platform
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,55 +89,122 @@ def assemble_report(
 
 
 def execute_run(request: RunRequest) -> ExitCode:
-    """Run the checks the request selects and write its outputs; returns the exit code."""
-    with interrupt_handling():
-        return _execute_run(request)
+    """Run the checks the request selects and write its outputs; returns the exit code.
+
+    The options are validated with interrupts deferred; from then on Ctrl-C and SIGTERM
+    (one that arrived earlier included) stop the run, and the reports are written all the
+    same: what finished, a check cut short ``error``, one never started ``skip``."""
+    from . import interrupts
+
+    with interrupts.handlers("defer"):
+        outputs = _validate(request)
+    with interrupts.handlers("raise"):
+        return _execute_run(request, *outputs)
 
 
-def _execute_run(request: RunRequest) -> ExitCode:
-    from .cli import build_registry, parse_report_option, select_specs
+def _validate(request: RunRequest) -> tuple[list[tuple[str, Path]], RunReport | None]:
+    """The ``--report`` outputs and the baseline; ``ConfigError`` (exit 4) for bad options."""
+    from .cli import parse_report_option
     from .limits import MAX_TIMEOUT_S, finite_positive
-    from .target import open_target
 
     finite_positive(request.timeout, "--timeout", maximum=MAX_TIMEOUT_S)
     extra_reports = parse_report_option(list(request.reports))
     check_distinct_outputs(request.output, extra_reports)
     baseline = load_saved(request.baseline) if request.baseline else None
-    prepared = request.target or open_target(request.profile, inject=request.inject,
-                                             scenario=request.scenario)
-    with prepared as target:
-        registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
-                                  import_timeout_s=request.timeout)
-        specs = select_specs(registry, list(request.only), list(request.skip))
-        if request.tags:
-            specs = [s for s in specs if set(s.tags) & set(request.tags)]
-        from .runner import Runner, load_failure_result
+    return extra_reports, baseline
 
-        load_errors = [load_failure_result(f) for f in registry.failures]
-        if not specs and not load_errors:
-            print("netra-diag: no check selected", file=sys.stderr)
-            return ExitCode.NO_CHECKS
-        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        t0 = time.perf_counter()
-        progress = _progress(request.format, request.output, specs)
-        runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
-                        static=request.static, options=request.options,
-                        on_start=progress.on_start if progress else None,
-                        on_result=progress.on_result if progress else None)
-        if progress:
-            with progress:
+
+def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
+                 baseline: RunReport | None) -> ExitCode:
+    from . import interrupts
+    from .cli import build_registry, select_specs
+    from .runner import ignore_further_interrupts
+    from .target import open_target
+
+    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    known: dict[str, Any] = {}  # what the run knew when an interrupt came: target, specs
+    try:
+        interrupts.raise_pending()  # a signal during start-up: report every check skip
+        prepared = request.target or open_target(request.profile, inject=request.inject,
+                                                 scenario=request.scenario)
+        with prepared as target:
+            known["target"] = target.describe()
+            registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
+                                      import_timeout_s=request.timeout)
+            specs = select_specs(registry, list(request.only), list(request.skip))
+            if request.tags:
+                specs = [s for s in specs if set(s.tags) & set(request.tags)]
+            known["specs"] = specs
+            from .runner import Runner, load_failure_result
+
+            load_errors = [load_failure_result(f) for f in registry.failures]
+            if not specs and not load_errors:
+                print("netra-diag: no check selected", file=sys.stderr)
+                return ExitCode.NO_CHECKS
+            started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            t0 = time.perf_counter()
+            progress = _progress(request.format, request.output, specs)
+            runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
+                            static=request.static, options=request.options,
+                            on_start=progress.on_start if progress else None,
+                            on_result=progress.on_result if progress else None)
+            if progress:
+                with progress:
+                    outcome = runner.run(specs)
+            else:
                 outcome = runner.run(specs)
-        else:
-            outcome = runner.run(specs)
-        results = [*load_errors, *outcome.results]
-        report = assemble_report(
-            target=target.describe(), results=results, started_at=started_at,
-            duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
-            command=request.command, specs=specs,
-        )
+            ignore_further_interrupts()  # the results are in: nothing may lose them now
+            results = [*load_errors, *outcome.results]
+            report = assemble_report(
+                target=known["target"], results=results, started_at=started_at,
+                duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
+                command=request.command, specs=specs,
+            )
+    except KeyboardInterrupt:
+        ignore_further_interrupts()  # a second Ctrl-C must not lose the report
+        print("netra-diag: interrupted before any check started", file=sys.stderr)
+        report = _not_started(request, known, started_at, time.perf_counter() - t0)
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets)
     return exit_code_for(report.results, interrupted=report.interrupted)
+
+
+def _not_started(request: RunRequest, known: dict[str, Any], started_at: str,
+                 duration_s: float) -> RunReport:
+    """The report of a run interrupted before any check started: every selected check
+    ``skip`` (the built-in ones when the selection was not made yet)."""
+    from .model import Status
+
+    specs = known.get("specs")
+    if specs is None:
+        try:
+            from .registry import Registry
+
+            registry = Registry()
+            registry.load_builtin()
+            specs = [s for s in registry.specs
+                     if (not request.only or s.id in request.only)
+                     and s.id not in request.skip
+                     and (not request.tags or set(s.tags) & set(request.tags))]
+        except Exception:  # noqa: BLE001 - the report is written without a check list
+            specs = []
+    target = known.get("target") or _unopened_target(request)
+    results = [CheckResult(id=s.id, why=s.why, title=s.title, status=Status.SKIP,
+                           summary="not run: the run was interrupted before it started")
+               for s in specs]
+    return assemble_report(target=target, results=results, started_at=started_at,
+                           duration_s=duration_s, interrupted=True, command=request.command,
+                           specs=specs)
+
+
+def _unopened_target(request: RunRequest) -> dict[str, Any]:
+    """The ``target`` of a run interrupted before its target was opened."""
+    if request.target is not None:
+        return request.target.describe()
+    builtin = request.profile is None
+    return {"name": "netra-diag reference" if builtin else str(request.profile), "root": None,
+            "builtin": builtin, "scenario": request.scenario, "faults": list(request.inject)}
 
 
 def check_distinct_outputs(output: Path | None, extra: Sequence[tuple[str, Path]]) -> None:
@@ -155,31 +221,6 @@ def check_distinct_outputs(output: Path | None, extra: Sequence[tuple[str, Path]
             raise ConfigError(f"{seen[key]} and {label} write the same file {path}; give "
                               "each output its own path")
         seen[key] = label
-
-
-@contextlib.contextmanager
-def interrupt_handling() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) stops a run like Ctrl-C; both handlers are restored on exit.
-
-    The runner ignores further interrupts after the first one, until this block ends: by
-    then the partial report has been written.
-    """
-    import signal
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (an embedding application): leave it alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
 
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
