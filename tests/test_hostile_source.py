@@ -8,7 +8,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from helpers import run_subprocess
 
 from netra_diag.exitcodes import ExitCode
@@ -41,19 +40,22 @@ def results(proc) -> dict[str, dict]:
     return {r["id"]: r for r in json.loads(proc.stdout)["results"]}
 
 
-@pytest.mark.parametrize("shape", list(DEEP))
-def test_code_nested_too_deeply_is_an_unparsed_file_named_in_the_evidence(tmp_path: Path,
-                                                                          shape: str) -> None:
+def test_code_nested_too_deeply_is_an_unparsed_file_named_in_the_evidence(
+        tmp_path: Path) -> None:
     app = make_tree(tmp_path)
-    (app / "generated.py").write_text("from app.registry import AgentRegistry\n"
-                                      + DEEP[shape] + "\n", encoding="utf-8")
+    for shape, code in DEEP.items():  # one generated file per shape, all in one run
+        (app / f"gen_{shape}.py").write_text("from app.registry import AgentRegistry\n"
+                                             + code + "\n", encoding="utf-8")
     proc = run_subprocess("run", "--static", "--format", "json", cwd=tmp_path)
     found = results(proc)
     for result in found.values():
         assert "crashed" not in result["summary"], result
     wiring = json.dumps(found["registry-wiring"])
     assert found["registry-wiring"]["status"] == "error", found["registry-wiring"]
-    assert "app/generated.py" in wiring and "nested too deeply" in wiring
+    for shape in ("plus", "unary", "attributes"):  # RecursionError or MemoryError
+        assert f"app/gen_{shape}.py" in wiring, shape
+    assert "nested too deeply" in wiring
+    assert "app/gen_calls.py" in wiring  # the parser's own "too many nested parentheses"
     assert proc.returncode == ExitCode.UNDECIDED
 
 
