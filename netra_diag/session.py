@@ -295,7 +295,8 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
 #: Fields of the JSON run that hold identifiers or enum values, never rendered free text:
 #: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
 _IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
-                                "schema", "duration_s", "counts"})
+                                "schema", "duration_s", "counts", "verdict", "symptom_checks",
+                                "undecided", "interrupted", "builtin", "probe"})
 
 
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:

@@ -120,3 +120,21 @@ def test_malformed_evidence_from_a_plugin_is_its_error_and_the_run_reads_back(
     assert "bad-evidence" in result["summary"] and "evidence[0].file" in result["summary"]
     again = run_subprocess("report", "run.json", "--format", "markdown", cwd=tmp_path)
     assert again.returncode == ExitCode.OK, again.stderr
+
+
+def test_redaction_keeps_every_identifier_and_enum_of_a_report() -> None:
+    """Whatever the token, the redacted report still reads back and renders in every
+    format: ids, statuses and the diagnosis verdict are never rewritten."""
+    from report_fixtures import incident_report
+
+    from netra_diag.reporters import render
+    from netra_diag.session import redact_report
+
+    report = incident_report()
+    for token in ("pass", "fail", "broken", "event", "import", "chain"):
+        clean = redact_report(report, [token])
+        assert [r.id for r in clean.results] == [r.id for r in report.results]
+        assert [r.status for r in clean.results] == [r.status for r in report.results]
+        assert clean.diagnosis["verdict"] == report.diagnosis["verdict"]
+        for fmt in ("json", "markdown", "junit", "sarif", "github"):
+            assert render(clean, fmt)
