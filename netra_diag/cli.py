@@ -287,6 +287,14 @@ def init(
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
               f"{len(proposal.deprecated)} deprecated entry point(s), "
               f"{proposal.todo_count} TODO(s) to review")
+        from .init import source_root_for
+        from .support.source import unfollowed_links
+
+        skipped = unfollowed_links(source_root_for(result.path.parent, root))
+        if skipped:  # loops, dangling links, links out of the root: never followed
+            print(f"netra-diag: note: skipped {len(skipped)} symbolic link(s) that loop, "
+                  f"dangle or leave the source root: {', '.join(skipped[:10])}",
+                  file=sys.stderr)
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))

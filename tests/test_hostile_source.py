@@ -96,3 +96,6 @@ def test_a_symlink_loop_is_skipped_by_static_runs_normal_runs_and_init(tmp_path:
     assert "Traceback" not in proc.stderr
     written = (tmp_path / "netra-diag.yaml").read_text()
     assert "app.registry:AgentRegistry" in written
+    assert "note: skipped 3 symbolic link(s)" in proc.stderr  # named, never followed
+    for name in ("app/loop.py", "app/elsewhere.py", "app/zero.py"):
+        assert name in proc.stderr

@@ -43,6 +43,7 @@ __all__ = [
     "module_name_for",
     "parse_bytes",
     "parse_matching",
+    "unfollowed_links",
 ]
 
 #: Below this many candidate files the read-and-search stage runs in this process.
@@ -163,10 +164,33 @@ def _regular_inside(entry: os.DirEntry[str], root_real: str) -> bool:
     try:
         if not entry.is_symlink():
             return entry.is_file(follow_symlinks=False)
-        real = os.path.realpath(entry.path, strict=True)
+    except OSError:
+        return False
+    return _link_inside(entry.path, root_real)
+
+
+def _link_inside(path: str, root_real: str) -> bool:
+    try:
+        real = os.path.realpath(path, strict=True)
         return os.path.commonpath([real, root_real]) == root_real and os.path.isfile(real)
     except (OSError, ValueError):  # ELOOP, ENOENT; paths on different drives
         return False
+
+
+def unfollowed_links(root: Path) -> list[str]:
+    """The ``.py`` symbolic links under ``root`` that the scan skips (a loop, a dangling
+    link, a link out of the root or to something not a regular file), relative, sorted:
+    for a note, since a skipped file is never judged."""
+    root_real = os.path.realpath(root)
+    out: list[str] = []
+    for folder, dirs, files in os.walk(root_real):  # never follows linked folders
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and os.path.islink(path) and \
+                    not _link_inside(path, root_real):
+                out.append(os.path.relpath(path, root_real).replace(os.sep, "/"))
+    return sorted(out)
 
 
 def _read(path: str) -> bytes:
