@@ -121,6 +121,8 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", help="A named set of faults for the reference: healthy, incident.")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
+
+
 def _finite_number(maximum: float) -> Any:
     """An option callback: the value must be finite, above 0 and at most ``maximum``
     (``nan``, ``inf`` and ``1e10`` parse as floats; a usage error, exit 4)."""

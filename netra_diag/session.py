@@ -311,15 +311,16 @@ def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
     for meta in report.checks.values():
         keep.update(str(d) for d in meta.get("depends_on", ()) or ())
 
-    def clean(value: Any, field: str = "") -> Any:
-        if field in _IDENTIFIER_FIELDS:
+    def clean(value: Any, field: str = "", data: bool = False) -> Any:
+        if field in _IDENTIFIER_FIELDS and not data:  # evidence data is all free text
             return value
         if isinstance(value, str):
             return redact(value, secrets, keep)
         if isinstance(value, dict):
-            return {(k if k in keep else clean(k)): clean(v, k) for k, v in value.items()}
+            return {(k if k in keep else clean(k)): clean(v, k, data or k == "data")
+                    for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
+            return [clean(v, "", data) for v in value]
         return value
 
     return RunReport.from_dict(clean(report.to_dict()))

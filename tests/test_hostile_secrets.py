@@ -138,3 +138,19 @@ def test_redaction_keeps_every_identifier_and_enum_of_a_report() -> None:
         assert clean.diagnosis["verdict"] == report.diagnosis["verdict"]
         for fmt in ("json", "markdown", "junit", "sarif", "github"):
             assert render(clean, fmt)
+
+
+def test_a_token_in_evidence_data_is_redacted_whatever_its_key() -> None:
+    from report_fixtures import healthy_report
+
+    from netra_diag.model import CheckResult, Evidence, Status
+    from netra_diag.session import redact_report
+
+    token = "echoed-token-5150"
+    leak = CheckResult("event-flow", "e2e", "Flow", Status.FAIL, f"saw {token}",
+                       (Evidence("observed", "echo", data={"id": token, "status": [token],
+                                                           "kind": {"why": token}}),))
+    report = healthy_report()
+    report = type(report)(**{**report.__dict__, "results": (*report.results[:-1], leak)})
+    text = json.dumps(redact_report(report, [token]).to_dict())
+    assert token not in text
