@@ -17,6 +17,7 @@ import typer
 from ._version import __version__
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
+from .limits import MAX_TIMEOUT_S
 
 __all__ = ["app", "main"]
 
@@ -120,8 +121,26 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", help="A named set of faults for the reference: healthy, incident.")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
+
+
+def _finite_number(maximum: float) -> Any:
+    """An option callback: the value must be finite, above 0 and at most ``maximum``
+    (``nan``, ``inf`` and ``1e10`` parse as floats; a usage error, exit 4)."""
+
+    def check(value: float | None) -> float | None:
+        import math
+
+        if value is not None and (not math.isfinite(value) or value <= 0 or value > maximum):
+            raise typer.BadParameter(f"must be a finite number above 0 and at most "
+                                     f"{maximum:g} (got {value!r})")
+        return value
+
+    return check
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.1, help="Seconds before a check is killed and reported as error.")]
+    "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+    help="Seconds before a check is killed and reported as error.")]
 ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
@@ -157,7 +176,7 @@ def run(
         baseline=baseline,
         command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(execute_run, request)))
+    raise typer.Exit(int(_guard(execute_run, request, defer=True)))
 
 
 @app.command("list")
@@ -273,6 +292,14 @@ def init(
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
               f"{len(proposal.deprecated)} deprecated entry point(s), "
               f"{proposal.todo_count} TODO(s) to review")
+        from .init import source_root_for
+        from .support.source import unfollowed_links
+
+        skipped = unfollowed_links(source_root_for(result.path.parent, root))
+        if skipped:  # loops, dangling links, links out of the root: never followed
+            print(f"netra-diag: note: skipped {len(skipped)} symbolic link(s) that loop, "
+                  f"dangle or leave the source root: {', '.join(skipped[:10])}",
+                  file=sys.stderr)
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))
@@ -334,8 +361,8 @@ def probe(
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="Take the critical events and budgets from this profile.")] = None,
     latency_budget_ms: Annotated[float | None, typer.Option(
-        "--latency-budget-ms", help="Per-event latency budget (default 50, or the "
-        "profile's).")] = None,
+        "--latency-budget-ms", callback=_finite_number(3_600_000.0),
+        help="Per-event latency budget (default 50, or the profile's).")] = None,
     format: RunFormatOpt = "rich",
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -343,8 +370,8 @@ def probe(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
-        "within it.")] = 30.0,
+        "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+        help="Seconds each check may take; every network wait ends within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
 ) -> None:
     """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""
@@ -358,13 +385,22 @@ def probe(
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(probe_endpoint, request)))
+    raise typer.Exit(int(_guard(probe_endpoint, request, defer=True)))
 
 
-def _guard(func: Any, *args: Any) -> ExitCode:
-    """Run a command body, turning the tool's own errors into messages and exit codes."""
+def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
+    """Run a command body, turning the tool's own errors into messages and exit codes.
+
+    Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` in the body (one that arrived while the CLI
+    started acts now), or, with ``defer`` (``run``, ``probe``), stay remembered until the run
+    can report them (``session.execute_run``)."""
+    from . import interrupts
+
     try:
-        return func(*args)
+        with interrupts.handlers("defer" if defer else "raise"):
+            if not defer:
+                interrupts.raise_pending()
+            return func(*args)
     except OutputError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -393,6 +429,9 @@ def main() -> None:
     except typer.Abort:
         print("netra-diag: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:  # between the commands' own handling (parsing, start-up)
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception:  # noqa: BLE001 - a defect of the tool: say so, never exit 1 ("failed")
         import traceback
 
@@ -400,4 +439,9 @@ def main() -> None:
         print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
               "about the target; please report it with the traceback above", file=sys.stderr)
         sys.exit(int(ExitCode.UNDECIDED))
+    from . import interrupts
+
+    if interrupts.pending() is not None:  # arrived after the command's own handling
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)

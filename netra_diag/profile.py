@@ -43,6 +43,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,14 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "run_timeout_s": 10.0,
     "isolation_users": 8.0,
     "latency_runs": 4.0,
+}
+
+#: The largest value each budget may take (beyond them a run would never end).
+_BUDGET_MAX: dict[str, float] = {
+    "event_latency_ms": 3_600_000.0,
+    "run_timeout_s": 86_400.0,
+    "isolation_users": 1_000.0,
+    "latency_runs": 1_000.0,
 }
 
 _TOP_KEYS = {
@@ -218,12 +227,12 @@ def load_profile(path: Path) -> Profile:
     """Read and validate a profile file (or a folder holding ``netra-diag.yaml``)."""
     if path.is_dir():
         path = path / PROFILE_FILENAME
+    from .limits import MAX_PROFILE_BYTES, read_bounded_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_PROFILE_BYTES, "a profile")
     except FileNotFoundError:
         raise ConfigError(f"{path}: profile not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
     return parse_profile(text, path)
 
 
@@ -231,8 +240,11 @@ def parse_profile(text: str, path: Path) -> Profile:
     """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
     import yaml  # deferred: the check interpreters never parse YAML
 
+    from .limits import check_yaml_size
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        check_yaml_size(node, path)  # before anything expands the aliases
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -499,8 +511,10 @@ class _Validator:
         budgets = dict(DEFAULT_BUDGETS)
         self.known_keys("budgets", self.plain_mapping(data, "budgets"), DEFAULT_BUDGETS)
         for name, value in self.plain_mapping(data, "budgets").items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise self.error(f"budgets.{name}", "a positive number", value)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 \
+                    or not math.isfinite(value) or value > _BUDGET_MAX[name]:
+                raise self.error(f"budgets.{name}", "a positive number (finite, at most "
+                                 f"{_BUDGET_MAX[name]:g})", value)
             budgets[name] = float(value)
         return budgets
 
