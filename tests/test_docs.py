@@ -43,6 +43,10 @@ def doc_pages() -> list[Path]:
     return [*sorted(DOCS.glob("*.md")), REPO / "CONTRIBUTING.md"]
 
 
+def linking_pages() -> list[Path]:
+    return [*doc_pages(), REPO / "README.md"]
+
+
 def test_every_docs_page_cited_in_the_code_exists():
     cited: dict[str, list[str]] = {}
     for path in scanned_files():
@@ -72,7 +76,7 @@ def anchors(page: Path) -> set[str]:
             if line.startswith("#")}
 
 
-@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: p.name)
+@pytest.mark.parametrize("page", linking_pages(), ids=lambda p: p.name)
 def test_every_relative_link_resolves(page):
     broken = []
     for target in LINK.findall(page.read_text(encoding="utf-8")):
