@@ -126,3 +126,10 @@ def test_run_json_page_names_every_field():
 def test_profile_page_names_every_key_role_method_budget_and_hook():
     assert not named("profile.md", [*_TOP_KEYS, *ROLES, *DEFAULT_METHODS, *DEFAULT_BUDGETS,
                                     *HOOK_NAMES])
+
+
+def test_contributing_names_every_benchmark():
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    scripts = [p.name for p in (REPO / "benchmarks").glob("*.py") if not p.name.startswith("_")]
+    assert scripts
+    assert not [s for s in scripts if f"benchmarks/{s}" not in text]
