@@ -416,7 +416,7 @@ def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
 
 
 def main() -> None:
-    """Console-script entry point: usage errors exit 4 (DESIGN.md), not click's 2."""
+    """Console-script entry point: usage errors exit 4 (docs/exit-codes.md), not click's 2."""
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # a usage error: bad option, missing argument

@@ -1,6 +1,6 @@
 """The result model: statuses, evidence, verdicts, per-check results and the run report.
 
-This module owns the ``netra-diag/run/v1`` JSON contract (see DESIGN.md). Everything here
+This module owns the ``netra-diag/run/v1`` JSON contract (see docs/run-json.md). Everything here
 is plain data: no I/O, no knowledge of checks, runners or reporters.
 """
 
@@ -34,7 +34,7 @@ Why = int | str | None
 
 
 class Status(enum.StrEnum):
-    """A check's verdict (a DESIGN.md contract).
+    """A check's verdict (a contract: docs/statuses.md).
 
     ``fail`` means the target's own code violates the property; ``error`` means the tool
     could not decide and the message says how to fix the set-up. They are never blurred.

@@ -66,7 +66,7 @@ __all__ = [
 PROFILE_FILENAME = "netra-diag.yaml"
 PROFILE_SCHEMA = "netra-diag/profile/v1"
 
-#: The roles a profile can name, with what each is for (DESIGN.md "target / profile").
+#: The roles a profile can name, with what each is for (docs/profile.md "roles").
 ROLES: dict[str, str] = {
     "user_context": "per-request user execution context class (user, request, thread, run ids)",
     "manager_factory": "per-user WebSocket manager factory: create_websocket_manager(user_context)",

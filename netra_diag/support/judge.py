@@ -2,7 +2,7 @@
 
 Pure: takes the decoded frames a client received (in arrival order) and what the request
 was, returns a ``Judgement``. The same rules serve ``run`` (reference server), ``probe``
-(a live endpoint) and the in-process flow. Rules (DESIGN.md "Events on the wire"):
+(a live endpoint) and the in-process flow. Rules (docs/wire-protocol.md "3. Events"):
 
 * every critical event arrives; exactly one ``agent_started``, first; exactly one
   ``agent_completed``, last;

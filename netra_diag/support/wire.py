@@ -1,7 +1,7 @@
 """The client side of the agent WebSocket protocol: connect, authenticate, start a run, listen.
 
 The only module of the tool that opens client sockets (it imports ``websockets`` lazily).
-Protocol (the reference endpoint's; DESIGN.md "Events on the wire"):
+Protocol (the reference endpoint's; docs/wire-protocol.md):
 
 * connect with ``Authorization: Bearer <token>``; the server answers ``{"type": "auth_ok",
   "user_id": ...}`` or closes with 1008 (policy violation);
