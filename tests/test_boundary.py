@@ -509,7 +509,8 @@ def test_without_a_server_a_cross_user_leak_is_caught_in_process(tmp_path):
 def test_agents_handed_their_emitter_per_run_are_not_applicable_when_the_profile_says_so(
         tmp_path):
     registry = FILES["synthapp/registry.py"].replace(
-        "                    agent.websocket_bridge = make_bridge()\n", "                    pass\n")
+        "                    agent.websocket_bridge = make_bridge()\n",
+        "                    pass\n")
     agents = FILES["synthapp/agents.py"].replace("self.websocket_bridge = None",
                                                  "self.tools = []")
     files = {"synthapp/registry.py": registry, "synthapp/agents.py": agents}
@@ -525,7 +526,8 @@ def test_agents_handed_their_emitter_per_run_are_not_applicable_when_the_profile
 
 
 def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
-    roles = {**PROFILE["roles"], "manager_factory": "synthapp.channels:ChannelManager.add_connection"}
+    roles = {**PROFILE["roles"],
+             "manager_factory": "synthapp.channels:ChannelManager.add_connection"}
     profile = write_backend(tmp_path, None, {"roles": roles})
     result = run_checks(profile, "emitter-methods")["emitter-methods"]
     assert result.status is Status.ERROR, messages(result)
