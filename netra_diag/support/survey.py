@@ -9,10 +9,12 @@ are parsed one at a time and only summaries are kept, so memory stays flat on la
 Deprecation rules (``deprecation_of``): a function, or a class through ``__init__``,
 ``__new__`` or ``__post_init__``, is deprecated when its body calls ``warnings.warn`` (or a
 bare ``warn``) with ``DeprecationWarning``, ``PendingDeprecationWarning`` or
-``FutureWarning``; or when the first line of its docstring says "deprecated" (and not "not
-deprecated"). The replacement is read from the warning text, then the docstring: the name
-after "use" (``use create_websocket_manager(...)`` -> ``create_websocket_manager``), when it
-looks like an identifier of code (has ``_``, a capital, or a call) rather than prose.
+``FutureWarning`` (``how="warns"``), or with another category (``UserWarning``...) whose
+message says deprecated (``how="message"``); or when the first line of its docstring says
+"deprecated" (and not "not deprecated"). The replacement is read from the warning text,
+then the docstring: the name after "use" (``use create_websocket_manager(...)`` ->
+``create_websocket_manager``), when it looks like an identifier of code (has ``_``, a
+capital, or a call) rather than prose.
 
 This module knows nothing about roles, checks or profiles.
 """
@@ -50,10 +52,12 @@ _CLASS_HOOKS = ("__init__", "__new__", "__post_init__")
 class Deprecation:
     """How a definition says it is deprecated, its message and the replacement it names."""
 
-    how: str  # "warns" or "docstring"
+    how: str  # "warns" (a deprecation category), "message" (another category whose
+    #           message says deprecated) or "docstring"
     message: str
     replacement: str | None
     line: int
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class FunctionDefInfo:
     doc: str
     returns: str
     deprecation: Deprecation | None
+    #: names this function calls (``f(...)``, ``x.f(...)``: ``f``), in its own body
+    calls: frozenset[str] = frozenset()
+    #: names it returns a call of (``return X(...)``): what it constructs for its caller
+    constructs: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -94,6 +102,9 @@ class ClassInfo:
     doc: str
     deprecation: Deprecation | None
     is_protocol: bool
+    #: attribute names its instances carry: ``self.x = ...`` in methods, annotated fields,
+    #: properties and methods
+    attrs: frozenset[str] = frozenset()
 
     @property
     def entry(self) -> str:
@@ -172,8 +183,9 @@ def survey(root: Path, needles: Iterable[str] = (), exclude: Iterable[str] = ())
     return out
 
 
-def survey_module(mod: ParsedModule) -> Survey:
-    """The summary of one parsed module."""
+def survey_module(mod: ParsedModule, *, deprecation: bool = True) -> Survey:
+    """The summary of one parsed module (``deprecation=False``: the file mentions neither
+    ``warn`` nor ``deprecat``, so no definition is read for it)."""
     out = Survey(files=1)
     if mod.relpath.endswith("__init__.py"):
         out.packages.add(mod.module)
@@ -186,28 +198,62 @@ def survey_module(mod: ParsedModule) -> Survey:
     out.imports[mod.module] = imports
     for node in mod.tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            out.functions.append(_function(node, mod, method=False))
+            out.functions.append(_function(node, mod, method=False, deprecation=deprecation))
         elif isinstance(node, ast.ClassDef):
-            out.classes.append(_class(node, mod))
+            out.classes.append(_class(node, mod, deprecation=deprecation))
     return out
 
 
+def _mentions_deprecation(node: ast.AST, mod: ParsedModule) -> bool:
+    """Whether the lines of ``node`` mention ``warn`` or ``deprecat`` (else it cannot be
+    deprecated, and reading it is skipped)."""
+    start, end = getattr(node, "lineno", 1), getattr(node, "end_lineno", None) or 10**9
+    text = "\n".join(mod.lines[start - 1:end]).lower()
+    return "warn" in text or "deprecat" in text
+
+
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, mod: ParsedModule, *,
-              method: bool) -> FunctionDefInfo:
+              method: bool, deprecation: bool = True) -> FunctionDefInfo:
     is_static = any(_dotted(d) == "staticmethod" for d in node.decorator_list)
+    calls: set[str] = set()
+    for call in _walk_calls(node):
+        name = _dotted(call.func).split(".")[-1]
+        if name:
+            calls.add(name)
+    constructs = []
+    for child in _walk_own(node):
+        if isinstance(child, ast.Return) and isinstance(child.value, ast.Call):
+            name = _dotted(child.value.func).split(".")[-1]
+            if name:
+                constructs.append(name)
     return FunctionDefInfo(
         name=node.name, module=mod.module, relpath=mod.relpath, line=node.lineno,
         is_async=isinstance(node, ast.AsyncFunctionDef),
         params=parameters(node.args, skip_first=method and not is_static),
         doc=ast.get_docstring(node) or "",
         returns=annotation_name(node.returns),
-        deprecation=deprecation_of(node),
+        deprecation=deprecation_of(node) if deprecation and _mentions_deprecation(node, mod)
+        else None,
+        calls=frozenset(calls), constructs=tuple(dict.fromkeys(constructs)),
     )
 
 
-def _class(node: ast.ClassDef, mod: ParsedModule) -> ClassInfo:
-    methods = {item.name: _function(item, mod, method=True) for item in node.body
+def _class(node: ast.ClassDef, mod: ParsedModule, *, deprecation: bool = True) -> ClassInfo:
+    deprecation = deprecation and _mentions_deprecation(node, mod)
+    methods = {item.name: _function(item, mod, method=True, deprecation=deprecation)
+               for item in node.body
                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)}
+    attrs = set(methods)
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            attrs.add(item.target.id)
+        elif isinstance(item, ast.Assign):
+            attrs |= {t.id for t in item.targets if isinstance(t, ast.Name)}
+        elif isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            for child in ast.walk(item):
+                if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Store) \
+                        and isinstance(child.value, ast.Name) and child.value.id == "self":
+                    attrs.add(child.attr)
     bases = tuple(_dotted(b).split(".")[-1] for b in node.bases if _dotted(b))
     own: tuple[Param, ...] | None = None
     if "__init__" in methods:
@@ -218,7 +264,8 @@ def _class(node: ast.ClassDef, mod: ParsedModule) -> ClassInfo:
     return ClassInfo(
         name=node.name, module=mod.module, relpath=mod.relpath, line=node.lineno, bases=bases,
         methods=methods, own_params=own, doc=ast.get_docstring(node) or "",
-        deprecation=deprecation_of(node), is_protocol="Protocol" in bases or "ABC" in bases,
+        deprecation=deprecation_of(node) if deprecation else None,
+        is_protocol="Protocol" in bases or "ABC" in bases, attrs=frozenset(attrs),
     )
 
 
@@ -253,11 +300,13 @@ def deprecation_of(node: ast.AST) -> Deprecation | None:
                 continue
             category = call.args[1] if len(call.args) > 1 else next(
                 (k.value for k in call.keywords if k.arg == "category"), None)
-            if category is None or _dotted(category).split(".")[-1] not in _WARNING_CATEGORIES:
-                continue
             message = _text(call.args[0]) if call.args else ""
-            return Deprecation("warns", message, _replacement(message, doc or ""),
-                               call.lineno)
+            kind = _dotted(category).split(".")[-1] if category is not None else "UserWarning"
+            named = kind in _WARNING_CATEGORIES
+            if not named and not _DEPRECATED_RE.search(message):
+                continue  # another category (UserWarning...) counts when it says deprecated
+            return Deprecation("warns" if named else "message", message,
+                               _replacement(message, doc or ""), call.lineno, kind)
     first = (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
     if _DEPRECATED_RE.search(first):
         return Deprecation("docstring", first, _replacement(doc or "", ""),
@@ -265,16 +314,20 @@ def deprecation_of(node: ast.AST) -> Deprecation | None:
     return None
 
 
-def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
-    """Calls in ``node``'s own body (nested functions and classes are their own business)."""
+def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of ``node``'s own body (nested functions and classes are their own business)."""
     stack = list(ast.iter_child_nodes(node))
     while stack:
         child = stack.pop()
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             continue
-        if isinstance(child, ast.Call):
-            yield child
+        yield child
         stack.extend(ast.iter_child_nodes(child))
+
+
+def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
+    """Calls in ``node``'s own body."""
+    return (child for child in _walk_own(node) if isinstance(child, ast.Call))
 
 
 def _replacement(*texts: str) -> str | None:

@@ -1,0 +1,117 @@
+"""Which files ``init`` parses, chosen from the shared scan's facts, and the ``Survey`` of them.
+
+Owns the selection: ``init`` reads every production file once (``support.scan``) and parses
+only the files whose facts can hold a role, a deprecated entry point or a class that a
+parsed definition names (parameters, return annotations, what a function returns a call of,
+base classes), each at most once. Context classes are parsed by tiers (``UserExecutionContext``
+first, then ``*ExecutionContext``/``*UserContext``, then any ``*Context``), stopping at the
+first tier that holds one taking ``user_id``: a tree with hundreds of request contexts does
+not parse them all. Who imports what comes from every file's facts (exact ``ast`` imports for
+the parsed files), so the roles can be ranked by how the application uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .support.scan import FileFacts, Scan
+from .support.source import SourceProblem
+from .support.survey import Survey
+
+__all__ = ["survey_tree"]
+
+_WIRING_MODULES = ("dependencies", "wiring", "container", "deps")
+_CLASS_WORDS = ("Emitter", "Bridge", "EngineFactory")
+_CONTEXT_TIERS = (lambda n: n == "UserExecutionContext",
+                  lambda n: n.endswith(("ExecutionContext", "UserContext")),
+                  lambda n: n.endswith("Context"))
+_ROUNDS = 3
+
+
+def _wanted(f: FileFacts) -> bool:
+    """Whether ``f`` may define a role (other than the context) or a deprecated entry."""
+    m = f.markers
+    if "def notify_" in m or "def create_for_user" in m or "eprecat" in m or "EPRECAT" in m:
+        return True
+    if f.host_port or f.module.rsplit(".", 1)[-1] in _WIRING_MODULES:
+        return True
+    for name in f.functions + f.async_functions:
+        lower = name.lower()
+        if "supervisor" in lower or "bridge" in lower or (
+                "manager" in lower and lower.startswith(("create", "make", "build", "new"))):
+            return True
+    for name in f.classes:
+        lower = name.lower()
+        if any(w in name for w in _CLASS_WORDS) or ("engine" in lower and "factory" in lower):
+            return True
+        if "Registry" in name and "def get_agent" in m:
+            return True
+        if name.endswith("Engine") and "def run_agent" in m:
+            return True
+        if "llm" in lower and ("manager" in lower or "client" in lower):
+            return True
+    return False
+
+
+def _assemble(scan: Scan, summaries: dict[str, object]) -> Survey:
+    tree = Survey(files=len(scan.files))
+    for relpath, f in scan.files.items():
+        if f.is_package:
+            tree.packages.add(f.module)
+        if f.problem is not None:
+            tree.problems.append(SourceProblem(relpath, None, f.problem))
+        tree.imports[f.module] = list(f.imports)
+    for summary in summaries.values():
+        if isinstance(summary, SourceProblem):
+            tree.problems.append(summary)
+        elif isinstance(summary, Survey):
+            tree.classes += summary.classes
+            tree.functions += summary.functions
+            tree.imports.update(summary.imports)
+    tree.problems.sort(key=lambda p: p.relpath)
+    return tree
+
+
+def _names_used(summaries: Iterable[object]) -> set[str]:
+    """Class-like names the parsed definitions refer to (annotations, returns, bases)."""
+    out: set[str] = set()
+    for summary in summaries:
+        if not isinstance(summary, Survey):
+            continue
+        defs = [*summary.functions, *(m for c in summary.classes for m in c.methods.values())]
+        for d in defs:
+            out |= {p.annotation for p in d.params if p.annotation}
+            out |= {d.returns, *d.constructs} - {""}
+        for c in summary.classes:
+            out |= set(c.bases)
+            out |= {p.annotation for p in c.own_params or () if p.annotation}
+    return {n for n in out if n[:1].isupper()}
+
+
+def survey_tree(root: Path, exclude: Iterable[str] = (), *, cache: bool = True,
+                workers: int | None = None) -> tuple[Survey, Scan]:
+    """The ``Survey`` ``init`` reasons on, and the scan it came from (for its counts)."""
+    scan = Scan.of(root, exclude, cache=cache, workers=workers)
+    files = [f for f in scan.files.values() if f.problem is None]
+    selected = [f.relpath for f in files if _wanted(f)]
+    summaries = scan.parse(selected)
+    for tier in _CONTEXT_TIERS:
+        names = [f.relpath for f in files if "user_id" in f.markers
+                 and any(tier(c) for c in f.classes)]
+        found = scan.parse(names)
+        summaries.update(found)
+        if any(tier(c.name) and any(p.name == "user_id" for p in (c.own_params or ()))
+               for s in found.values() if isinstance(s, Survey) for c in s.classes):
+            break
+    for _ in range(_ROUNDS):
+        known = {c.name for s in summaries.values() if isinstance(s, Survey)
+                 for c in s.classes}
+        wanted = _names_used(summaries.values()) - known
+        more = [f.relpath for f in files if f.relpath not in summaries
+                and wanted.intersection(f.classes)]
+        if not more:
+            break
+        summaries.update(scan.parse(more))
+    scan.save()
+    return _assemble(scan, summaries), scan
