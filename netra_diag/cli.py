@@ -8,6 +8,7 @@ carries only that document: progress, logs and errors go to stderr.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -126,6 +127,9 @@ ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
     "--static", help="Judge from source only; never import the target.")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the per-file scan cache (in the user's cache "
+    "folder).")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
 
@@ -145,9 +149,12 @@ def run(
     checks_dir: ChecksDirOpt = None,
     static: StaticOpt = False,
     baseline: BaselineOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
+    if no_cache:  # the check interpreters inherit it (support.summaries.cache_enabled)
+        os.environ["NETRA_DIAG_NO_CACHE"] = "1"
     from .session import RunRequest, execute_run
 
     request = RunRequest(
@@ -258,18 +265,23 @@ def init(
     name: Annotated[str | None, typer.Option(
         "--name", help="The profile's name (default: the top-level package).")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing profile.")] = False,
+        "--force", help="Overwrite an existing profile (and hooks template).")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write a commented profile for a source tree, found with ast alone (nothing imported)."""
 
     def body() -> ExitCode:
         from .init import write_profile
 
-        result = write_profile(path, root=root, force=force, name=name)
+        result = write_profile(path, root=root, force=force, name=name, cache=not no_cache)
         proposal = result.proposal
+        active = sum(1 for d in proposal.deprecated if d.active)
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
-              f"{len(proposal.deprecated)} deprecated entry point(s), "
+              f"{active} deprecated entry point(s) connected to the pipeline "
+              f"({len(proposal.deprecated) - active} more listed, commented out), "
               f"{proposal.todo_count} TODO(s) to review")
+        if result.hooks is not None:
+            print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))

@@ -31,8 +31,9 @@ def _candidates(tree: Survey, candidates: list[tuple[Definition, str]]) -> list[
             for d, why in candidates]
 
 
-def render_profile(proposal: Proposal, *, root: str) -> str:
-    """The commented YAML for ``proposal`` (``root`` relative to the profile's folder)."""
+def render_profile(proposal: Proposal, *, root: str, hooks: str | None = None) -> str:
+    """The commented YAML for ``proposal`` (``root`` relative to the profile's folder;
+    ``hooks``: the hooks template beside it, named in a commented ``hooks:`` line)."""
     lines = [
         "# netra-diag profile written by `netra-diag init` from the source alone (nothing was",
         "# imported). Review every TODO, then run `netra-diag run` (or `run --static`).",
@@ -42,9 +43,14 @@ def render_profile(proposal: Proposal, *, root: str) -> str:
         f"name: {_scalar(proposal.name)}",
         f"root: {_scalar(root)}",
         'exclude: ["tests/**"]',
-        "",
-        "roles:",
     ]
+    if hooks:
+        lines += [f"# hooks: {hooks}  # uncomment once you define a function in it (setup,",
+                  "#   make_user_context, connect, disconnect, run_agent): yours then replace "
+                  "the tool's guesses"]
+    # TODO(issue 10): a `# yaml-language-server: $schema=...` first line once a profile
+    # JSON schema exists, so editors validate the file.
+    lines += ["", "roles:"]
     for problem in proposal.problems:
         lines.insert(3, f"# skipped (could not parse): {problem}")
     tree = proposal.tree or Survey()

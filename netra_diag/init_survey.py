@@ -27,6 +27,7 @@ _CONTEXT_TIERS = (lambda n: n == "UserExecutionContext",
                   lambda n: n.endswith(("ExecutionContext", "UserContext")),
                   lambda n: n.endswith("Context"))
 _ROUNDS = 3
+_SERVER_NAMES = ("start_server", "serve", "run_server", "create_server")
 
 
 def _wanted(f: FileFacts) -> bool:
@@ -38,7 +39,7 @@ def _wanted(f: FileFacts) -> bool:
         return True
     for name in f.functions + f.async_functions:
         lower = name.lower()
-        if "supervisor" in lower or "bridge" in lower or (
+        if "supervisor" in lower or "bridge" in lower or lower in _SERVER_NAMES or (
                 "manager" in lower and lower.startswith(("create", "make", "build", "new"))):
             return True
     for name in f.classes:

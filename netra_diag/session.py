@@ -122,11 +122,14 @@ def _execute_run(request: RunRequest) -> ExitCode:
                         static=request.static, options=request.options,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
-        if progress:
-            with progress:
+        from .support.summaries import shared_scan
+
+        with shared_scan(target.profile):  # one scan of the source, shared by the checks
+            if progress:
+                with progress:
+                    outcome = runner.run(specs)
+            else:
                 outcome = runner.run(specs)
-        else:
-            outcome = runner.run(specs)
         results = [*load_errors, *outcome.results]
         report = assemble_report(
             target=target.describe(), results=results, started_at=started_at,

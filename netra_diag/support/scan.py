@@ -13,8 +13,9 @@ Speed: above ``POOL_MIN_FILES`` files the reading (and above ``POOL_MIN_PARSES``
 runs in a forked process pool (summaries are small to send back; trees never travel).
 Summaries and facts are cached per file, keyed by path, size and modification time, under the
 user's cache folder (``platformdirs``; ``XDG_CACHE_HOME`` moves it), so a re-run on an
-unchanged tree reads no file at all; ``cache=False`` (the CLI's ``--no-cache``) neither reads
-nor writes it. A cache that cannot be read or written is ignored, never an error.
+unchanged tree reads no file at all; ``cache=False`` (the CLI's ``--no-cache``) or
+``NETRA_DIAG_NO_CACHE=1`` neither reads nor writes it. A cache that cannot be read or
+written is ignored, never an error.
 
 This module knows nothing of roles, checks or profiles.
 """
@@ -40,6 +41,7 @@ __all__ = ["FileFacts", "Scan", "cache_dir"]
 SCAN_VERSION = 1
 POOL_MIN_FILES = 1500  # below this the reading stays in this process (2 cores, measured)
 POOL_MIN_PARSES = 24   # ast.parse of a 300-1,500 line module is ~5-20 ms
+_KEEP_CACHES = 32
 _MARKERS = (b"user_id", b"def notify_", b"def get_agent", b"def run_agent",
             b"def create_for_user", b"warn", b"eprecat", b"EPRECAT")
 _CLASS_RE = re.compile(rb"\nclass[ \t]+(\w+)")
@@ -162,7 +164,10 @@ class Scan:
     def of(cls, root: Path, exclude: Iterable[str] = (), *, cache: bool = True,
            workers: int | None = None) -> Scan:
         """Walk ``root`` once and compute every production file's facts."""
-        scan = cls(root.resolve(), tuple(exclude), use_cache=cache, workers=workers)
+        from .summaries import cache_enabled
+
+        scan = cls(root.resolve(), tuple(exclude), use_cache=cache and cache_enabled(),
+                   workers=workers)
         scan._load_cache()
         todo: list[tuple[str, str, int, int]] = []
         for path, relpath in _walk(scan.root, scan.exclude, False):
@@ -232,7 +237,7 @@ class Scan:
 
     def _cache_path(self) -> Path:
         key = "\0".join([str(SCAN_VERSION), str(self.root), *self.exclude]).encode()
-        return cache_dir() / f"{hashlib.sha256(key).hexdigest()[:32]}.pickle"
+        return cache_dir() / f"init-{hashlib.sha256(key).hexdigest()[:32]}.pickle"
 
     def _load_cache(self) -> None:
         if not self.use_cache:
@@ -259,6 +264,9 @@ class Scan:
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump((SCAN_VERSION, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
+            olds = sorted(path.parent.glob("init-*.pickle"), key=lambda p: p.stat().st_mtime)
+            for old in olds[:-_KEEP_CACHES]:  # one per tree surveyed: keep the recent ones
+                old.unlink(missing_ok=True)
         except OSError:
             return
         self._dirty = False

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .definitions import Param, annotation_name, parameters
-from .source import ParsedModule, SourceProblem, parse_matching
+from .source import ParsedModule, SourceProblem, parse_bytes, parse_matching
+from .summaries import summarize_matching
 from .symbols import resolve_relative
 
 __all__ = [
@@ -173,14 +174,36 @@ class Survey:
 
 
 def survey(root: Path, needles: Iterable[str] = (), exclude: Iterable[str] = ()) -> Survey:
-    """Survey the production files under ``root`` that mention any of ``needles``."""
+    """Survey the production files under ``root`` that mention any of ``needles`` (which
+    files do comes from the run's shared scan, ``support.summaries``: only those are read
+    again and parsed whole)."""
+    wanted = [n for n in needles if n]
+    if not wanted:
+        items: Iterable[ParsedModule | SourceProblem] = parse_matching(root, (), exclude)
+    else:
+        items = _parse_those(root, summarize_matching(root, wanted, exclude))
     out = Survey()
-    for item in parse_matching(root, needles, exclude):
+    for item in items:
         if isinstance(item, SourceProblem):
             out.problems.append(item)
             continue
         out.add(survey_module(item))
     return out
+
+
+def _parse_those(root: Path, found: Iterable[object]) -> Iterator[ParsedModule | SourceProblem]:
+    base = root.resolve()
+    for item in found:
+        if isinstance(item, SourceProblem):
+            yield item
+            continue
+        relpath = item.relpath  # type: ignore[attr-defined]
+        try:
+            data = (base / relpath).read_bytes()
+        except OSError as exc:
+            yield SourceProblem(relpath, None, f"cannot read: {exc.strerror or exc}")
+            continue
+        yield parse_bytes(relpath, data)
 
 
 def survey_module(mod: ParsedModule, *, deprecation: bool = True) -> Survey:
