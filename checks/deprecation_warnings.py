@@ -110,7 +110,8 @@ def _judge_source(ctx: CheckContext) -> Verdict:
         d = found[0]
         how = d.deprecation
         if how is None or how.how != "warns":
-            said = " (its docstring says deprecated)" if how is not None else ""
+            said = "" if how is None else f" (it warns {how.category})" \
+                if how.how == "message" else " (its docstring says deprecated)"
             failures.append(f"{dep.attr} does not warn with DeprecationWarning when used{said}")
             evidence.append(Evidence("location", f"{dep.attr} defined here emits no "
                                      f"DeprecationWarning{said}", d.relpath, d.line))
