@@ -276,9 +276,10 @@ def init(
         result = write_profile(path, root=root, force=force, name=name, cache=not no_cache)
         proposal = result.proposal
         active = sum(1 for d in proposal.deprecated if d.active)
+        others = len(proposal.deprecated) - active
+        listed = f" ({others} more listed, commented out)" if others else ""
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
-              f"{active} deprecated entry point(s) connected to the pipeline "
-              f"({len(proposal.deprecated) - active} more listed, commented out), "
+              f"{active} deprecated entry point(s) connected to the pipeline{listed}, "
               f"{proposal.todo_count} TODO(s) to review")
         if result.hooks is not None:
             print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")

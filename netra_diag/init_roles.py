@@ -182,6 +182,16 @@ class _Chooser:
         self.roles: dict[str, RoleChoice] = {}
         self.missing: dict[str, str] = {}
         self.candidates: dict[str, list[tuple[Definition, str]]] = {}
+        #: role -> (what makes it, the class that returns) where structure says so
+        self.made: dict[str, tuple[str, ClassInfo]] = {}
+
+    def built_by_wiring(self, d: Definition) -> bool:
+        """Whether the wiring entry calls ``d`` under a name bound to it (its imports)."""
+        wiring = self.entry_of("wiring_entry")
+        if wiring is None or d.name not in wiring.calls | set(wiring.constructs):
+            return False
+        return self.tree.class_for(d.name, wiring.module) is d or \
+            (d.module, d.name) in self.tree.imports.get(wiring.module, ())
 
     def decide(self, role: str, ranked: list[tuple[tuple, Definition, str | None]],
                why_missing: str, note: str = "") -> None:
@@ -191,12 +201,14 @@ class _Chooser:
         strong = [r for r in ranked if r[2] is None]
         others = [(d, why) for _, d, why in ranked if why is not None]
         if strong and (len(strong) == 1 or strong[0][0] != strong[1][0]):
-            runners = [(d, "ranked lower: " + _rank_text(key)) for key, d, _ in strong[1:]]
-            self.roles[role] = RoleChoice(role, strong[0][1], note,
+            best = strong[0][1]
+            runners = [(d, f"ranked below {best.name}: {self.connection(role, d)}")
+                       for _, d, _ in strong[1:]]
+            self.roles[role] = RoleChoice(role, best, note,
                                           (runners + others)[:_MAX_CANDIDATES])
             return
         if strong:
-            tied = [(d, "connected as much as another candidate: " + _rank_text(key))
+            tied = [(d, "connected as well as another candidate: " + self.connection(role, d))
                     for key, d, _ in strong if key == strong[0][0]]
             self.missing[role] = (f"{len(tied)} candidates fit equally well: name the one "
                                   "the application uses")
@@ -205,6 +217,24 @@ class _Chooser:
         self.missing[role] = why_missing + (" (the candidates below do not fit)"
                                             if others else "")
         self.candidates[role] = others[:_MAX_CANDIDATES]
+
+    def connection(self, role: str, d: Definition) -> str:
+        """How ``d`` connects to the application, in words (for a candidate's comment)."""
+        parts = []
+        wiring = self.entry_of("wiring_entry")
+        if role in ("registry", "engine_factory") and wiring is not None:
+            built = self.built_by_wiring(d)
+            parts.append(f"{'built' if built else 'not built'} by {wiring.name}()")
+        made = self.made.get(role)
+        if made is not None:
+            parts.append(f"{'is' if d is made[1] else 'not'} what {made[0]} returns")
+        if role == "bridge_factory" and isinstance(d, ClassInfo):
+            parts.append("a class (a factory function is preferred)")
+        used = _used_by(self.tree, d)
+        parts.append(f"imported by {used} other module(s)")
+        if _side(d):
+            parts.append("in a demo/example/legacy path")
+        return ", ".join(parts)
 
     def entry_of(self, role: str) -> Definition | None:
         choice = self.roles.get(role)
@@ -279,27 +309,22 @@ class _Chooser:
         return any(w in a.lower() for a in attrs for w in ("registry", "engine", "manager"))
 
     def registry(self) -> None:
-        wiring = self.entry_of("wiring_entry")
         ranked = []
         for c in self.classes:
             score = _registry_score(self.tree, c)
             if not score:
                 continue
-            built = wiring is not None and c.name in wiring.calls and \
-                self.tree.class_for(c.name, wiring.module) is c
+            built = self.built_by_wiring(c)
             ranked.append(((not built, -score, _side(c), -_used_by(self.tree, c)), c, None))
         self.decide("registry", ranked, "no *Registry class with get_agent() found")
 
     def engine_factory(self) -> None:
-        wiring = self.entry_of("wiring_entry")
         ranked = []
         for d in [*self.classes, *self.functions]:
             score = _engine_factory_score(self.tree, d)
             if not score:
                 continue
-            built = wiring is not None and d.name in wiring.calls | set(wiring.constructs) \
-                and (self.tree.class_for(d.name, wiring.module) is d
-                     or (d.module, d.name) in self.tree.imports.get(wiring.module, ()))
+            built = self.built_by_wiring(d)
             ranked.append(((not built, _side(d), -_used_by(self.tree, d), -score), d, None))
         self.decide("engine_factory", ranked, "no *EngineFactory class or function found")
 
@@ -311,6 +336,8 @@ class _Chooser:
                                   "engine")
         elif factory is not None:
             made = returned_class(self.tree, factory)
+        if made is not None and factory is not None:
+            self.made["engine"] = (f"{factory.name}.create_for_user()", made)
         ranked = []
         for c in self.classes:
             if not c.name.endswith("Engine"):
@@ -353,6 +380,8 @@ class _Chooser:
         bridge = returned_class(self.tree, bridge_def) if bridge_def is not None else None
         made = _method_result(self.tree, bridge, ("create_user_emitter",), "emitter") \
             if bridge is not None else None
+        if made is not None and bridge is not None:
+            self.made["emitter"] = (f"{bridge.name}'s emitter method", made)
         ranked = []
         for c in self.classes:
             score = _emitter_score(self.tree, c)
@@ -423,11 +452,6 @@ class _Chooser:
             why_missing = ("no LLM manager the registry's constructor names, nor a "
                            "no-argument scripted/fake LLM manager, found (optional)")
         self.decide("llm_manager", ranked, why_missing)
-
-
-def _rank_text(key: tuple) -> str:
-    return "less connected to the application (fewer importers, or a side path)" \
-        if key else "ranked lower"
 
 
 def choose_roles(tree: Survey) -> tuple[dict[str, RoleChoice], dict[str, str],
