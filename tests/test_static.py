@@ -270,3 +270,26 @@ def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cl
     code, rows = run_json(cli, str(profile), "--static", "--only", "registry-wiring")
     assert code == ExitCode.OK, rows
     assert rows["registry-wiring"]["summary"].startswith("from source: every production call")
+
+
+def test_a_run_snapshot_serves_every_check_the_one_scan(tmp_path, monkeypatch):
+    from netra_diag.support.summaries import SNAPSHOT_ENV, warm
+
+    monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")  # the snapshot needs no persistent cache
+    src = _realistic_tree(tmp_path, 60) / "src"
+    needles = ["get_websocket_manager", "UserExecutionContext"]
+    expected = _scan_result(src, needles, cache=False)
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    assert warm(src, [*needles, "AgentRegistry"], (), folder)
+    monkeypatch.setenv(SNAPSHOT_ENV, str(folder))
+    assert _scan_result(src, needles) == expected
+    assert _scan_result(src, needles[:1])[0] == _scan_result(src, needles[:1], cache=False)[0]
+    # served from the snapshot: the tree is not read again during the run
+    (src / "acme" / "dependencies.py").write_text("from acme.websocket_core import "
+                                                   "get_websocket_manager\n")
+    assert _scan_result(src, needles) == expected
+    assert _scan_result(src, needles, cache=False) != expected  # a real scan sees it
+    # a needle the snapshot was not made for: the check scans on its own
+    assert _scan_result(src, ["WebSocketNotifier"])[0] == \
+        _scan_result(src, ["WebSocketNotifier"], cache=False)[0]

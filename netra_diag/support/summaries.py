@@ -12,11 +12,12 @@ Each file that mentions a needle is parsed whole, once (a file that does not par
 ``SourceProblem``, as before: a check must not pass over it); the garbage collector is
 paused while trees are built and dropped (it would walk every summary kept so far).
 
-Sharing: a cache per source root (``scan.cache_dir()``, keyed by path, size and modification
-time; ``NETRA_DIAG_NO_CACHE=1`` or ``--no-cache`` turns it off) keeps, per file, which
-needles it mentions and its summary, so the checks of one run (each in its own interpreter)
-and the next runs reuse what the first one computed: ``warm`` does it once in the parent
-for the profile's needles before the checks start. A cache that cannot be used is ignored.
+Sharing: ``warm`` scans once in the parent, for the names the checks look for, before they
+start, and writes the run's snapshot (which file mentions which needle, one summary per
+matching file); each check (in its own interpreter) reads only the summaries it needs from
+it. Across runs, a cache per source root (``scan.cache_dir()``, keyed by path, size and
+modification time; ``NETRA_DIAG_NO_CACHE=1`` or ``--no-cache`` turns it off) keeps, per
+file, which needles it mentions and its summary. A cache that cannot be used is ignored.
 """
 
 from __future__ import annotations
@@ -286,16 +287,33 @@ def summarize_matching(root: Path, needles: Iterable[str], exclude: Iterable[str
                        include_tests: bool = False, workers: int | None = None,
                        cache: bool | None = None) -> Iterator[ModuleSummary | SourceProblem]:
     """Summaries of the production files whose bytes mention any of ``needles`` (every file
-    when empty), in walk order; unreadable or unparsable files as ``SourceProblem``."""
+    when empty), in walk order; unreadable or unparsable files as ``SourceProblem``. Served
+    from the run's snapshot when one covers the needles (unless ``cache=False``)."""
     wanted = tuple(dict.fromkeys(n for n in needles if n))
-    use_cache = cache_enabled() if cache is None else cache
     root = root.resolve()
     excluded = tuple(exclude)
-    if use_cache and wanted and not include_tests:
+    if cache is not False and wanted and not include_tests:
         served = _from_snapshot(root, excluded, wanted)
         if served is not None:
             yield from served
             return
+    use_cache = cache_enabled() if cache is None else cache
+    order, fresh = _scan(root, wanted, excluded, include_tests, workers, use_cache)
+    for relpath in order:
+        entry = fresh[relpath]
+        if isinstance(entry.summary, SourceProblem):
+            if not wanted or any(entry.mentions.get(n) for n in wanted) or \
+                    entry.summary.message.startswith("cannot read"):
+                yield entry.summary
+        elif entry.summary is not None and (not wanted or any(entry.mentions.get(n)
+                                                              for n in wanted)):
+            yield entry.summary
+
+
+def _scan(root: Path, wanted: tuple[str, ...], excluded: tuple[str, ...], include_tests: bool,
+          workers: int | None, use_cache: bool) -> tuple[list[str], dict[str, _Entry]]:
+    """One walk: every file's entry, read (and parsed when it mentions a needle) only when
+    the cache cannot answer; the cache is updated when enabled."""
     path = _cache_folder(root, excluded, include_tests)
     entries = _load(path) if use_cache else {}
     order: list[str] = []
@@ -322,15 +340,7 @@ def summarize_matching(root: Path, needles: Iterable[str], exclude: Iterable[str
         fresh[relpath] = entry
     if use_cache and changed:
         _save(path, fresh)
-    for relpath in order:
-        entry = fresh[relpath]
-        if isinstance(entry.summary, SourceProblem):
-            if not wanted or any(entry.mentions.get(n) for n in wanted) or \
-                    entry.summary.message.startswith("cannot read"):
-                yield entry.summary
-        elif entry.summary is not None and (not wanted or any(entry.mentions.get(n)
-                                                              for n in wanted)):
-            yield entry.summary
+    return order, fresh
 
 
 SNAPSHOT_ENV = "NETRA_DIAG_SCAN_SNAPSHOT"
@@ -368,23 +378,19 @@ def warm(root: Path, needles: Iterable[str], exclude: Iterable[str], folder: Pat
     write the run's snapshot into ``folder``: a small index (which file mentions which
     needle) and one summary per matching file, so that every check of the run reads only
     the summaries it needs, without walking the tree again. The caller exports
-    ``SNAPSHOT_ENV``. False (and no snapshot) when the cache is off or the needles are
-    empty."""
+    ``SNAPSHOT_ENV``. The snapshot lives for one run, so it is made even under
+    ``--no-cache`` (which only keeps the persistent cache out). False when there is no
+    needle."""
     wanted = tuple(dict.fromkeys(n for n in needles if n))
-    if not cache_enabled() or not wanted:
+    if not wanted:
         return False
     root = root.resolve()
     excluded = tuple(exclude)
-    path = _cache_folder(root, excluded, False)
-    list(summarize_matching(root, wanted, excluded))
-    entries = _load(path)
-    order = [relpath for _, relpath in _walk(root, excluded, False)]
+    order, entries = _scan(root, wanted, excluded, False, None, cache_enabled())
     mentions: dict[str, list[str]] = {n: [] for n in wanted}
     unreadable: dict[str, SourceProblem] = {}
     for position, relpath in enumerate(order):
-        entry = entries.get(relpath)
-        if entry is None:
-            return False  # the cache could not be written: no snapshot, checks scan alone
+        entry = entries[relpath]
         if isinstance(entry.summary, SourceProblem) and \
                 entry.summary.message.startswith("cannot read"):
             unreadable[relpath] = entry.summary
