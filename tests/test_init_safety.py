@@ -236,3 +236,15 @@ def test_on_the_realistic_tree_every_activated_role_is_right_and_no_decoy(tmp_pa
     assert active == realistic_tree.PIPELINE_DEPRECATED
     assert sum(not d.active for d in proposal.deprecated) == realistic_tree.UNRELATED_DEPRECATED
     assert proposal.parsed < proposal.files / 2  # the scan parses what can matter only
+
+
+def test_the_header_counts_distinct_files_read_and_parsed(tmp_path):
+    from netra_diag.faults import reference_source
+    from netra_diag.support.source import iter_python_files
+
+    result = write_profile(tmp_path, root=reference_source())
+    files = sum(1 for _ in iter_python_files(reference_source(), ("tests/**",)))
+    proposal = result.proposal
+    assert proposal.files == files
+    assert 0 < proposal.parsed < files
+    assert f"# Read {files} production file(s) under " in result.path.read_text()
