@@ -124,7 +124,8 @@ def _execute_run(request: RunRequest) -> ExitCode:
                         on_result=progress.on_result if progress else None)
         from .support.summaries import shared_scan
 
-        with shared_scan(target.profile):  # one scan of the source, shared by the checks
+        scans = any(s.static for s in specs)  # checks that read the source share one scan
+        with shared_scan(target.profile, enabled=scans):
             if progress:
                 with progress:
                     outcome = runner.run(specs)

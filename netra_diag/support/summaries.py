@@ -432,11 +432,17 @@ def profile_needles(profile: object) -> list[str]:
 
 
 @contextlib.contextmanager
-def shared_scan(profile: object) -> Iterator[bool]:
+def shared_scan(profile: object, *, enabled: bool = True) -> Iterator[bool]:
     """For the duration of a run: scan the profile's root once (``warm``) and export the
     snapshot to the check interpreters (they inherit the environment). Yields whether a
-    snapshot is in place; a scan that fails leaves the checks to scan on their own."""
+    snapshot is in place; a scan that fails leaves the checks to scan on their own.
+    Nothing is done when not ``enabled`` (no selected check reads the source) or when the
+    profile names no role nor deprecated entry (nothing to look for: a probe)."""
     root = getattr(profile, "root", None)
+    if not enabled or not (getattr(profile, "roles", None) or getattr(profile, "deprecated",
+                                                                      None)):
+        yield False
+        return
     with tempfile.TemporaryDirectory(prefix="netra-diag-scan-") as tmp:
         ok = False
         if isinstance(root, Path) and root.is_dir():
