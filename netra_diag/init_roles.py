@@ -145,12 +145,12 @@ def _side(d: Definition) -> bool:
 
 def _used_by(tree: Survey, d: Definition) -> int:
     """How many other modules import ``d`` (from its module or a package re-exporting it)."""
-    sources = {d.module}
-    for module, names in tree.imports.items():
-        if module != d.module and (d.module, d.name) in names and module in tree.packages:
-            sources.add(module)
-    return sum(1 for module, names in tree.imports.items()
-               if module not in sources and any((s, d.name) in names for s in sources))
+    sources = {d.module} | {m for m in tree.importer_modules(d.module, d.name)
+                            if m in tree.packages}
+    users: set[str] = set()
+    for source in sources:
+        users |= tree.importer_modules(source, d.name)
+    return len(users - sources)
 
 
 def _where(d: Definition) -> str:

@@ -22,35 +22,44 @@ from .support.survey import Survey
 __all__ = ["survey_tree"]
 
 _WIRING_MODULES = ("dependencies", "wiring", "container", "deps")
-_CLASS_WORDS = ("Emitter", "Bridge", "EngineFactory")
 _CONTEXT_TIERS = (lambda n: n == "UserExecutionContext",
                   lambda n: n.endswith(("ExecutionContext", "UserContext")),
                   lambda n: n.endswith("Context"))
 _ROUNDS = 3
-_SERVER_NAMES = ("start_server", "serve", "run_server", "create_server")
+
+
+_SERVER_NAMES = frozenset({"start_server", "serve", "run_server", "create_server"})
 
 
 def _wanted(f: FileFacts) -> bool:
-    """Whether ``f`` may define a role (other than the context) or a deprecated entry."""
+    """Whether ``f`` may define a role (other than the context) or a deprecated entry:
+    substring tests on the joined names first (most files fail them all), the per-name
+    rule only where one passes."""
     m = f.markers
     if "def notify_" in m or "def create_for_user" in m or "eprecat" in m or "EPRECAT" in m:
         return True
     if f.host_port or f.module.rsplit(".", 1)[-1] in _WIRING_MODULES:
         return True
-    for name in f.functions + f.async_functions:
-        lower = name.lower()
-        if "supervisor" in lower or "bridge" in lower or lower in _SERVER_NAMES or (
-                "manager" in lower and lower.startswith(("create", "make", "build", "new"))):
+    names = f.functions + f.async_functions
+    functions = "\n".join(names).lower()
+    if "supervisor" in functions or "bridge" in functions or not _SERVER_NAMES.isdisjoint(names):
+        return True
+    if "manager" in functions and any(
+            "manager" in n.lower() and n.lower().startswith(("create", "make", "build", "new"))
+            for n in names):
+        return True
+    classes = "\n".join(f.classes)
+    if "Emitter" in classes or "Bridge" in classes or "EngineFactory" in classes:
+        return True
+    lower = classes.lower()
+    for c in f.classes if ("factory" in lower or "llm" in lower or "Registry" in classes
+                           or "Engine" in classes) else ():
+        low = c.lower()
+        if ("engine" in low and "factory" in low) or (
+                "llm" in low and ("manager" in low or "client" in low)):
             return True
-    for name in f.classes:
-        lower = name.lower()
-        if any(w in name for w in _CLASS_WORDS) or ("engine" in lower and "factory" in lower):
-            return True
-        if "Registry" in name and "def get_agent" in m:
-            return True
-        if name.endswith("Engine") and "def run_agent" in m:
-            return True
-        if "llm" in lower and ("manager" in lower or "client" in lower):
+        if ("Registry" in c and "def get_agent" in m) or \
+                (c.endswith("Engine") and "def run_agent" in m):
             return True
     return False
 

@@ -123,8 +123,11 @@ class Survey:
     packages: set[str] = field(default_factory=set)
     problems: list[SourceProblem] = field(default_factory=list)
     files: int = 0
+    _importers: dict[tuple[str, str], set[str]] | None = field(default=None, repr=False,
+                                                               compare=False)
 
     def add(self, other: Survey) -> None:
+        self._importers = None
         self.classes += other.classes
         self.functions += other.functions
         self.imports.update(other.imports)
@@ -170,7 +173,17 @@ class Survey:
 
     def importers(self, module: str, name: str) -> list[str]:
         """Modules that import ``name`` from ``module``."""
-        return sorted(m for m, names in self.imports.items() if (module, name) in names)
+        return sorted(self.importer_modules(module, name))
+
+    def importer_modules(self, module: str, name: str) -> set[str]:
+        """Modules that import ``name`` from ``module`` (indexed once, on first use)."""
+        if self._importers is None:
+            index: dict[tuple[str, str], set[str]] = {}
+            for importer, names in self.imports.items():
+                for key in names:
+                    index.setdefault(key, set()).add(importer)
+            self._importers = index
+        return self._importers.get((module, name), set())
 
 
 def survey(root: Path, needles: Iterable[str] = (), exclude: Iterable[str] = ()) -> Survey:
