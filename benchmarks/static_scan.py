@@ -126,7 +126,7 @@ def main() -> int:
               f"{time.perf_counter() - t0:.1f} s under {root}; {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}")
         from netra_diag.profile import load_profile
-        from netra_diag.support.summaries import profile_needles
+        from netra_diag.support.snapshot import profile_needles
 
         needles = profile_needles(load_profile(root / "netra-diag.yaml"))
         cached_home = base / "cache-warm"

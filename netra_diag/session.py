@@ -122,7 +122,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
                         static=request.static, options=request.options,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
-        from .support.summaries import shared_scan
+        from .support.snapshot import shared_scan
 
         scans = any(s.static for s in specs)  # checks that read the source share one scan
         with shared_scan(target.profile, enabled=scans):

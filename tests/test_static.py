@@ -273,7 +273,7 @@ def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cl
 
 
 def test_a_run_snapshot_serves_every_check_the_one_scan(tmp_path, monkeypatch):
-    from netra_diag.support.summaries import SNAPSHOT_ENV, warm
+    from netra_diag.support.snapshot import SNAPSHOT_ENV, warm
 
     monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")  # the snapshot needs no persistent cache
     src = _realistic_tree(tmp_path, 60) / "src"
