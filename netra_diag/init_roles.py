@@ -50,28 +50,32 @@ Deprecated and test code never fill a role.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from .profile import CRITICAL_EVENTS
-from .support.survey import ClassInfo, FunctionDefInfo, Param, Survey
+from .init_shapes import (
+    CONTEXT_NAMES,
+    FAKE_WORDS,
+    Definition,
+    context_score,
+    describe_kind,
+    emitter_score,
+    engine_factory_score,
+    is_side_path,
+    live,
+    manager_factory_score,
+    method_result,
+    params_of,
+    registry_score,
+    required_names,
+    returned_class,
+    takes_context,
+    unsuppliable,
+    used_by,
+)
+from .support.survey import ClassInfo, FunctionDefInfo, Survey
 
 __all__ = ["CONTEXT_NAMES", "FAKE_WORDS", "Definition", "RoleChoice", "choose_roles",
            "describe_kind", "params_of", "returned_class"]
 
-Definition = ClassInfo | FunctionDefInfo
-
-#: Parameter names under which the checks pass the user context (checks/_calling.py).
-CONTEXT_NAMES = frozenset({"user_context", "context", "ctx", "user_execution_context",
-                           "execution_context"})
-#: Words naming a scripted stand-in (preferred for the LLM manager and for built arguments).
-FAKE_WORDS = ("Scripted", "Fake", "Stub", "Echo", "Mock", "Dummy", "Offline", "InMemory",
-              "Null", "Local")
-#: Parameters a web framework injects: the tool can never supply them.
-FRAMEWORK_PARAMS = frozenset({"request", "response", "websocket", "background_tasks", "db",
-                              "session", "current_user", "user_id", "token", "credentials"})
-#: Path segments of code that is not the application's own path (a tie-break only).
-_SIDE_SEGMENTS = frozenset({"demo", "demos", "example", "examples", "sample", "samples",
-                            "legacy", "scripts", "experimental", "playground"})
 _SERVER_EXTRAS = frozenset({"host", "port", "users", "tokens"})
 _MAX_CANDIDATES = 5
 
@@ -90,94 +94,14 @@ class RoleChoice:
         return self.definition.entry
 
 
-def _live(defs: list[Any]) -> list[Any]:
-    return [d for d in defs if d.deprecation is None and not getattr(d, "is_protocol", False)]
-
-
-def params_of(tree: Survey, d: Definition) -> tuple[Param, ...]:
-    return d.params if isinstance(d, FunctionDefInfo) else tree.constructor(d)
-
-
-def describe_kind(d: Definition) -> str:
-    return "class" if isinstance(d, ClassInfo) else \
-        "async function" if d.is_async else "function"
-
-
-def _required(tree: Survey, d: Definition) -> list[str]:
-    return [p.name for p in params_of(tree, d) if p.required]
-
-
-def _takes_context(tree: Survey, d: Definition, context: str | None) -> bool:
-    return any(p.name in CONTEXT_NAMES or (context and p.annotation == context)
-               for p in params_of(tree, d))
-
-
-def returned_class(tree: Survey, d: Definition) -> ClassInfo | None:
-    """The class of the tree that ``d`` yields: a class itself, else what a function's
-    return annotation names, else the class it returns a call of."""
-    if isinstance(d, ClassInfo):
-        return d
-    for name in (d.returns, *d.constructs):
-        if name and name[:1].isupper():
-            cls = tree.class_for(name, d.module)
-            if cls is not None:
-                return cls
-    return None
-
-
-def _method_result(tree: Survey, cls: ClassInfo, names: tuple[str, ...], word: str
-                   ) -> ClassInfo | None:
-    """The class returned by ``cls``'s method named in ``names`` (else one whose name has
-    ``word``)."""
-    methods = tree.methods(cls)
-    picked = [methods[n] for n in names if n in methods] or \
-        [m for n, m in sorted(methods.items()) if word in n.lower() and not n.startswith("_")]
-    for method in picked:
-        found = returned_class(tree, method)
-        if found is not None:
-            return found
-    return None
-
-
-def _side(d: Definition) -> bool:
-    return bool(_SIDE_SEGMENTS & set(d.module.split(".")))
-
-
-def _used_by(tree: Survey, d: Definition) -> int:
-    """How many other modules import ``d`` (from its module or a package re-exporting it)."""
-    sources = {d.module} | {m for m in tree.importer_modules(d.module, d.name)
-                            if m in tree.packages}
-    users: set[str] = set()
-    for source in sources:
-        users |= tree.importer_modules(source, d.name)
-    return len(users - sources)
-
-
-def _where(d: Definition) -> str:
-    return f"{d.entry} ({describe_kind(d)}, {d.relpath}:{d.line})"
-
-
-def _suppliable(tree: Survey, d: Definition, supplied: frozenset[str]) -> list[str]:
-    """Required parameters of ``d`` that nothing can supply (the framework injects them,
-    or neither the run, a role's name nor an annotated class of the tree gives one)."""
-    out = []
-    for p in params_of(tree, d):
-        if not p.required or p.name in supplied:
-            continue
-        known = p.annotation and tree.class_for(p.annotation, d.module) is not None
-        if p.name in FRAMEWORK_PARAMS or not known:
-            out.append(p.name)
-    return out
-
-
 class _Chooser:
     """One pass over the tree, role after role (later roles use the structure of earlier
     ones)."""
 
     def __init__(self, tree: Survey) -> None:
         self.tree = tree
-        self.classes: list[ClassInfo] = _live(tree.classes)
-        self.functions: list[FunctionDefInfo] = [f for f in _live(tree.functions)
+        self.classes: list[ClassInfo] = live(tree.classes)
+        self.functions: list[FunctionDefInfo] = [f for f in live(tree.functions)
                                                  if not f.name.startswith("_")]
         self.roles: dict[str, RoleChoice] = {}
         self.missing: dict[str, str] = {}
@@ -230,9 +154,9 @@ class _Chooser:
             parts.append(f"{'is' if d is made[1] else 'not'} what {made[0]} returns")
         if role == "bridge_factory" and isinstance(d, ClassInfo):
             parts.append("a class (a factory function is preferred)")
-        used = _used_by(self.tree, d)
+        used = used_by(self.tree, d)
         parts.append(f"imported by {used} other module(s)")
-        if _side(d):
+        if is_side_path(d):
             parts.append("in a demo/example/legacy path")
         return ", ".join(parts)
 
@@ -243,12 +167,12 @@ class _Chooser:
     # -- the roles, in dependency order ------------------------------------------------------
 
     def user_context(self) -> None:
-        scored = [(_context_score(self.tree, c), c) for c in self.classes]
+        scored = [(context_score(self.tree, c), c) for c in self.classes]
         top = max((s for s, _ in scored), default=0)
         found = [c for s, c in scored if s == top and s > 0]
         note = ""
         if len(found) > 1:
-            found.sort(key=lambda c: (-_used_by(self.tree, c), c.relpath))
+            found.sort(key=lambda c: (-used_by(self.tree, c), c.relpath))
             others = ", ".join(f"{c.relpath}:{c.line}" for c in found[1:])
             note = (f"{len(found)} classes named like this ({others} too): chose the most "
                     "imported; context-identity will show which each component accepts")
@@ -265,9 +189,9 @@ class _Chooser:
     def manager_factory(self) -> None:
         ranked = []
         for f in self.functions:
-            score = _manager_factory_score(self.tree, f, self.context_name)
+            score = manager_factory_score(self.tree, f, self.context_name)
             if score:
-                ranked.append(((-score, -_used_by(self.tree, f)), f, None))
+                ranked.append(((-score, -used_by(self.tree, f)), f, None))
         self.decide("manager_factory", ranked,
                     "no create_websocket_manager(user_context)-like function found")
 
@@ -278,11 +202,11 @@ class _Chooser:
             if "supervisor" not in lower and module not in ("dependencies", "wiring",
                                                             "container", "deps"):
                 continue
-            takes = _takes_context(self.tree, f, self.context_name)
+            takes = takes_context(self.tree, f, self.context_name)
             if not takes and "supervisor" not in lower:
                 continue
             why = None
-            extra = [n for n in _required(self.tree, f) if n not in CONTEXT_NAMES
+            extra = [n for n in required_names(self.tree, f) if n not in CONTEXT_NAMES
                      and not (self.context_name and any(
                          p.name == n and p.annotation == self.context_name
                          for p in f.params))]
@@ -292,7 +216,7 @@ class _Chooser:
                 why = f"also requires {', '.join(extra)}"
             elif not self._builds_pipeline(f):
                 why = "builds or returns no registry, manager or engine factory"
-            ranked.append(((_side(f), -_used_by(self.tree, f)), f, why))
+            ranked.append(((is_side_path(f), -used_by(self.tree, f)), f, why))
         self.decide("wiring_entry", ranked, "no function taking the user context that builds "
                     "the registry, a manager or an engine factory (the application's wiring "
                     "path) found")
@@ -311,28 +235,28 @@ class _Chooser:
     def registry(self) -> None:
         ranked = []
         for c in self.classes:
-            score = _registry_score(self.tree, c)
+            score = registry_score(self.tree, c)
             if not score:
                 continue
             built = self.built_by_wiring(c)
-            ranked.append(((not built, -score, _side(c), -_used_by(self.tree, c)), c, None))
+            ranked.append(((not built, -score, is_side_path(c), -used_by(self.tree, c)), c, None))
         self.decide("registry", ranked, "no *Registry class with get_agent() found")
 
     def engine_factory(self) -> None:
         ranked = []
         for d in [*self.classes, *self.functions]:
-            score = _engine_factory_score(self.tree, d)
+            score = engine_factory_score(self.tree, d)
             if not score:
                 continue
             built = self.built_by_wiring(d)
-            ranked.append(((not built, _side(d), -_used_by(self.tree, d), -score), d, None))
+            ranked.append(((not built, is_side_path(d), -used_by(self.tree, d), -score), d, None))
         self.decide("engine_factory", ranked, "no *EngineFactory class or function found")
 
     def engine(self) -> None:
         factory = self.entry_of("engine_factory")
         made = None
         if isinstance(factory, ClassInfo):
-            made = _method_result(self.tree, factory, ("create_for_user", "create_engine"),
+            made = method_result(self.tree, factory, ("create_for_user", "create_engine"),
                                   "engine")
         elif factory is not None:
             made = returned_class(self.tree, factory)
@@ -343,7 +267,7 @@ class _Chooser:
             if not c.name.endswith("Engine"):
                 continue
             has_run = "run_agent" in self.tree.methods(c)
-            ranked.append(((c is not made, not has_run, _side(c), -_used_by(self.tree, c)),
+            ranked.append(((c is not made, not has_run, is_side_path(c), -used_by(self.tree, c)),
                            c, None))
         self.decide("engine", ranked, "no *Engine class with run_agent() found")
 
@@ -357,9 +281,9 @@ class _Chooser:
                     continue
             elif "Bridge" not in d.name:
                 continue
-            unsupplied = _suppliable(self.tree, d, CONTEXT_NAMES)
+            unsupplied = unsuppliable(self.tree, d, CONTEXT_NAMES)
             bridge = returned_class(self.tree, d)
-            makes = bridge is not None and _method_result(
+            makes = bridge is not None and method_result(
                 self.tree, bridge, ("create_user_emitter",), "emitter") is not None
             has_method = bridge is not None and any(
                 "emitter" in n.lower() for n in self.tree.methods(bridge))
@@ -370,23 +294,23 @@ class _Chooser:
                 why = "returns nothing the source shows (no return annotation or constructor)"
             elif not (makes or has_method):
                 why = f"{bridge.name} has no method making emitters"
-            ranked.append(((isinstance(d, ClassInfo), not makes, _side(d),
-                            -_used_by(self.tree, d)), d, why))
+            ranked.append(((isinstance(d, ClassInfo), not makes, is_side_path(d),
+                            -used_by(self.tree, d)), d, why))
         self.decide("bridge_factory", ranked, "no create_*bridge* function (or no-argument "
                     "*Bridge class) whose result makes emitters found")
 
     def emitter(self) -> None:
         bridge_def = self.entry_of("bridge_factory")
         bridge = returned_class(self.tree, bridge_def) if bridge_def is not None else None
-        made = _method_result(self.tree, bridge, ("create_user_emitter",), "emitter") \
+        made = method_result(self.tree, bridge, ("create_user_emitter",), "emitter") \
             if bridge is not None else None
         if made is not None and bridge is not None:
             self.made["emitter"] = (f"{bridge.name}'s emitter method", made)
         ranked = []
         for c in self.classes:
-            score = _emitter_score(self.tree, c)
+            score = emitter_score(self.tree, c)
             if c is made or score:
-                ranked.append(((c is not made, -score, _side(c), -_used_by(self.tree, c)),
+                ranked.append(((c is not made, -score, is_side_path(c), -used_by(self.tree, c)),
                                c, None))
         self.decide("emitter", ranked, "no class with notify_<event> methods or 'Emitter' in "
                     "its name found")
@@ -399,7 +323,7 @@ class _Chooser:
             if not ({"host", "port"} <= names or named):
                 continue
             made = returned_class(self.tree, f)
-            extra = [n for n in _required(self.tree, f) if n not in _SERVER_EXTRAS]
+            extra = [n for n in required_names(self.tree, f) if n not in _SERVER_EXTRAS]
             why = None
             if not f.is_async:
                 why = "not async"
@@ -410,7 +334,7 @@ class _Chooser:
             elif made is None or not ({"url", "port"} & made.attrs):
                 what = made.name if made else (f.returns or "nothing the source shows")
                 why = f"returns {what}, not a server object with a url or port"
-            ranked.append(((_side(f), -_used_by(self.tree, f)), f, why))
+            ranked.append(((is_side_path(f), -used_by(self.tree, f)), f, why))
         self.decide("server", ranked, "no async start_server(host, port, ...) returning a "
                     "server with a url or port found: event-flow will drive an agent run "
                     "in-process instead (the wire is then not exercised)")
@@ -429,7 +353,7 @@ class _Chooser:
         if annotated is not None:
             family = [annotated, *self.tree.subclasses(annotated.name)]
             for c in family:
-                needs = _required(self.tree, c)
+                needs = required_names(self.tree, c)
                 fake = any(w in c.name for w in FAKE_WORDS)
                 why = f"needs {', '.join(needs)}" if needs else None
                 if c.deprecation is not None or c.is_protocol:
@@ -443,12 +367,12 @@ class _Chooser:
                 lower = c.name.lower()
                 if "llm" not in lower or not ("manager" in lower or "client" in lower):
                     continue
-                needs = _required(self.tree, c)
+                needs = required_names(self.tree, c)
                 fake = any(w in c.name for w in FAKE_WORDS)
                 why = f"needs {', '.join(needs)}" if needs else None if fake else (
                     "not what the registry's constructor names, and not a scripted or fake "
                     "stand-in: calling it could reach a real model or service")
-                ranked.append(((_side(c), c.name), c, why))
+                ranked.append(((is_side_path(c), c.name), c, why))
             why_missing = ("no LLM manager the registry's constructor names, nor a "
                            "no-argument scripted/fake LLM manager, found (optional)")
         self.decide("llm_manager", ranked, why_missing)
@@ -464,52 +388,3 @@ def choose_roles(tree: Survey) -> tuple[dict[str, RoleChoice], dict[str, str],
                  chooser.bridge_factory, chooser.emitter, chooser.server, chooser.llm_manager):
         step()
     return chooser.roles, chooser.missing, chooser.candidates
-
-
-def _context_score(tree: Survey, c: ClassInfo) -> int:
-    if "user_id" not in {p.name for p in tree.constructor(c)}:
-        return 0
-    if c.name == "UserExecutionContext":
-        return 4
-    if c.name.endswith(("ExecutionContext", "UserContext")):
-        return 3
-    return 1 if c.name.endswith("Context") else 0
-
-
-def _manager_factory_score(tree: Survey, f: FunctionDefInfo, ctx: str | None) -> int:
-    if not _takes_context(tree, f, ctx):
-        return 0
-    if f.name == "create_websocket_manager":
-        return 3
-    lower = f.name.lower()
-    if "manager" in lower and lower.startswith(("create", "make", "build", "new")):
-        return 2 if "socket" in lower else 1
-    return 0
-
-
-def _emitter_score(tree: Survey, c: ClassInfo) -> int:
-    methods = tree.methods(c)
-    notify = sum(1 for e in CRITICAL_EVENTS if f"notify_{e}" in methods)
-    named = "Emitter" in c.name
-    if not named and notify < 3:
-        return 0
-    return 2 * notify + 3 * named + ("send_event" in methods)
-
-
-def _registry_score(tree: Survey, c: ClassInfo) -> int:
-    if "Registry" not in c.name:
-        return 0
-    methods = tree.methods(c)
-    if "get_agent" not in methods:
-        return 0
-    return 3 + ("list_agents" in methods) + ("set_websocket_manager" in methods) \
-        + c.name.endswith("AgentRegistry")
-
-
-def _engine_factory_score(tree: Survey, d: Definition) -> int:
-    if "EngineFactory" in d.name:
-        return 3
-    if isinstance(d, ClassInfo) and "create_for_user" in tree.methods(d):
-        return 2
-    lower = d.name.lower()
-    return 1 if "engine" in lower and "factory" in lower else 0
