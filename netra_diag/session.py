@@ -89,6 +89,16 @@ def assemble_report(
     )
 
 
+def _shared_scan(profile: Any, specs: Sequence[Any]) -> contextlib.AbstractContextManager:
+    """One scan of the source for the whole run, when a selected check reads the source and
+    the profile names something to look for (``support.snapshot``); else nothing at all."""
+    if not any(s.static for s in specs) or not (profile.roles or profile.deprecated):
+        return contextlib.nullcontext()
+    from .support.snapshot import shared_scan
+
+    return shared_scan(profile)
+
+
 def execute_run(request: RunRequest) -> ExitCode:
     """Run the checks the request selects and write its outputs; returns the exit code."""
     with interrupt_handling():
@@ -122,10 +132,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
                         static=request.static, options=request.options,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
-        from .support.snapshot import shared_scan
-
-        scans = any(s.static for s in specs)  # checks that read the source share one scan
-        with shared_scan(target.profile, enabled=scans):
+        with _shared_scan(target.profile, specs):
             if progress:
                 with progress:
                     outcome = runner.run(specs)
