@@ -7,9 +7,11 @@ carries only that document: progress, logs and errors go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -153,8 +155,6 @@ def run(
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
-    if no_cache:  # the check interpreters inherit it (support.summaries.cache_enabled)
-        os.environ["NETRA_DIAG_NO_CACHE"] = "1"
     from .session import RunRequest, execute_run
 
     request = RunRequest(
@@ -164,7 +164,27 @@ def run(
         baseline=baseline,
         command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(execute_run, request)))
+    with _no_cache(no_cache):
+        code = _guard(execute_run, request)
+    raise typer.Exit(int(code))
+
+
+@contextlib.contextmanager
+def _no_cache(on: bool) -> Iterator[None]:
+    """``--no-cache``: for this run, the scan caches are neither read nor written (the check
+    interpreters inherit the variable: ``support.summaries.cache_enabled``)."""
+    if not on:
+        yield
+        return
+    previous = os.environ.get("NETRA_DIAG_NO_CACHE")
+    os.environ["NETRA_DIAG_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("NETRA_DIAG_NO_CACHE", None)
+        else:
+            os.environ["NETRA_DIAG_NO_CACHE"] = previous
 
 
 @app.command("list")

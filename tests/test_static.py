@@ -293,3 +293,20 @@ def test_a_run_snapshot_serves_every_check_the_one_scan(tmp_path, monkeypatch):
     # a needle the snapshot was not made for: the check scans on its own
     assert _scan_result(src, ["WebSocketNotifier"])[0] == \
         _scan_result(src, ["WebSocketNotifier"], cache=False)[0]
+
+
+def test_no_cache_neither_reads_nor_writes_the_scan_caches(cli, tmp_path, monkeypatch):
+    import os
+
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    root = _realistic_tree(tmp_path, 30)
+    code, rows = run_json(cli, str(root), "--static", "--no-cache", "--only", "import-chain")
+    assert code == ExitCode.OK and rows["import-chain"]["status"] == "pass", rows
+    assert "NETRA_DIAG_NO_CACHE" not in os.environ  # only for the run
+    assert cli("init", str(tmp_path / "out.yaml"), "--root", str(root / "src"),
+               "--no-cache").exit_code == ExitCode.OK
+    assert not list(cache.rglob("*.pickle"))
+    code, rows = run_json(cli, str(root), "--static", "--only", "import-chain")
+    assert code == ExitCode.OK and rows["import-chain"]["status"] == "pass", rows
+    assert list(cache.rglob("static-*.pickle"))  # without the flag the next run reuses it
