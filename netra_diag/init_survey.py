@@ -106,13 +106,17 @@ def survey_tree(root: Path, exclude: Iterable[str] = (), *, cache: bool = True,
     files = [f for f in scan.files.values() if f.problem is None]
     selected = [f.relpath for f in files if _wanted(f)]
     summaries = scan.parse(selected)
-    for tier in _CONTEXT_TIERS:
-        names = [f.relpath for f in files if "user_id" in f.markers
+    for rank, tier in enumerate(_CONTEXT_TIERS):
+        # the exact name is parsed even without `user_id` in its file (it may inherit it)
+        names = [f.relpath for f in files if ("user_id" in f.markers or rank == 0)
                  and any(tier(c) for c in f.classes)]
         found = scan.parse(names)
         summaries.update(found)
-        if any(tier(c.name) and any(p.name == "user_id" for p in (c.own_params or ()))
-               for s in found.values() if isinstance(s, Survey) for c in s.classes):
+        classes = [c for s in found.values() if isinstance(s, Survey) for c in s.classes
+                   if tier(c.name)]
+        # a class that may inherit user_id: its bases are parsed below, with the other names
+        if any(any(p.name == "user_id" for p in (c.own_params or ()))
+               or (rank == 0 and c.own_params is None and c.bases) for c in classes):
             break
     for _ in range(_ROUNDS):
         known = {c.name for s in summaries.values() if isinstance(s, Survey)

@@ -248,3 +248,14 @@ def test_the_header_counts_distinct_files_read_and_parsed(tmp_path):
     assert proposal.files == files
     assert 0 < proposal.parsed < files
     assert f"# Read {files} production file(s) under " in result.path.read_text()
+
+
+def test_a_context_inheriting_user_id_from_another_file_is_found(tmp_path):
+    write_tree(tmp_path, {
+        "app/__init__.py": "",
+        "app/base.py": "class BaseRequestState:\n    def __init__(self, user_id, run_id): ...\n",
+        "app/ctx.py": "from app.base import BaseRequestState\n\n\n"
+                      "class UserExecutionContext(BaseRequestState):\n    pass\n",
+    })
+    proposal = infer_profile(tmp_path, cache=False)
+    assert proposal.roles["user_context"].entry == "app.ctx:UserExecutionContext"
