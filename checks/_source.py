@@ -38,8 +38,8 @@ def location_evidence(finding: Any, kind: str = "location") -> Evidence:
 
 
 def scan(ctx: CheckContext, needles: list[str]) -> tuple[list[Any], list[Evidence]]:
-    """Summaries of the production modules mentioning ``needles`` (shared by every check of
-    a run through the scan cache: ``support.summaries``), and evidence for unreadable files."""
+    """Summaries of the production modules mentioning ``needles`` (from the run's one scan,
+    ``support.snapshot``, else a scan of its own), and evidence for unreadable files."""
     from netra_diag.support.source import ParsedModule
     from netra_diag.support.summaries import summarize_matching
 
