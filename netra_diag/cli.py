@@ -7,8 +7,11 @@ carries only that document: progress, logs and errors go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,6 +148,9 @@ ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
     "--static", help="Judge from source only; never import the target.")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the per-file scan cache (in the user's cache "
+    "folder).")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
 
@@ -164,6 +170,7 @@ def run(
     checks_dir: ChecksDirOpt = None,
     static: StaticOpt = False,
     baseline: BaselineOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
@@ -176,7 +183,27 @@ def run(
         baseline=baseline,
         command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(execute_run, request, defer=True)))
+    with _no_cache(no_cache):
+        code = _guard(execute_run, request, defer=True)
+    raise typer.Exit(int(code))
+
+
+@contextlib.contextmanager
+def _no_cache(on: bool) -> Iterator[None]:
+    """``--no-cache``: for this run, the scan caches are neither read nor written (the check
+    interpreters inherit the variable: ``support.summaries.cache_enabled``)."""
+    if not on:
+        yield
+        return
+    previous = os.environ.get("NETRA_DIAG_NO_CACHE")
+    os.environ["NETRA_DIAG_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("NETRA_DIAG_NO_CACHE", None)
+        else:
+            os.environ["NETRA_DIAG_NO_CACHE"] = previous
 
 
 @app.command("list")
@@ -280,17 +307,21 @@ def init(
     name: Annotated[str | None, typer.Option(
         "--name", help="The profile's name (default: the top-level package).")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing profile.")] = False,
+        "--force", help="Overwrite an existing profile (and hooks template).")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write a commented profile for a source tree, found with ast alone (nothing imported)."""
 
     def body() -> ExitCode:
         from .init import write_profile
 
-        result = write_profile(path, root=root, force=force, name=name)
+        result = write_profile(path, root=root, force=force, name=name, cache=not no_cache)
         proposal = result.proposal
+        active = sum(1 for d in proposal.deprecated if d.active)
+        others = len(proposal.deprecated) - active
+        listed = f" ({others} more listed, commented out)" if others else ""
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
-              f"{len(proposal.deprecated)} deprecated entry point(s), "
+              f"{active} deprecated entry point(s) connected to the pipeline{listed}, "
               f"{proposal.todo_count} TODO(s) to review")
         from .init import source_root_for
         from .support.source import unfollowed_links
@@ -300,6 +331,8 @@ def init(
             print(f"netra-diag: note: skipped {len(skipped)} symbolic link(s) that loop, "
                   f"dangle or leave the source root: {', '.join(skipped[:10])}",
                   file=sys.stderr)
+        if result.hooks is not None:
+            print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))

@@ -89,6 +89,16 @@ def assemble_report(
     )
 
 
+def _shared_scan(profile: Any, specs: Sequence[Any]) -> contextlib.AbstractContextManager:
+    """One scan of the source for the whole run, when a selected check reads the source and
+    the profile names something to look for (``support.snapshot``); else nothing at all."""
+    if not any(s.static for s in specs) or not (profile.roles or profile.deprecated):
+        return contextlib.nullcontext()
+    from .support.snapshot import shared_scan
+
+    return shared_scan(profile)
+
+
 def execute_run(request: RunRequest) -> ExitCode:
     """Run the checks the request selects and write its outputs; returns the exit code.
 
@@ -150,11 +160,12 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
                             static=request.static, options=request.options,
                             on_start=progress.on_start if progress else None,
                             on_result=progress.on_result if progress else None)
-            if progress:
-                with progress:
+            with _shared_scan(target.profile, specs):
+                if progress:
+                    with progress:
+                        outcome = runner.run(specs)
+                else:
                     outcome = runner.run(specs)
-            else:
-                outcome = runner.run(specs)
             ignore_further_interrupts()  # the results are in: nothing may lose them now
             results = [*load_errors, *outcome.results]
             report = assemble_report(

@@ -68,6 +68,10 @@ class ParsedModule:
         lines = self.lines
         return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
 
+    def mentions(self, name: str) -> bool:
+        """Whether the module's text mentions ``name`` at all."""
+        return name in self.source
+
     @functools.cached_property
     def lines(self) -> list[str]:
         return self.source.splitlines()
