@@ -7,7 +7,10 @@ carries only that document: progress, logs and errors go to stderr.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +25,7 @@ from .cli_options import (
     InjectOpt,
     JobsOpt,
     ListFormatOpt,
+    NoCacheOpt,
     OnlyOpt,
     OutputOpt,
     ProfileArg,
@@ -33,11 +37,13 @@ from .cli_options import (
     StaticOpt,
     TimeoutOpt,
     VerboseOpt,
+    finite_number,
     suggest,
     verbosity,
 )
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
+from .limits import MAX_TIMEOUT_S
 
 __all__ = ["RUN_FORMATS", "app", "main"]
 
@@ -118,6 +124,7 @@ def run(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     color: ColorOpt = "auto",
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
@@ -131,7 +138,27 @@ def run(
         baseline=baseline, verbosity=level, color=color,
         command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(execute_run, request)))
+    with _no_cache(no_cache):
+        code = _guard(execute_run, request, defer=True)
+    raise typer.Exit(int(code))
+
+
+@contextlib.contextmanager
+def _no_cache(on: bool) -> Iterator[None]:
+    """``--no-cache``: for this run, the scan caches are neither read nor written (the check
+    interpreters inherit the variable: ``support.summaries.cache_enabled``)."""
+    if not on:
+        yield
+        return
+    previous = os.environ.get("NETRA_DIAG_NO_CACHE")
+    os.environ["NETRA_DIAG_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("NETRA_DIAG_NO_CACHE", None)
+        else:
+            os.environ["NETRA_DIAG_NO_CACHE"] = previous
 
 
 @app.command("list")
@@ -190,6 +217,9 @@ def explain(
             print(f"\nFix hint: {spec.fix}")
         if spec.depends_on:
             print(f"\nDepends on: {', '.join(spec.depends_on)}")
+        from .blocking import RULES
+
+        print(f"\n{RULES}")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))
@@ -234,18 +264,32 @@ def init(
     name: Annotated[str | None, typer.Option(
         "--name", help="The profile's name (default: the top-level package).")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing profile.")] = False,
+        "--force", help="Overwrite an existing profile (and hooks template).")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write a commented profile for a source tree, found with ast alone (nothing imported)."""
 
     def body() -> ExitCode:
         from .init import write_profile
 
-        result = write_profile(path, root=root, force=force, name=name)
+        result = write_profile(path, root=root, force=force, name=name, cache=not no_cache)
         proposal = result.proposal
+        active = sum(1 for d in proposal.deprecated if d.active)
+        others = len(proposal.deprecated) - active
+        listed = f" ({others} more listed, commented out)" if others else ""
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
-              f"{len(proposal.deprecated)} deprecated entry point(s), "
+              f"{active} deprecated entry point(s) connected to the pipeline{listed}, "
               f"{proposal.todo_count} TODO(s) to review")
+        from .init import source_root_for
+        from .support.source import unfollowed_links
+
+        skipped = unfollowed_links(source_root_for(result.path.parent, root))
+        if skipped:  # loops, dangling links, links out of the root: never followed
+            print(f"netra-diag: note: skipped {len(skipped)} symbolic link(s) that loop, "
+                  f"dangle or leave the source root: {', '.join(skipped[:10])}",
+                  file=sys.stderr)
+        if result.hooks is not None:
+            print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))
@@ -325,8 +369,8 @@ def probe(
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="Take the critical events and budgets from this profile.")] = None,
     latency_budget_ms: Annotated[float | None, typer.Option(
-        "--latency-budget-ms", help="Per-event latency budget (default 50, or the "
-        "profile's).")] = None,
+        "--latency-budget-ms", callback=finite_number(3_600_000.0),
+        help="Per-event latency budget (default 50, or the profile's).")] = None,
     format: RunFormatOpt = "rich",
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -334,8 +378,8 @@ def probe(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
-        "within it.")] = 30.0,
+        "--timeout", min=0.1, callback=finite_number(MAX_TIMEOUT_S),
+        help="Seconds each check may take; every network wait ends within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -354,7 +398,7 @@ def probe(
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
         verbosity=level, color=color,
     )
-    raise typer.Exit(int(_guard(probe_endpoint, request)))
+    raise typer.Exit(int(_guard(probe_endpoint, request, defer=True)))
 
 
 def _guard_value(func: Any, *args: Any) -> Any:
@@ -365,10 +409,19 @@ def _guard_value(func: Any, *args: Any) -> Any:
         raise fail_usage(str(exc)) from None
 
 
-def _guard(func: Any, *args: Any) -> ExitCode:
-    """Run a command body, turning the tool's own errors into messages and exit codes."""
+def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
+    """Run a command body, turning the tool's own errors into messages and exit codes.
+
+    Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` in the body (one that arrived while the CLI
+    started acts now), or, with ``defer`` (``run``, ``probe``), stay remembered until the run
+    can report them (``session.execute_run``)."""
+    from . import interrupts
+
     try:
-        return func(*args)
+        with interrupts.handlers("defer" if defer else "raise"):
+            if not defer:
+                interrupts.raise_pending()
+            return func(*args)
     except OutputError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
         return ExitCode.OUTPUT_ERROR
@@ -384,7 +437,7 @@ def _guard(func: Any, *args: Any) -> ExitCode:
 
 
 def main() -> None:
-    """Console-script entry point: usage errors exit 4 (DESIGN.md), not click's 2."""
+    """Console-script entry point: usage errors exit 4 (docs/exit-codes.md), not click's 2."""
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # a usage error: bad option, missing argument
@@ -397,6 +450,9 @@ def main() -> None:
     except typer.Abort:
         print("netra-diag: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:  # between the commands' own handling (parsing, start-up)
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception:  # noqa: BLE001 - a defect of the tool: say so, never exit 1 ("failed")
         import traceback
 
@@ -404,4 +460,9 @@ def main() -> None:
         print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
               "about the target; please report it with the traceback above", file=sys.stderr)
         sys.exit(int(ExitCode.INTERNAL_ERROR))
+    from . import interrupts
+
+    if interrupts.pending() is not None:  # arrived after the command's own handling
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,9 +16,10 @@ from typing import Annotated, Any
 import typer
 
 from .errors import ConfigError
+from .limits import MAX_TIMEOUT_S
 
-__all__ = ["RUN_FORMATS", "ColorOpt", "QuietOpt", "VerboseOpt", "parse_report_option",
-           "select", "split_list", "suggest", "verbosity"]
+__all__ = ["RUN_FORMATS", "ColorOpt", "QuietOpt", "VerboseOpt", "finite_number",
+           "parse_report_option", "select", "split_list", "suggest", "verbosity"]
 
 COLOR_CHOICES = ("auto", "always", "never")
 #: One default format rule: every command that renders a run (run, probe, report) prints the
@@ -54,13 +55,31 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     help="A named set of faults for the reference: healthy, incident.")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, metavar="N", help="Checks run in parallel (default: the CPU count).")]
+def finite_number(maximum: float) -> Any:
+    """An option callback: the value must be finite, above 0 and at most ``maximum``
+    (``nan``, ``inf`` and ``1e10`` parse as floats; a usage error, exit 4)."""
+
+    def check(value: float | None) -> float | None:
+        import math
+
+        if value is not None and (not math.isfinite(value) or value <= 0 or value > maximum):
+            raise typer.BadParameter(f"must be a finite number above 0 and at most "
+                                     f"{maximum:g} (got {value!r})")
+        return value
+
+    return check
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.1, metavar="S",
+    "--timeout", min=0.1, metavar="S", callback=finite_number(MAX_TIMEOUT_S),
     help="Seconds before a check is killed and reported as error.")]
 ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", metavar="DIR", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
     "--static", help="Judge from source only; never import the target.")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the per-file scan cache (in the user's cache "
+    "folder).")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", metavar="OLD.json",
     help="A saved JSON run to compare against (fixed, regressed, ...).")]

@@ -1,4 +1,4 @@
-"""Exit codes (a DESIGN.md contract; pytest's numbering where the meaning is the same).
+"""Exit codes (a contract, docs/exit-codes.md; pytest's numbering where the meaning is the same).
 
 0-5 keep pytest's meanings where they overlap (0 ok, 1 failed, 2 interrupted, 4 usage error,
 5 nothing selected); 3 is netra-diag's own "undecided" (pytest's 3 is an internal error,

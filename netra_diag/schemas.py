@@ -29,6 +29,7 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _STATUSES = [s.value for s in Status]
 _IMPORT = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"
 _IDENT = r"^[A-Za-z_]\w*$"
+_EVENT_FIELDS = ("type", "user_id", "thread_id", "run_id", "seq", "timestamp", "data")
 
 _WHY: dict[str, Any] = {"description": "1..5 for the five whys, \"e2e\" for end-to-end checks, "
                         "null when unknown (a plugin that failed to load); plugins may use "
@@ -237,12 +238,21 @@ PROFILE_SCHEMA_DOC: dict[str, Any] = {
                          "items": {"type": "string", "minLength": 1}},
             "methods": {"type": ["object", "null"],
                         "additionalProperties": {"type": "string", "pattern": _IDENT}},
+            "fields": {"type": ["object", "null"], "additionalProperties": False,
+                       "description": "your name for each canonical event field (null: your "
+                                      "events have none)",
+                       "properties": {name: {"type": ["string", "null"], "minLength": 1}
+                                      for name in _EVENT_FIELDS}},
         }},
         "budgets": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": {key: {"type": "number", "exclusiveMinimum": 0,
                                          "description": f"default: {value:g}"}
                                    for key, value in DEFAULT_BUDGETS.items()}},
         "server": {"type": ["object", "null"], "description": "the endpoint's settings (path)"},
+        "hooks": {"type": ["string", "null"], "minLength": 1,
+                  "pattern": r"^(.*/)?[A-Za-z_]\w*\.py$",
+                  "description": "your set-up functions (setup, make_user_context, connect, "
+                                 "disconnect, run_agent): a Python file relative to this file"},
         "checks_dirs": {"type": ["array", "null"], "items": {"type": "string", "minLength": 1},
                         "description": "more check folders, relative to this file"},
     },

@@ -32,7 +32,14 @@ from netra_diag.analysis import (
 )
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
-from . import evidence_text, headline, located_evidence, located_text, strip_controls
+from . import (
+    evidence_text,
+    headline,
+    located_evidence,
+    located_text,
+    shown_evidence,
+    strip_controls,
+)
 from .markdown_chain import checklist, mermaid
 from .markdown_text import code_span, fence, lint_clean, md_inline, plural
 
@@ -265,7 +272,8 @@ def _observed(result: CheckResult, located: list[Evidence], said: str) -> list[s
     shown, seen = [], said
     for ev in result.evidence:
         text = " ".join(ev.message.split())
-        if ev in located or ev.kind == "traceback" or not text or text in seen:
+        if ev in located or (ev.file and ev.kind == "location") or ev.kind == "traceback" \
+                or not text or text in seen:
             continue
         seen += " " + text
         shown.append(ev)
@@ -284,7 +292,7 @@ def _check_section(report: RunReport, result: CheckResult) -> list[str]:
     if not failing:
         return [*lines, md_inline(result.summary)]
     lines.append(f"**Finding:** {md_inline(result.summary)}")
-    located = located_evidence(result)
+    located, more = shown_evidence(located_evidence(result))
     said = " ".join(result.summary.split())
     for ev in located:
         snippet = report.sources.get(f"{ev.file}:{ev.line}") or {}
@@ -292,6 +300,9 @@ def _check_section(report: RunReport, result: CheckResult) -> list[str]:
         said += " " + " ".join(located_text(ev).split())
         lines += ["", f"**At {_where(ev)}:**" + (f" {md_inline(text)}" if text else "")]
         lines += _code(report, ev)
+    if more:
+        lines += ["", f"... and {more} more (every location is in the JSON, SARIF and GitHub "
+                  "reports)"]
     if located:
         lines += _observed(result, located, said)
     else:  # what was observed is the finding's only support

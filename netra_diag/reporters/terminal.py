@@ -23,7 +23,7 @@ from rich.text import Text
 from ..analysis import chain_order, diagnose, why_label
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
-from . import short_summary, strip_controls
+from . import short_summary, shown_evidence, strip_controls
 
 __all__ = ["COLOR_CHOICES", "STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 
@@ -228,7 +228,8 @@ def _evidence_block(result: CheckResult) -> Group:
     if rest:  # what the table's one line could not hold
         parts.append(_hanging("- ", Text.assemble(("[summary] ", "dim"), _clean(rest)),
                               indent=2))
-    for ev in result.evidence:
+    items, more = shown_evidence(list(result.evidence))
+    for ev in items:
         where = f"{_clean(ev.location)}: " if ev.location else ""
         lines = _clean(ev.message).splitlines() or [""]
         if len(lines) > _MAX_EVIDENCE_LINES:
@@ -237,6 +238,10 @@ def _evidence_block(result: CheckResult) -> Group:
         body = Text.assemble((f"[{_clean(ev.kind)}] ", "dim"), (where, "cyan"),
                              "\n".join(lines))
         parts.append(_hanging("- ", body, indent=2))
+    if more:
+        parts.append(_hanging("- ", Text(f"... and {more} more location{'s' * (more > 1)} "
+                                         "(all of them in the json, sarif and github "
+                                         "reports)", style="dim"), indent=2))
     if result.fix:
         parts.append(_hanging("fix: ", Text(_clean(result.fix), style="italic"), indent=2))
     parts.append(Text(""))
