@@ -7,6 +7,7 @@ messages go to stderr), not the rendering (reporters) nor the running (runner).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import platform
