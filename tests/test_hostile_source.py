@@ -30,7 +30,9 @@ def make_tree(tmp_path: Path) -> Path:
     app.mkdir(parents=True)
     (app / "__init__.py").write_text("", encoding="utf-8")
     (app / "registry.py").write_text("class AgentRegistry:\n    def __init__(self):\n"
-                                     "        self.agents = {}\n", encoding="utf-8")
+                                     "        self.agents = {}\n"
+                                     "    def get_agent(self, name):\n"
+                                     "        return self.agents[name]\n", encoding="utf-8")
     (tmp_path / "netra-diag.yaml").write_text(PROFILE, encoding="utf-8")
     return app
 
@@ -63,8 +65,9 @@ def test_code_nested_too_deeply_is_an_unparsed_file_named_in_the_evidence(
 def test_init_names_code_nested_too_deeply_and_writes_the_profile(tmp_path: Path) -> None:
     app = make_tree(tmp_path)
     (tmp_path / "netra-diag.yaml").unlink()
-    (app / "generated.py").write_text("class AgentRegistry: pass\n" + DEEP["plus"] + "\n",
-                                      encoding="utf-8")
+    # a registry-shaped class (init parses only files that can hold a role)
+    (app / "generated.py").write_text("class AgentRegistry:\n    def get_agent(self): pass\n"
+                                      + DEEP["plus"] + "\n", encoding="utf-8")
     proc = run_subprocess("init", ".", cwd=tmp_path)
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -126,12 +126,17 @@ def _definition(node: ast.AST) -> ast.AST | None:
 
 
 def _awaited(node: ast.Call, parents: dict[ast.AST, ast.AST]) -> bool:
-    """The rule of ``static._awaited``: awaited, returned, yielded or handed to a consumer."""
+    """Whether a call's coroutine is awaited or handed on: awaited, returned, yielded,
+    returned by a lambda, handed to a consumer (``create_task``...) or to a call that is
+    itself awaited. The one rule: ``static`` reads it from the summaries."""
     parent = parents.get(node)
-    if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom):
-        return True
+    if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda):
+        return True  # a lambda hands its coroutine to whoever calls it
     if isinstance(parent, ast.Call) and _call_name(parent) in _CORO_CONSUMERS:
         return True
+    if isinstance(parent, ast.Call) and node in parent.args and \
+            isinstance(parents.get(parent), ast.Await):
+        return True  # handed to a call that is itself awaited: await helper(coro())
     return isinstance(parent, ast.keyword) and isinstance(parents.get(parent), ast.Call) \
         and _call_name(parents[parent]) in _CORO_CONSUMERS  # type: ignore[arg-type]
 
