@@ -37,7 +37,9 @@ from .source import ParsedModule, SourceProblem, _read, _walk, parse_bytes
 
 __all__ = ["ModuleSummary", "cache_enabled", "summarize", "summarize_matching"]
 
-SUMMARY_VERSION = 1
+#: What a cached summary was made by: this module's own source, so that any change to how
+#: files are summarised (the awaited rule, say) invalidates every cache made before it.
+SUMMARY_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 POOL_MIN_FILES = 1500  # files to read before a forked pool pays (2 cores)
 _KEEP_CACHES = 32
 _CORO_CONSUMERS = {"create_task", "ensure_future", "gather", "wait_for", "run", "shield",
