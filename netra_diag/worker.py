@@ -99,19 +99,56 @@ def execute(job: dict[str, Any]) -> CheckResult:
                                     duration_s=time.perf_counter() - started, fix=spec.fix)
 
 
-def write_result(path: Path, result: CheckResult) -> None:
+def run_setup_hook(profile: Profile) -> None:
+    """Run the profile's ``hooks:`` ``setup()`` once per check interpreter, before the
+    target is imported.
+
+    The one place it is called from: ``main`` below for a check interpreter of its own
+    (``--isolation`` default, a forked child of the check server or a fresh interpreter),
+    and the check server itself (``netra_diag.zygote.warm``) under ``isolation:
+    shared-import``, where the target is imported once there and the forked children inherit
+    both. Nothing to do yet: the hooks file is loaded here when the profile gains ``hooks:``.
+    """
+
+
+def write_result(path: Path, result: CheckResult, nonce: str | None = None) -> None:
+    """Write the result atomically; ``nonce`` (the job's) proves it is the worker's own."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result.to_dict(), default=repr), encoding="utf-8")
+    body: dict[str, Any] = {"nonce": nonce, "result": result.to_dict()}
+    tmp.write_text(json.dumps(body, default=repr), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
+def read_result(path: Path, nonce: str) -> CheckResult | None:
+    """The worker's result at ``path``, or None when there is none or it is not the
+    worker's (a plugin may write anything anywhere: only a result carrying the job's nonce
+    counts); ``ValueError`` when it carries the nonce but cannot be read."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict) or body.get("nonce") != nonce:
+        return None
+    try:
+        return CheckResult.from_dict(body["result"])
+    except Exception as exc:  # noqa: BLE001 - any shape problem is an unreadable result
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+def main(argv: list[str], *, setup: bool = True) -> int:
+    """Run the job at ``argv[0]``, write its result to ``argv[1]``; ``setup=False`` when
+    the check server already ran the setup hook (``isolation: shared-import``)."""
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text(encoding="utf-8"))
+    if setup:
+        run_setup_hook(Profile.from_dict(job["profile"]))
     result = execute(job)
-    write_result(result_path, result)
+    write_result(result_path, result, job.get("nonce"))
     return 0
 
 
 if __name__ == "__main__":
+    from .procs import die_with_parent
+
+    die_with_parent()
     sys.exit(main(sys.argv[1:]))

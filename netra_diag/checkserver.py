@@ -1,0 +1,163 @@
+"""The runner's handle on the check server (``netra_diag.zygote``): start, run, wait, kill.
+
+One server per run, started from the thread that runs the checks (so it dies with that
+thread's process). Calls are thread-safe: the runner's pool threads each run one check.
+A reader thread dispatches the server's replies to the waiting checks; when the server ends
+unexpectedly, every waiting check learns it at once (``ServerGone``) instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .procs import PARENT_ENV, kill_group
+
+__all__ = ["CheckServer", "ServerGone"]
+
+
+class ServerGone(RuntimeError):
+    """The check server ended (or never became ready) while a check needed it."""
+
+
+class _Job:
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.exit: int | None = None
+        self.started = threading.Event()
+        self.ended = threading.Event()
+
+
+class CheckServer:
+    """A started check server (see the module docstring)."""
+
+    def __init__(self, env: dict[str, str], shared: dict[str, Any] | None = None,
+                 log: Path | None = None) -> None:
+        read_fd, write_fd = os.pipe()
+        env = {**env, PARENT_ENV: str(os.getpid())}
+        out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "netra_diag.zygote", str(write_fd)],
+                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env,
+                pass_fds=(write_fd,), start_new_session=True)
+        finally:
+            os.close(write_fd)
+            if log is not None:
+                out.close()  # type: ignore[union-attr]
+        self._replies = os.fdopen(read_fd, "rb")
+        self._lock = threading.Lock()
+        self._jobs: dict[int, _Job] = {}
+        self._next = 0
+        self.ready = threading.Event()
+        self.gone = False
+        self.missing: list[str] = []
+        self._send({"shared": shared} if shared else {})
+        self._reader = threading.Thread(target=self._read, name="netra-check-server",
+                                        daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._proc.stdin is not None
+        try:
+            with self._lock:
+                self._proc.stdin.write((json.dumps(message) + "\n").encode())
+                self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            raise ServerGone("the check server has ended") from None
+
+    def _read(self) -> None:
+        for raw in self._replies:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue
+            if message.get("ready"):
+                self.missing = list(message.get("missing", ()))
+                self.ready.set()
+                continue
+            job = self._jobs.get(message.get("id", -1))
+            if job is None:
+                continue
+            if "pid" in message:
+                job.pid = int(message["pid"])
+                job.started.set()
+            elif "exit" in message:
+                job.exit = int(message["exit"])
+                job.ended.set()
+        self.gone = True  # EOF: the server ended; wake every waiter
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.started.set()
+            job.ended.set()
+
+    def start(self, argv: list[str], log: Path) -> int:
+        """Fork a check running the worker on ``argv``; returns its job id."""
+        with self._lock:
+            self._next += 1
+            job_id = self._next
+            self._jobs[job_id] = _Job()
+        if self.gone:
+            raise ServerGone("the check server has ended")
+        self._send({"op": "run", "id": job_id, "argv": argv, "log": str(log)})
+        return job_id
+
+    def wait_started(self, job_id: int, timeout: float) -> bool:
+        """True once the check runs; False if it did not start within ``timeout``;
+        ``ServerGone`` when the server ended first."""
+        job = self._jobs[job_id]
+        if not job.started.wait(timeout):
+            return False
+        if job.pid is None:
+            raise ServerGone("the check server ended before starting the check")
+        return True
+
+    def wait(self, job_id: int, timeout: float | None) -> int | None:
+        """The check's exit code (its process group already killed), or None on timeout;
+        ``ServerGone`` when the server ended first."""
+        job = self._jobs[job_id]
+        if not job.ended.wait(timeout):
+            return None
+        if job.exit is None:
+            raise ServerGone("the check server ended while the check ran")
+        return job.exit
+
+    def kill(self, job_id: int) -> None:
+        """Kill the check's process group (the server reports its exit)."""
+        job = self._jobs.get(job_id)
+        if job is None or job.ended.is_set():
+            return
+        try:
+            self._send({"op": "kill", "id": job_id})
+        except ServerGone:
+            if job.pid is not None:
+                kill_group(job.pid)
+
+    def forget(self, job_id: int) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the server: closing its stdin ends it (and any check still running)."""
+        with contextlib.suppress(OSError, ValueError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(self._proc.pid)
+            self._proc.wait()
+        self._reader.join(timeout)
+        with contextlib.suppress(OSError):
+            self._replies.close()
