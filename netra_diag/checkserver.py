@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from typing import Any
 from .procs import PARENT_ENV, kill_group
 
 __all__ = ["CheckServer", "ServerGone"]
+
+
+_PRESTARTED: CheckServer | None = None
+
+
+def prestart() -> None:
+    """Start the check server now, for the next ``CheckServer.start_early`` (the CLI calls
+    it first thing for ``run`` and ``probe``, before parsing the options)."""
+    global _PRESTARTED
+    if _PRESTARTED is None and hasattr(os, "fork"):
+        _PRESTARTED = CheckServer.start_early()
 
 
 class ServerGone(RuntimeError):
@@ -37,10 +49,12 @@ class _Job:
 class CheckServer:
     """A started check server (see the module docstring)."""
 
-    def __init__(self, env: dict[str, str], shared: dict[str, Any] | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None) -> None:
         read_fd, write_fd = os.pipe()
-        env = {**env, PARENT_ENV: str(os.getpid())}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
+        self.log = log
+        self._own_log = False
+        self._closed = False
         out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
@@ -62,6 +76,23 @@ class CheckServer:
         self._reader = threading.Thread(target=self._read, name="netra-check-server",
                                         daemon=True)
         self._reader.start()
+
+    @classmethod
+    def start_early(cls) -> CheckServer | None:
+        """A ``process``-mode server started before the run knows its target, so that its
+        imports overlap the parent's work (the one ``prestart`` made, if any); None where
+        processes cannot fork."""
+        global _PRESTARTED
+        if _PRESTARTED is not None:
+            server, _PRESTARTED = _PRESTARTED, None
+            return server
+        if not hasattr(os, "fork"):
+            return None
+        fd, name = tempfile.mkstemp(prefix="netra-diag-server-", suffix=".log")
+        os.close(fd)
+        server = cls(None, Path(name))
+        server._own_log = True
+        return server
 
     @property
     def pid(self) -> int:
@@ -102,15 +133,17 @@ class CheckServer:
             job.started.set()
             job.ended.set()
 
-    def start(self, argv: list[str], log: Path) -> int:
-        """Fork a check running the worker on ``argv``; returns its job id."""
+    def start(self, argv: list[str], log: Path, env: dict[str, str]) -> int:
+        """Fork a check running the worker on ``argv`` with environment ``env`` (the
+        parent's at run time: the server may have started before it changed); returns
+        its job id."""
         with self._lock:
             self._next += 1
             job_id = self._next
             self._jobs[job_id] = _Job()
         if self.gone:
             raise ServerGone("the check server has ended")
-        self._send({"op": "run", "id": job_id, "argv": argv, "log": str(log)})
+        self._send({"op": "run", "id": job_id, "argv": argv, "log": str(log), "env": env})
         return job_id
 
     def wait_started(self, job_id: int, timeout: float) -> bool:
@@ -149,7 +182,11 @@ class CheckServer:
             self._jobs.pop(job_id, None)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the server: closing its stdin ends it (and any check still running)."""
+        """Stop the server: closing its stdin ends it (and any check still running).
+        Calling it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         with contextlib.suppress(OSError, ValueError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()
@@ -161,3 +198,6 @@ class CheckServer:
         self._reader.join(timeout)
         with contextlib.suppress(OSError):
             self._replies.close()
+        if self._own_log and self.log is not None:
+            with contextlib.suppress(OSError):
+                self.log.unlink()

@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
+from .manifest import spec_from_dict, spec_to_dict
 from .procs import PARENT_ENV, die_with_parent, end_process, kill_group, open_pidfd
-from .registry import CheckSpec, LoadFailure, Origin, Registry
+from .registry import LoadFailure, Origin, Registry
 
 __all__ = ["list_plugins", "load_external"]
 
@@ -87,7 +88,7 @@ def load_external(registry: Registry, folders: list[Path]) -> None:
             if "duplicate" in outcome:
                 raise DuplicateCheckError(outcome["duplicate"])
             for raw in outcome["specs"]:
-                registry.add(_spec_from_dict(raw))
+                registry.add(spec_from_dict(raw))
             for raw in outcome["failures"]:
                 registry.failures.append(LoadFailure(Origin.from_dict(raw["origin"]),
                                                      raw["message"], raw["traceback"]))
@@ -203,23 +204,6 @@ def _death(item: dict[str, str], code: int | None, output: str) -> dict[str, Any
             "traceback": output.strip() or "(no output)"}
 
 
-def _spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
-    return {**spec.describe(), "explain": spec.explain, "fix": spec.fix,
-            "origin": spec.origin.to_dict() if spec.origin else None}
-
-
-def _spec_from_dict(raw: dict[str, Any]) -> CheckSpec:
-    """A spec for the parent: metadata only (the worker imports the function itself)."""
-    return CheckSpec(id=raw["id"], why=raw["why"], title=raw["title"], func=_not_loaded,
-                     depends_on=tuple(raw["depends_on"]), tags=tuple(raw["tags"]),
-                     explain=raw["explain"], fix=raw["fix"], static=raw["static"],
-                     origin=Origin.from_dict(raw["origin"]))
-
-
-def _not_loaded(ctx: Any) -> None:  # pragma: no cover - never called in the parent
-    raise RuntimeError("a discovered check runs in its worker, not in the parent")
-
-
 def main(argv: list[str]) -> int:
     """The child: import every item, reporting each on the result pipe (never stdout)."""
     die_with_parent()
@@ -247,7 +231,7 @@ def main(argv: list[str]) -> int:
                 registry.load_module(item["ref"], label=item["label"])
         except DuplicateCheckError as exc:
             outcome["duplicate"] = str(exc)
-        outcome["specs"] = [_spec_to_dict(replace(s)) for s in registry.specs]
+        outcome["specs"] = [spec_to_dict(replace(s)) for s in registry.specs]
         outcome["failures"] = [{"origin": f.origin.to_dict(), "message": f.message,
                                 "traceback": f.traceback} for f in registry.failures]
         send(outcome)

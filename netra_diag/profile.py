@@ -36,6 +36,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
+    isolation: process                # or shared-import (import the target once), interpreter
 """
 
 from __future__ import annotations
@@ -109,8 +110,10 @@ DEFAULT_BUDGETS: dict[str, float] = {
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs",
+    "events", "budgets", "server", "checks_dirs", "isolation",
 }
+#: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
+ISOLATION_MODES = ("process", "shared-import", "interpreter")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _IMPORT_FORM = "'package.module:attr' (a dotted module path, a colon, an attribute)"
 
@@ -148,6 +151,7 @@ class Profile:
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
+    isolation: str = "process"
 
     def method(self, key: str) -> str:
         return self.methods.get(key, DEFAULT_METHODS.get(key, key))
@@ -175,6 +179,7 @@ class Profile:
             "server": self.server,
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
+            "isolation": self.isolation,
         }
 
     @classmethod
@@ -194,6 +199,7 @@ class Profile:
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
+            isolation=raw.get("isolation", "process"),
         )
 
 
@@ -323,7 +329,14 @@ class _Validator:
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
+            isolation=self.choice(data, "isolation", ISOLATION_MODES),
         )
+
+    def choice(self, data: dict, key: str, allowed: tuple[str, ...]) -> str:
+        value = data.get(key, allowed[0])
+        if value not in allowed:
+            raise self.error(key, "one of " + ", ".join(allowed), value)
+        return value
 
     def string(self, data: dict, key: str, *, default: str, where: str | None = None) -> str:
         value = data.get(key, default)

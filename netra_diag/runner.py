@@ -40,8 +40,10 @@ from .checkserver import CheckServer, ServerGone
 from .errors import ConfigError
 from .model import CheckResult, Evidence, Status
 from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
+from .profile import ISOLATION_MODES as _PROFILE_ISOLATION_MODES
 from .profile import Profile
 from .registry import CheckSpec, LoadFailure
+from .timings import mark
 from .worker import read_result
 
 __all__ = ["ISOLATION_MODES", "RunOutcome", "Runner", "load_failure_result", "order_specs"]
@@ -52,7 +54,7 @@ _NOT_STARTED = object()
 #: ``process``: a fork of the check server per check, the target imported in each (the
 #: default); ``shared-import``: the target imported once in the check server, a fork per
 #: check; ``interpreter``: a fresh interpreter per check (no check server).
-ISOLATION_MODES = ("process", "shared-import", "interpreter")
+ISOLATION_MODES = _PROFILE_ISOLATION_MODES
 
 
 @dataclass
@@ -88,6 +90,21 @@ def order_specs(specs: Sequence[CheckSpec]) -> list[CheckSpec]:
     return ordered
 
 
+def critical_first(ordered: Sequence[CheckSpec]) -> list[CheckSpec]:
+    """Start order: checks that others wait for first (most dependants, transitively), so
+    the dependency chain does not run last; otherwise the given order."""
+    ids = {s.id for s in ordered}
+    dependants: dict[str, set[str]] = {s.id: set() for s in ordered}
+    for spec in reversed(ordered):  # dependants come after what they depend on
+        for dep in spec.depends_on:
+            if dep in ids:
+                dependants[dep] |= {spec.id} | dependants[spec.id]
+    rank = {s.id: i for i, s in enumerate(ordered)}
+    # then the dependants themselves: once unblocked they finish the chain
+    return sorted(ordered, key=lambda s: (-len(dependants[s.id]),
+                                          -sum(d in ids for d in s.depends_on), rank[s.id]))
+
+
 def load_failure_result(failure: LoadFailure) -> CheckResult:
     """An ``error`` result for a plugin that raised while importing."""
     name = Path(failure.origin.ref).name if failure.origin.kind == "file" else failure.origin.ref
@@ -115,9 +132,14 @@ class Runner:
         options: dict[str, Any] | None = None,
         on_start: Callable[[CheckSpec], None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
-        isolation: str = "process",
+        isolation: str | None = None,
         warmup_s: float = 30.0,
+        server: CheckServer | None = None,
     ) -> None:
+        """``isolation`` defaults to the profile's; ``server`` is a check server started
+        earlier (``CheckServer.start_early``) that the runner adopts in ``process`` mode
+        (and closes at the end of ``run``) or closes at once in the other modes."""
+        isolation = isolation or profile.isolation
         if isolation not in ISOLATION_MODES:
             raise ConfigError(f"isolation must be one of {', '.join(ISOLATION_MODES)} "
                               f"(got {isolation!r})")
@@ -135,23 +157,29 @@ class Runner:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: CheckServer | None = None
+        self._early = server
         self._server_log: Path | None = None
 
     def _start_server(self, folder: Path) -> None:
         """Start the check server (a zygote) unless checks run in fresh interpreters."""
+        early, self._early = self._early, None
+        if early is not None and self.isolation == "process" and not early.gone:
+            self._server, self._server_log = early, early.log
+            return
+        if early is not None:
+            early.close()
         if self.isolation == "interpreter" or not hasattr(os, "fork"):
             return
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NETRA_DIAG_CHILD": "1"}
         shared = self.profile.to_dict() if self.isolation == "shared-import" else None
         self._server_log = folder / "check-server.log"
-        self._server = CheckServer(env, shared, self._server_log)
+        self._server = CheckServer(shared, self._server_log)
 
     def run(self, specs: Sequence[CheckSpec]) -> RunOutcome:
         ordered = order_specs(specs)
         selected = {s.id for s in ordered}
         outcome = RunOutcome()
         status: dict[str, Status] = {}
-        waiting = list(ordered)
+        waiting = critical_first(ordered)
         running: dict[cf.Future[CheckResult], CheckSpec] = {}
 
         def finish(result: CheckResult) -> None:
@@ -178,6 +206,7 @@ class Runner:
                     elif len(running) < self.jobs:
                         waiting.remove(spec)
                         self.on_start(spec)
+                        mark("parent", "check submitted", check=spec.id)
                         running[pool.submit(self._run_one, spec)] = spec
                 if not running:
                     if waiting and all(any(d in selected and d not in status
@@ -227,7 +256,7 @@ class Runner:
             if server is not None:
                 try:
                     code = self._run_forked(server, [str(job_path), str(result_path)],
-                                            log_path)
+                                            log_path, self._child_env())
                 except ServerGone as exc:
                     if self._stopping.is_set():
                         return _error(spec, _INTERRUPTED, started)
@@ -263,9 +292,14 @@ class Runner:
                           fix="something in the check or the target ended the interpreter "
                           "(os._exit, a signal, a crash in native code); see its output")
 
-    def _run_forked(self, server: CheckServer, argv: list[str], log: Path) -> Any:
+    @staticmethod
+    def _child_env() -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "NETRA_DIAG_CHILD": "1"}
+
+    def _run_forked(self, server: CheckServer, argv: list[str], log: Path,
+                    env: dict[str, str]) -> Any:
         """Run the check as a fork of the check server: its exit code, None on timeout."""
-        job_id = server.start(argv, log)
+        job_id = server.start(argv, log, env)
         try:
             # the server may still be importing (the target too, under shared-import): that
             # time is not the check's, but it is bounded all the same
@@ -288,10 +322,7 @@ class Runner:
 
     def _run_spawned(self, job: Path, result: Path, log: Any) -> Any:
         """Run the check in a fresh interpreter: its exit code, None on timeout."""
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        env["NETRA_DIAG_CHILD"] = "1"
-        env[PARENT_ENV] = str(os.getpid())
+        env = {**self._child_env(), PARENT_ENV: str(os.getpid())}
         with self._lock:
             if self._stopping.is_set():
                 return _NOT_STARTED

@@ -22,6 +22,7 @@ from ._version import __version__
 from .errors import ConfigError, OutputError
 from .exitcodes import ExitCode, exit_code_for
 from .model import CheckResult, RunReport
+from .timings import mark
 
 __all__ = ["RunRequest", "assemble_report", "execute_run", "redact_report", "render_saved"]
 
@@ -96,6 +97,18 @@ def execute_run(request: RunRequest) -> ExitCode:
 
 
 def _execute_run(request: RunRequest) -> ExitCode:
+    from .checkserver import CheckServer
+
+    # started first: its imports overlap ours (the runner adopts or closes it)
+    server = CheckServer.start_early()
+    try:
+        return _execute_with(request, server)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _execute_with(request: RunRequest, server: Any) -> ExitCode:
     from .cli import build_registry, parse_report_option, select_specs
     from .target import open_target
 
@@ -104,8 +117,10 @@ def _execute_run(request: RunRequest) -> ExitCode:
     prepared = request.target or open_target(request.profile, inject=request.inject,
                                              scenario=request.scenario)
     with prepared as target:
+        mark("parent", "target opened")
         registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
                                   import_timeout_s=request.timeout)
+        mark("parent", "registry loaded")
         specs = select_specs(registry, list(request.only), list(request.skip))
         if request.tags:
             specs = [s for s in specs if set(s.tags) & set(request.tags)]
@@ -119,7 +134,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
         t0 = time.perf_counter()
         progress = _progress(request.format, request.output, specs)
         runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
-                        static=request.static, options=request.options,
+                        static=request.static, options=request.options, server=server,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
         if progress:
@@ -127,6 +142,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
                 outcome = runner.run(specs)
         else:
             outcome = runner.run(specs)
+        mark("parent", "checks done")
         results = [*load_errors, *outcome.results]
         report = assemble_report(
             target=target.describe(), results=results, started_at=started_at,
@@ -135,6 +151,7 @@ def _execute_run(request: RunRequest) -> ExitCode:
         )
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets)
+    mark("parent", "outputs written")
     return exit_code_for(report.results, interrupted=report.interrupted)
 
 
@@ -165,9 +182,11 @@ def interrupt_handling() -> Iterator[None]:
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
     """A live view on the terminal that is not carrying a document, or None."""
+    stream = sys.stdout if fmt == "rich" and output is None else sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        return None  # decided without importing rich (the terminal's reporter needs it)
     from .reporters.terminal import LiveProgress, interactive, make_console
 
-    stream = sys.stdout if fmt == "rich" and output is None else sys.stderr
     if not interactive(stream):
         return None
     return LiveProgress(make_console(stream), list(specs))

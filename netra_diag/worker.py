@@ -24,6 +24,7 @@ from .errors import SetupError, TargetFailure
 from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed
 from .profile import Profile
 from .registry import CheckSpec, Origin, Registry
+from .timings import mark
 
 
 def load_spec(origin: Origin, check_id: str) -> CheckSpec:
@@ -92,6 +93,7 @@ def execute(job: dict[str, Any]) -> CheckResult:
                           Evidence("traceback", str(exc)))
         return CheckResult.from_verdict(id=check_id, why=job.get("why"), title=job.get("title", ""),
                                         verdict=verdict, duration_s=time.perf_counter() - started)
+    mark("check", "check loaded", check=check_id)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
                        static=job.get("static", False), options=job.get("options", {}))
     verdict = run_spec(spec, ctx)
@@ -140,10 +142,13 @@ def main(argv: list[str], *, setup: bool = True) -> int:
     the check server already ran the setup hook (``isolation: shared-import``)."""
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text(encoding="utf-8"))
+    mark("check", "started", check=job["check_id"])
     if setup:
         run_setup_hook(Profile.from_dict(job["profile"]))
     result = execute(job)
+    mark("check", "checked", check=job["check_id"])
     write_result(result_path, result, job.get("nonce"))
+    mark("check", "result written", check=job["check_id"])
     return 0
 
 

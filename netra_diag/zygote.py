@@ -39,6 +39,7 @@ import warnings
 from typing import Any
 
 from .procs import die_with_parent, kill_group, open_pidfd
+from .timings import mark
 
 #: What every check interpreter imports; a module that is not installed is skipped.
 PRELOAD: tuple[str, ...] = (
@@ -85,7 +86,7 @@ class _Server:
                     chunk = os.read(0, 65536)
                     if not chunk:  # the runner is done, or died: take every check with us
                         self.shutdown()
-                        return
+                        os._exit(0)  # no tear-down of everything imported: nobody waits
                     pending += chunk
                     *lines, pending = pending.split(b"\n")
                     for line in lines:
@@ -105,6 +106,7 @@ class _Server:
             return
         sys.stdout.flush()
         sys.stderr.flush()
+        mark("server", "fork", job=job_id)
         pid = os.fork()
         if pid == 0:
             self.child(request)  # never returns
@@ -117,6 +119,7 @@ class _Server:
         self.reply({"id": job_id, "pid": pid})
 
     def reap(self, job_id: int) -> None:
+        mark("server", "check ended", job=job_id)
         pid, pidfd = self.children.pop(job_id)
         self.polled.pop(job_id, None)
         if pidfd is not None:
@@ -151,6 +154,8 @@ class _Server:
             os.close(null)
             os.close(log)
             fresh_warnings()
+            os.environ.clear()
+            os.environ.update(request.get("env") or {})
             sys.argv = ["netra_diag.worker", *request["argv"]]
             from . import worker
 
@@ -234,9 +239,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when checks stop
     die_with_parent(signum=signal.SIGTERM)
+    mark("server", "started")
     first, pending = _first_line(0)
     config = json.loads(first or b"{}")
     missing = warm(config)
+    mark("server", "warm")
     server.setup_in_children = not config.get("shared")
     server.reply({"ready": True, "pid": os.getpid(), "missing": missing})
     server.serve(pending)
