@@ -49,7 +49,10 @@ class _Job:
 class CheckServer:
     """A started check server (see the module docstring)."""
 
-    def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None) -> None:
+    def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None, *,
+                 deferred: bool = False) -> None:
+        """Start a server; ``shared`` is the profile (as a dict) under shared-import;
+        ``deferred``: the configuration is sent later with ``configure``."""
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
         self.log = log
@@ -72,7 +75,9 @@ class CheckServer:
         self.ready = threading.Event()
         self.gone = False
         self.missing: list[str] = []
-        self._send({"shared": shared} if shared else {})
+        self.configured = False
+        if not deferred:
+            self.configure(shared)
         self._reader = threading.Thread(target=self._read, name="netra-check-server",
                                         daemon=True)
         self._reader.start()
@@ -90,9 +95,27 @@ class CheckServer:
             return None
         fd, name = tempfile.mkstemp(prefix="netra-diag-server-", suffix=".log")
         os.close(fd)
-        server = cls(None, Path(name))
+        server = cls(None, Path(name), deferred=True)
         server._own_log = True
         return server
+
+    def configure(self, shared: dict[str, Any] | None) -> None:
+        """Send the configuration (once): the profile under shared-import, else None."""
+        if not self.configured:
+            self.configured = True
+            self._send({"shared": shared} if shared else {})
+
+    def abandon(self) -> None:
+        """Kill the server at once (it runs no check yet: nothing to wait for)."""
+        self._closed = True
+        kill_group(self._proc.pid)
+        self._proc.wait()
+        self._reader.join(5.0)
+        with contextlib.suppress(OSError):
+            self._replies.close()
+        if self._own_log and self.log is not None:
+            with contextlib.suppress(OSError):
+                self.log.unlink()
 
     @property
     def pid(self) -> int:
@@ -187,6 +210,9 @@ class CheckServer:
         if self._closed:
             return
         self._closed = True
+        if not self.configured:  # still importing, not reading its stdin: nothing to wait for
+            self.abandon()
+            return
         with contextlib.suppress(OSError, ValueError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()

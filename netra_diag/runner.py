@@ -137,8 +137,9 @@ class Runner:
         server: CheckServer | None = None,
     ) -> None:
         """``isolation`` defaults to the profile's; ``server`` is a check server started
-        earlier (``CheckServer.start_early``) that the runner adopts in ``process`` mode
-        (and closes at the end of ``run``) or closes at once in the other modes."""
+        earlier, not yet configured (``CheckServer.start_early``): the runner configures and
+        adopts it in ``process`` and ``shared-import`` modes (and closes it at the end of
+        ``run``), and kills it at once under ``interpreter``."""
         isolation = isolation or profile.isolation
         if isolation not in ISOLATION_MODES:
             raise ConfigError(f"isolation must be one of {', '.join(ISOLATION_MODES)} "
@@ -163,14 +164,16 @@ class Runner:
     def _start_server(self, folder: Path) -> None:
         """Start the check server (a zygote) unless checks run in fresh interpreters."""
         early, self._early = self._early, None
-        if early is not None and self.isolation == "process" and not early.gone:
+        shared = self.profile.to_dict() if self.isolation == "shared-import" else None
+        if early is not None and self.isolation != "interpreter" and not early.gone \
+                and not early.configured:
+            early.configure(shared)
             self._server, self._server_log = early, early.log
             return
         if early is not None:
             early.close()
         if self.isolation == "interpreter" or not hasattr(os, "fork"):
             return
-        shared = self.profile.to_dict() if self.isolation == "shared-import" else None
         self._server_log = folder / "check-server.log"
         self._server = CheckServer(shared, self._server_log)
 

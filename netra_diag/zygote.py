@@ -19,7 +19,8 @@ target's role modules once, before forking: each check still runs in its own pro
 one check changes, no other sees), but import-time effects happen once, in the server.
 
 Protocol: the parent writes one JSON object per line on the server's stdin: first the
-configuration ``{"preload": [...], "shared": PROFILE|null}``, then ``{"op": "run", "id": N,
+configuration ``{"shared": PROFILE|null}`` (read once the preload is imported, so the
+server can start before the run knows its target), then ``{"op": "run", "id": N,
 "argv": [JOB, RESULT], "log": PATH}`` or ``{"op": "kill", "id": N}``. The server answers
 on ``CONTROL_FD`` (never stdout: imported code may print): ``{"ready": true}``, then
 ``{"id": N, "pid": P}`` when a check started and ``{"id": N, "exit": CODE}`` (negative: the
@@ -193,12 +194,12 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def warm(config: dict[str, Any]) -> list[str]:
-    """Import the preload list and, under shared-import, the target; what failed to load."""
+def warm() -> list[str]:
+    """Import the preload list and the built-in checks; what failed to load."""
     import importlib
 
     missing = []
-    preload = list(config.get("preload", PRELOAD))
+    preload = list(PRELOAD)
     try:
         checks = importlib.import_module("netra_diag_checks")
         preload += [f"netra_diag_checks.{m}" for m in getattr(checks, "BUILTIN_MODULES", ())]
@@ -209,6 +210,16 @@ def warm(config: dict[str, Any]) -> list[str]:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a child imports it again and reports it there
             missing.append(name)
+    warnings.filters[:] = _FILTERS_AT_START  # what the imports changed, children do not see
+    return missing
+
+
+def import_shared(config: dict[str, Any]) -> list[str]:
+    """Under shared-import (``config["shared"]`` is the profile): run the setup hook and
+    import the target's role modules once; what failed to import."""
+    import importlib
+
+    missing: list[str] = []
     shared = config.get("shared")
     if shared:
         from .context import ensure_on_path
@@ -240,9 +251,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when checks stop
     die_with_parent(signum=signal.SIGTERM)
     mark("server", "started")
+    missing = warm()  # before the configuration arrives: the run may not know it yet
     first, pending = _first_line(0)
     config = json.loads(first or b"{}")
-    missing = warm(config)
+    missing += import_shared(config)
     mark("server", "warm")
     server.setup_in_children = not config.get("shared")
     server.reply({"ready": True, "pid": os.getpid(), "missing": missing})
