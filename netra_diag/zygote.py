@@ -138,6 +138,7 @@ class _Server:
         """The forked check: a process of its own, then the worker's ``main``."""
         code = 1
         try:
+            mark("check", "forked", job=request["id"])
             os.setsid()
             server_pid = os.getppid()
             for fd in [self.ctl, self.sel.fileno(),
