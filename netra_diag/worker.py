@@ -103,13 +103,15 @@ def execute(job: dict[str, Any]) -> CheckResult:
 
 def run_setup_hook(profile: Profile) -> None:
     """Run the profile's ``hooks:`` ``setup()`` once per check interpreter, before the
-    target is imported.
+    target is imported. THE place to call it: nothing else runs set-up hooks.
 
-    The one place it is called from: ``main`` below for a check interpreter of its own
-    (``--isolation`` default, a forked child of the check server or a fresh interpreter),
-    and the check server itself (``netra_diag.zygote.warm``) under ``isolation:
-    shared-import``, where the target is imported once there and the forked children inherit
-    both. Nothing to do yet: the hooks file is loaded here when the profile gains ``hooks:``.
+    Called from ``main`` below, in the check's own process (a fork of the check server under
+    ``isolation: process``, a fresh interpreter under ``isolation: interpreter``), before
+    ``execute`` imports anything of the target; and under ``isolation: shared-import`` from
+    the check server itself (``netra_diag.zygote.import_shared``), before it imports the
+    target once, in which case ``main`` is told not to run it again (the forked checks
+    inherit its effects). Nothing to do yet: the hooks file is loaded here once the profile
+    has ``hooks:``.
     """
 
 
