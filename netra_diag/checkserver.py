@@ -50,7 +50,7 @@ class CheckServer:
     """A started check server (see the module docstring)."""
 
     def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None, *,
-                 deferred: bool = False) -> None:
+                 deferred: bool = False, compile_root: Path | None = None) -> None:
         """Start a server; ``shared`` is the profile (as a dict) under shared-import;
         ``deferred``: the configuration is sent later with ``configure``."""
         read_fd, write_fd = os.pipe()
@@ -77,7 +77,7 @@ class CheckServer:
         self.missing: list[str] = []
         self.configured = False
         if not deferred:
-            self.configure(shared)
+            self.configure(shared, compile_root)
         self._reader = threading.Thread(target=self._read, name="netra-check-server",
                                         daemon=True)
         self._reader.start()
@@ -99,11 +99,14 @@ class CheckServer:
         server._own_log = True
         return server
 
-    def configure(self, shared: dict[str, Any] | None) -> None:
-        """Send the configuration (once): the profile under shared-import, else None."""
+    def configure(self, shared: dict[str, Any] | None, compile_root: Path | None = None
+                  ) -> None:
+        """Send the configuration (once): the profile under shared-import, else None;
+        ``compile_root``: a private copy of the target to write bytecode for first."""
         if not self.configured:
             self.configured = True
-            self._send({"shared": shared} if shared else {})
+            self._send({"shared": shared,
+                        "compile": str(compile_root) if compile_root else None})
 
     def abandon(self) -> None:
         """Kill the server at once (it runs no check yet: nothing to wait for)."""

@@ -135,11 +135,15 @@ class Runner:
         isolation: str | None = None,
         warmup_s: float = 30.0,
         server: CheckServer | None = None,
+        private_copy: bool = False,
     ) -> None:
         """``isolation`` defaults to the profile's; ``server`` is a check server started
         earlier, not yet configured (``CheckServer.start_early``): the runner configures and
         adopts it in ``process`` and ``shared-import`` modes (and closes it at the end of
-        ``run``), and kills it at once under ``interpreter``."""
+        ``run``), and kills it at once under ``interpreter``. ``private_copy``: the target
+        root is the run's own copy (the embedded reference), whose bytecode the check server
+        may write before the checks import it."""
+        self.private_copy = private_copy
         isolation = isolation or profile.isolation
         if isolation not in ISOLATION_MODES:
             raise ConfigError(f"isolation must be one of {', '.join(ISOLATION_MODES)} "
@@ -167,7 +171,7 @@ class Runner:
         shared = self.profile.to_dict() if self.isolation == "shared-import" else None
         if early is not None and self.isolation != "interpreter" and not early.gone \
                 and not early.configured:
-            early.configure(shared)
+            early.configure(shared, self._compile_root())
             self._server, self._server_log = early, early.log
             return
         if early is not None:
@@ -175,7 +179,11 @@ class Runner:
         if self.isolation == "interpreter" or not hasattr(os, "fork"):
             return
         self._server_log = folder / "check-server.log"
-        self._server = CheckServer(shared, self._server_log)
+        self._server = CheckServer(shared, self._server_log,
+                                   compile_root=self._compile_root())
+
+    def _compile_root(self) -> Path | None:
+        return self.profile.root if self.private_copy and not self.static else None
 
     def run(self, specs: Sequence[CheckSpec]) -> RunOutcome:
         ordered = order_specs(specs)

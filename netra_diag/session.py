@@ -135,6 +135,7 @@ def _execute_with(request: RunRequest, server: Any) -> ExitCode:
         progress = _progress(request.format, request.output, specs)
         runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
                         static=request.static, options=request.options, server=server,
+                        private_copy=target.builtin,
                         on_start=progress.on_start if progress else None,
                         on_result=progress.on_result if progress else None)
         if progress:

@@ -19,8 +19,9 @@ target's role modules once, before forking: each check still runs in its own pro
 one check changes, no other sees), but import-time effects happen once, in the server.
 
 Protocol: the parent writes one JSON object per line on the server's stdin: first the
-configuration ``{"shared": PROFILE|null}`` (read once the preload is imported, so the
-server can start before the run knows its target), then ``{"op": "run", "id": N,
+configuration ``{"shared": PROFILE|null, "compile": ROOT|null}`` (read once the preload is
+imported, so the server can start before the run knows its target; ``compile`` names a
+private copy of the target whose bytecode the server writes first), then ``{"op": "run", "id": N,
 "argv": [JOB, RESULT], "log": PATH}`` or ``{"op": "kill", "id": N}``. The server answers
 on ``CONTROL_FD`` (never stdout: imported code may print): ``{"ready": true}``, then
 ``{"id": N, "pid": P}`` when a check started and ``{"id": N, "exit": CODE}`` (negative: the
@@ -37,6 +38,7 @@ import selectors
 import signal
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 from .procs import die_with_parent, kill_group, open_pidfd
@@ -215,6 +217,16 @@ def warm() -> list[str]:
     return missing
 
 
+def precompile(root: Path) -> None:
+    """Write the bytecode of a private copy of the target (the embedded reference), so each
+    check loads it instead of compiling every module again (``PYTHONDONTWRITEBYTECODE``
+    would otherwise make every check compile it). Compiling runs none of its code."""
+    import compileall
+
+    with contextlib.suppress(OSError, RecursionError):
+        compileall.compile_dir(root, quiet=2, workers=1)
+
+
 def import_shared(config: dict[str, Any]) -> list[str]:
     """Under shared-import (``config["shared"]`` is the profile): run the setup hook and
     import the target's role modules once; what failed to import."""
@@ -255,6 +267,8 @@ def main(argv: list[str]) -> int:
     missing = warm()  # before the configuration arrives: the run may not know it yet
     first, pending = _first_line(0)
     config = json.loads(first or b"{}")
+    if config.get("compile"):
+        precompile(Path(config["compile"]))
     missing += import_shared(config)
     mark("server", "warm")
     server.setup_in_children = not config.get("shared")
