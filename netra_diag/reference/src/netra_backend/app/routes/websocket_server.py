@@ -132,6 +132,9 @@ class ServerOptions:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     close_timeout: float = 5.0
+    #: Write a frame straight through when nothing waits (see ``outbound``); False queues
+    #: every frame (the design before write-through, kept to measure against).
+    write_through: bool = True
 
 
 @dataclass
@@ -164,9 +167,8 @@ class _Endpoint:
         if user_id is None:
             return
         channel = OutboundChannel(self.delivery, self.options.queue_maxsize)
-        writer = asyncio.create_task(
-            channel.run_writer(ws.send, ws.close, lambda text: _can_write_now(ws, text))
-        )
+        ready = (lambda text: _can_write_now(ws, text)) if self.options.write_through else None
+        writer = asyncio.create_task(channel.run_writer(ws.send, ws.close, ready))
         runs: set[asyncio.Task[None]] = set()
         await self._count(+1)
         try:
