@@ -47,6 +47,8 @@ def die_with_parent(parent_pid: int | None = None, signum: int = signal.SIGKILL)
 
 def kill_group(pid: int) -> None:
     """SIGKILL the process group led by ``pid`` (nothing if it is already gone)."""
+    if pid <= 1:  # 0 would be our own group, 1 init's: never a check's
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 

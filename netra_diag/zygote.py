@@ -110,7 +110,14 @@ class _Server:
         sys.stdout.flush()
         sys.stderr.flush()
         mark("server", "fork", job=job_id)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of processes or memory: this check cannot run
+            with contextlib.suppress(OSError), open(request["log"], "a") as log:
+                log.write(f"the check server could not fork a process for the check: {exc}\n")
+            self.reply({"id": job_id, "pid": 0})
+            self.reply({"id": job_id, "exit": 71})
+            return
         if pid == 0:
             self.child(request)  # never returns
         pidfd = open_pidfd(pid)
