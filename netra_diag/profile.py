@@ -110,7 +110,8 @@ DEFAULT_BUDGETS: dict[str, float] = {
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs", "isolation",
+    "events", "budgets", "server", "checks_dirs",
+    "isolation",  # how checks are isolated (issue 13)
 }
 #: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
 ISOLATION_MODES = ("process", "shared-import", "interpreter")
