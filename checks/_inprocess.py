@@ -38,12 +38,16 @@ from ._calling import (
     attach_recorder,
     build_components,
     build_role,
+    call_hook,
     call_wiring_entry,
     context_values,
     crash_observations,
+    detach_recorder,
+    joined_by,
     make_user_context,
     method_call,
     run_async,
+    set_up,
 )
 from ._endpoint import is_live
 from ._locate import locate_role
@@ -51,8 +55,8 @@ from ._locate import locate_role
 __all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "can_run_agent", "run_agent",
            "run_in_process", "skip_without_server"]
 
-WIRE_NOTE = ("in-process run: events were recorded by a connection registered with the "
-             "target's per-user manager; the wire (WebSocket transport, framing, "
+WIRE_NOTE = ("in-process run: events were recorded by a connection joined to the user's "
+             "events in the target's process; the wire (WebSocket transport, framing, "
              "authentication) was not exercised")
 MESSAGE = "netra-diag in-process probe: count these words"
 
@@ -118,15 +122,19 @@ def _attr(obj: Any, name: str) -> str | None:
 
 async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFailure | None,
                                              list[Evidence]]:
-    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory"):
+    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory") and \
+            ctx.hooks.get("run_agent") is None:
         raise SetupError(
             "no server, and the profile names neither a 'wiring_entry' nor an "
             "'engine_factory' role: an agent run cannot be driven in-process",
             fix="add 'roles: {wiring_entry: module:attr}' (the application's wiring path) "
-            "or 'engine_factory', or a 'server' role")
-    user_context = await make_user_context(ctx, "flow")
-    recorder, _manager = await attach_recorder(ctx, user_context, "flow")
-    evidence: list[Evidence] = []
+            "or 'engine_factory', or a 'server' role, or define run_agent() in your hooks "
+            "file (profile key 'hooks:')")
+    user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "flow"))
+    recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                      attach_recorder(ctx, user_context, "flow"))
+    evidence: list[Evidence] = [Evidence("observed", f"a recording connection joined the "
+                                         f"user's events {joined_by(ctx)}")]
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
     crash: TargetFailure | None = None
     try:
@@ -137,6 +145,10 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
         crash = TargetFailure(f"the agent run did not finish within {budget:g} s")
     if crash is None:  # events sent from tasks the run scheduled may still be on their way
         await recorder.wait_for(len(ctx.profile.critical_events), timeout=0.5)
+    try:
+        await detach_recorder(ctx, user_context, recorder)
+    except (SetupError, TargetFailure) as exc:  # the run was judged already: only noted
+        evidence.append(Evidence("note", f"disconnecting the recording connection: {exc}"))
     return recorder.events(), user_context, crash, evidence
 
 
@@ -144,14 +156,21 @@ def can_run_agent(ctx: CheckContext, app: Any) -> bool:
     """True when an agent run can be driven: ``app`` (what the wiring entry returned) has
     the profile's ``run`` method, or the profile names an engine factory."""
     return callable(getattr(app, ctx.profile.method("run"), None)) or \
-        ctx.has_role("engine_factory")
+        ctx.has_role("engine_factory") or ctx.hooks.get("run_agent") is not None
 
 
 async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence],
                     app: Any = None) -> None:
     """Drive one agent run for ``user_context`` through the wiring path's result (``app``,
     or a fresh call of the wiring entry when ``None``), else through the engine factory;
-    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them."""
+    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them.
+    The hooks' ``run_agent(user_context, message)`` drives it instead when defined."""
+    if ctx.hooks.get("run_agent") is not None:
+        evidence.append(Evidence("observed", f"drove the run via "
+                                 f"{ctx.hooks.label('run_agent')}"))
+        await call_hook(ctx, "run_agent", {**_run_values(None),
+                                           **context_values(user_context)})
+        return
     if ctx.has_role("wiring_entry"):
         awaited = False
         if app is None:

@@ -37,6 +37,8 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
     isolation: process                # or shared-import (import the target once), interpreter
+    hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
+                                      # connect, disconnect, run_agent), relative to this file
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ DEFAULT_METHODS: dict[str, str] = {
     "set_websocket_manager": "set_websocket_manager",
     "get_agent": "get_agent",
     "list_agents": "list_agents",
+    "create_agent": "create_agent",  # on a registry that makes agents per request
     "create_engine": "create_for_user",
     "run_agent": "run_agent",
     "run": "run",  # on the wiring entry's result: runs an agent (in-process event flow)
@@ -110,7 +113,7 @@ DEFAULT_BUDGETS: dict[str, float] = {
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs",
+    "events", "budgets", "server", "checks_dirs", "hooks",
     "isolation",  # how checks are isolated (issue 13)
 }
 #: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
@@ -153,6 +156,8 @@ class Profile:
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
     isolation: str = "process"
+    #: the user's hooks file (absolute), see ``netra_diag.hooks``
+    hooks: Path | None = None
 
     def method(self, key: str) -> str:
         return self.methods.get(key, DEFAULT_METHODS.get(key, key))
@@ -181,6 +186,7 @@ class Profile:
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
             "isolation": self.isolation,
+            "hooks": None if self.hooks is None else str(self.hooks),
         }
 
     @classmethod
@@ -201,6 +207,7 @@ class Profile:
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
             isolation=raw.get("isolation", "process"),
+            hooks=Path(raw["hooks"]) if raw.get("hooks") else None,
         )
 
 
@@ -331,6 +338,7 @@ class _Validator:
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
             isolation=self.choice(data, "isolation", ISOLATION_MODES),
+            hooks=self.hooks_file(data),
         )
 
     def choice(self, data: dict, key: str, allowed: tuple[str, ...]) -> str:
@@ -363,6 +371,18 @@ class _Validator:
                 raise self.error(f"{key}.{index}", f"a folder relative to {self.base}", rel)
             out.append(folder)
         return tuple(out)
+
+    def hooks_file(self, data: dict) -> Path | None:
+        if data.get("hooks") is None:
+            return None
+        rel = self.string(data, "hooks", default="")
+        path = (self.base / rel).resolve()
+        if path.suffix != ".py" or not path.stem.isidentifier():
+            raise self.error("hooks", "a Python file whose name is a module name "
+                             "(like netra_diag_hooks.py), relative to the profile", rel)
+        if not path.is_file():
+            raise self.error("hooks", f"an existing file relative to {self.base}", rel)
+        return path
 
     def plain_mapping(self, data: dict, key: str) -> dict[str, Any]:
         value = data.get(key, {}) or {}

@@ -45,7 +45,8 @@ def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
     try:
         verdict = spec.func(ctx)
     except SetupError as exc:
-        return errored(str(exc), fix=exc.fix)
+        return errored(str(exc), *(e for e in exc.evidence if isinstance(e, Evidence)),
+                       fix=exc.fix)
     except TargetFailure as exc:
         evidence = [e for e in exc.evidence if isinstance(e, Evidence)]
         return failed(exc.summary, *evidence, fix=exc.fix)
@@ -96,23 +97,41 @@ def execute(job: dict[str, Any]) -> CheckResult:
     mark("check", "check loaded", check=check_id)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
                        static=job.get("static", False), options=job.get("options", {}))
-    verdict = run_spec(spec, ctx)
+    verdict = _prepare_hooks(ctx) or run_spec(spec, ctx)
     return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title, verdict=verdict,
                                     duration_s=time.perf_counter() - started, fix=spec.fix)
+
+
+def _prepare_hooks(ctx: CheckContext) -> Verdict | None:
+    """Run the user's hooks ``setup()`` (``run_setup_hook``) before the target is imported
+    (never under ``--static``: nothing of the target runs there); an error verdict when it
+    fails."""
+    if ctx.static:
+        return None
+    try:
+        run_setup_hook(ctx.profile)
+    except SetupError as exc:
+        return errored(f"could not set up: {exc}", fix=exc.fix)
+    return None
 
 
 def run_setup_hook(profile: Profile) -> None:
     """Run the profile's ``hooks:`` ``setup()`` once per check interpreter, before the
     target is imported. THE place to call it: nothing else runs set-up hooks.
 
-    Called from ``main`` below, in the check's own process (a fork of the check server under
+    Called by ``execute`` in the check's own process (a fork of the check server under
     ``isolation: process``, a fresh interpreter under ``isolation: interpreter``), before
-    ``execute`` imports anything of the target; and under ``isolation: shared-import`` from
-    the check server itself (``netra_diag.zygote.import_shared``), before it imports the
-    target once, in which case ``main`` is told not to run it again (the forked checks
-    inherit its effects). Nothing to do yet: the hooks file is loaded here once the profile
-    has ``hooks:``.
+    anything of the target is imported; and under ``isolation: shared-import`` by the check
+    server itself (``netra_diag.zygote.import_shared``), before it imports the target once:
+    the forked checks inherit its effects, and ``netra_diag.hooks.prepare`` runs ``setup()``
+    at most once per process, so they do not run it again. ``SetupError`` when the hooks
+    file cannot be imported or ``setup()`` raises.
     """
+    if profile.hooks is None:
+        return
+    from .hooks import prepare
+
+    prepare(profile.hooks)
 
 
 def write_result(path: Path, result: CheckResult, nonce: str | None = None) -> None:
@@ -140,14 +159,12 @@ def read_result(path: Path, nonce: str) -> CheckResult | None:
 
 
 def main(argv: list[str], *, setup: bool = True) -> int:
-    """Run the job at ``argv[0]``, write its result to ``argv[1]``; ``setup=False`` when
-    the check server already ran the setup hook (``isolation: shared-import``)."""
+    """Run the job at ``argv[0]``, write its result to ``argv[1]``. ``setup`` is kept for
+    the check server's call: the setup hook runs at most once per process anyway."""
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text(encoding="utf-8"))
     mark("check", "started", check=job["check_id"])
-    if setup:
-        run_setup_hook(Profile.from_dict(job["profile"]))
-    result = execute(job)
+    result = execute(job)  # runs the setup hook (a no-op where the check server ran it)
     mark("check", "checked", check=job["check_id"])
     write_result(result_path, result, job.get("nonce"))
     mark("check", "result written", check=job["check_id"])

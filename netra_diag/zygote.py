@@ -247,7 +247,10 @@ def import_shared(config: dict[str, Any]) -> list[str]:
         from .worker import run_setup_hook
 
         profile = Profile.from_dict(shared)
-        run_setup_hook(profile)
+        try:
+            run_setup_hook(profile)
+        except Exception:  # noqa: BLE001 - each check runs it again and reports the error
+            return [*missing, "hooks setup()"]  # and the target is not imported without it
         ensure_on_path(profile.root)
         for entry in dict.fromkeys(v.split(":", 1)[0] for v in profile.roles.values()):
             try:
