@@ -349,3 +349,68 @@ def test_discovery_has_one_deadline_and_says_timed_out(tmp_path):
     assert {r["id"]: r["status"] for r in doc["results"]}["fine"] == "pass"
     # one overall deadline, not one per plugin (3 x 1 s plus grace each)
     assert elapsed < 3 * (1 + 5), elapsed
+
+
+HOOKS = """
+import os
+
+
+def setup():
+    with open(os.environ["NETRA_TEST_SETUP_LOG"], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
+    os.environ["NETRA_TEST_CONFIGURED"] = "yes"
+"""
+
+CONFIGURED_TARGET = """
+import os
+
+CONFIGURED_AT_IMPORT = os.environ.get("NETRA_TEST_CONFIGURED")
+"""
+
+SEES_SETUP = """
+import os
+
+from netra_diag import Evidence, check, passed
+
+
+def observe():
+    import configured_mod
+    return passed("observed", Evidence("observed", "x", data={
+        "pid": os.getpid(), "configured": configured_mod.CONFIGURED_AT_IMPORT}))
+
+
+@check(id="one", why="e2e", title="one")
+def one(ctx):
+    return observe()
+
+
+@check(id="two", why="e2e", title="two")
+def two(ctx):
+    return observe()
+"""
+
+
+@pytest.mark.parametrize("isolation", MODES)
+def test_the_setup_hook_runs_before_the_target_is_imported_once_per_process(
+        tmp_path, monkeypatch, isolation):
+    log = tmp_path / "setup.log"
+    monkeypatch.setenv("NETRA_TEST_SETUP_LOG", str(log))
+    monkeypatch.delenv("NETRA_TEST_CONFIGURED", raising=False)
+    root = tmp_path / "src"
+    write(root / "configured_mod.py", CONFIGURED_TARGET)
+    hooks = write(tmp_path / "netra_diag_hooks.py", HOOKS)
+    folder = tmp_path / "checks"
+    write(folder / "sees.py", SEES_SETUP)
+    registry = Registry()
+    registry.load_dir(folder)
+    profile = Profile(name="t", root=root, source="test", hooks=hooks,
+                      roles={"engine": "configured_mod:CONFIGURED_AT_IMPORT"})
+    outcome = Runner(profile, isolation=isolation).run(registry.specs)
+    seen = [r.evidence[0].data for r in outcome.results]
+    assert [d["configured"] for d in seen] == ["yes", "yes"]  # setup ran before the import
+    setup_pids = log.read_text().split()
+    if isolation == "shared-import":  # once, in the check server, not in the checks
+        assert len(setup_pids) == 1
+        assert setup_pids[0] not in {str(d["pid"]) for d in seen}
+    else:  # once in each check's own process
+        assert sorted(setup_pids) == sorted(str(d["pid"]) for d in seen)
