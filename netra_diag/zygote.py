@@ -44,7 +44,8 @@ from typing import Any
 from .procs import die_with_parent, kill_group, open_pidfd
 from .timings import mark
 
-#: What every check interpreter imports; a module that is not installed is skipped.
+#: What the check interpreters import (the check modules are added from the built-in list);
+#: a module that is not installed is skipped. No yaml: checks never parse profiles.
 PRELOAD: tuple[str, ...] = (
     "netra_diag.worker",
     "netra_diag.support.calls",
@@ -57,7 +58,6 @@ PRELOAD: tuple[str, ...] = (
     "asyncio",
     "websockets.asyncio.client",
     "websockets.asyncio.server",
-    "yaml",
     "ctypes",
 )
 
