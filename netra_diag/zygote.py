@@ -44,17 +44,12 @@ from typing import Any
 from .procs import die_with_parent, kill_group, open_pidfd
 from .timings import mark
 
-#: What the check interpreters import (the check modules are added from the built-in list);
-#: a module that is not installed is skipped. No yaml: checks never parse profiles.
+#: What the check interpreters import, beside every ``netra_diag.support`` module and the
+#: built-in check modules (added at warm-up); a module that is not installed is skipped.
+#: No yaml: checks never parse profiles.
 PRELOAD: tuple[str, ...] = (
     "netra_diag.worker",
-    "netra_diag.support.calls",
-    "netra_diag.support.capture",
-    "netra_diag.support.tracing",
-    "netra_diag.support.wire",
-    "netra_diag.support.wire_group",
-    "netra_diag.support.static",
-    "netra_diag.support.source",
+    "netra_diag.hooks",
     "asyncio",
     "websockets.asyncio.client",
     "websockets.asyncio.server",
@@ -210,6 +205,14 @@ def warm() -> list[str]:
 
     missing = []
     preload = list(PRELOAD)
+    try:  # every support module: what the checks share, whatever gets added there
+        import pkgutil
+
+        support = importlib.import_module("netra_diag.support")
+        preload += [f"netra_diag.support.{m.name}"
+                    for m in pkgutil.iter_modules(support.__path__)]
+    except Exception:  # noqa: BLE001 - the worker reports a broken install per check
+        pass
     try:
         checks = importlib.import_module("netra_diag_checks")
         preload += [f"netra_diag_checks.{m}" for m in getattr(checks, "BUILTIN_MODULES", ())]
