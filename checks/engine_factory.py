@@ -40,7 +40,8 @@ from ._calling import (
     set_up,
 )
 from ._dynamic import dynamic_half, first_failures
-from ._locate import find_attribute
+from ._inprocess import first_agent, run_values
+from ._locate import LOCATE_DEPTH, find_attribute
 from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
@@ -264,8 +265,22 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
 
     found = find_attribute(engine, is_emitter)
     if found is None:
-        return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}())",
-                True)
+        opens = ctx.profile.method("create_user_emitter")
+        source = find_attribute(engine, lambda v: v is not engine and callable(
+            getattr(v, opens, None)), depth=LOCATE_DEPTH)
+        if source is not None:  # the engine opens its emitter per run: judge a run
+            return await _judge_run(ctx, engine, source[0], mine, other, evidence)
+        notify = set(ctx.profile.event_methods.values())
+        alike = find_attribute(engine, lambda v: v is not engine and any(
+            callable(getattr(v, n, None)) for n in notify), depth=LOCATE_DEPTH)
+        if alike is not None:  # an emitter by its notify methods: the assumed name is wrong
+            raise SetupError(
+                f"engine.{alike[0]} ({describe_type(alike[1])}) has the notify methods of an "
+                f"emitter but no {send}(), the name netra-diag assumed for sending an event",
+                fix="set 'methods: {send_event: <your method>}' in the profile (and "
+                "'create_user_emitter' for the method that opens an emitter)")
+        return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}(), "
+                f"and none offers {opens}() to open one per run)", True)
     attr, emitter = found
     before_mine, before_other = len(mine.frames), len(other.frames)
     await method_call(ctx, emitter, "send_event", probe_event("engine-probe"),
@@ -332,6 +347,29 @@ async def _direct_construction(ctx: CheckContext, components: dict[str, Any], us
     evidence.append(Evidence("observed", f"{name}({', '.join(call.kwargs)}) called directly "
                              f"built {describe_type(engine)}: nothing refused it"))
     return [f"{name} can be constructed directly, bypassing the per-user factory"]
+
+
+async def _judge_run(ctx: CheckContext, engine: Any, source: str, mine: RecordingConnection,
+                     other: RecordingConnection, evidence: list[Evidence]
+                     ) -> tuple[str, bool] | None:
+    """An engine that opens its emitter per run (through ``engine.<source>``): one agent run
+    on it must reach its own user's connection and nobody else's. A crash of the run is
+    set-up here (the agent and the registry are other links)."""
+    before_mine, before_other = len(mine.frames), len(other.frames)
+    await set_up(ctx, "running an agent on the engine", method_call(
+        ctx, engine, "run_agent", run_values(await first_agent(ctx, engine)),
+        what="running an agent on the engine"))
+    await mine.wait_for(before_mine + 1, timeout=2.0)
+    if len(mine.frames) == before_mine:
+        return (f"an agent run on the engine (which opens its emitter per run through "
+                f"engine.{source}) sent nothing to its user's connection", False)
+    if len(other.frames) > before_other:
+        evidence.append(Evidence("note", "the run's events also reached another user's "
+                                 "connection: judged by user-isolation"))
+    evidence.append(Evidence("observed", f"the engine opens its emitter per run through "
+                             f"engine.{source}; an agent run reached its user "
+                             f"({len(mine.frames) - before_mine} frame(s))"))
+    return None
 
 
 def _constructor_codes(cls: type) -> set[Any]:

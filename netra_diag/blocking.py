@@ -13,6 +13,7 @@ Pure: results in, results out. It knows nothing of particular checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -42,34 +43,72 @@ def blocked_at(result: CheckResult) -> str | None:
 
 
 def _owners(results: Sequence[CheckResult]) -> dict[str, CheckResult]:
-    """Located findings of failing checks, by site (the first owner wins; a symptom-only
-    check such as event-flow owns nothing: its locations are observations)."""
+    """Located findings of failing checks, by site (the first owner wins). A crash's site
+    (``raised here``) is not a finding: a check whose only located evidence is a crash
+    owns nothing, and a symptom-only check such as event-flow locates nothing."""
     owners: dict[str, CheckResult] = {}
     for result in results:
         if result.status is not Status.FAIL:
             continue
         for ev in result.evidence:
-            if ev.kind == "location" and ev.file and ev.line:
+            if ev.kind == "location" and ev.file and ev.line and not _is_crash(ev):
                 owners.setdefault(f"{ev.file}:{ev.line}", result)
     return owners
 
 
+def _is_crash(ev: Evidence) -> bool:
+    return ev.message.startswith("raised here")
+
+
+def _crash_site(result: CheckResult) -> str | None:
+    """The site of a failure that is only a crash: every located item is ``raised here``."""
+    located = [ev for ev in result.evidence if ev.kind == "location" and ev.file and ev.line]
+    if result.status is Status.FAIL and located and all(_is_crash(ev) for ev in located):
+        return f"{located[0].file}:{located[0].line}"
+    return None
+
+
+_DEPENDS_RE = re.compile(r"^depends on (\S+) \((\w+)\)")
+
+
 def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
-    """``results`` with each set-up error whose crash another failing check owns turned
-    into ``skip`` ("blocked by <owner>")."""
+    """``results`` with each check stopped by another check's defect turned into ``skip``
+    ("blocked by <owner>"): a set-up error whose crash site another failing check locates,
+    or a failure that is only a crash at such a site (the same defect, seen from a link
+    that does not own it). Dependents' "depends on X (status)" follows the new status."""
     owners = _owners(results)
     out: list[CheckResult] = []
     for result in results:
-        site = blocked_at(result) if result.status is Status.ERROR else None
+        site = blocked_at(result) if result.status is Status.ERROR else _crash_site(result)
         owner = owners.get(site) if site else None
         if owner is None or owner.id == result.id:
             out.append(result)
             continue
-        note = Evidence("note", f"blocked: a set-up step crashed at {site}, the defect that "
-                        f"{owner.id} reports ({owner.summary}); fix it there and re-run",
+        note = Evidence("note", f"blocked: a step of this check crashed at {site}, the defect "
+                        f"that {owner.id} reports ({owner.summary}); fix it there and re-run",
                         data={"blocked_by": owner.id, "blocked_at": site})
+        kept = tuple(_unlocate(ev) for ev in result.evidence)
         out.append(replace(result, status=Status.SKIP,
                            summary=f"blocked by {owner.id}: the defect at {site} stops this "
-                           "check's set-up",
-                           evidence=(note, *result.evidence), fix=None))
-    return out
+                           "check's set-up", evidence=(note, *kept), fix=None))
+    status = {r.id: r.status for r in out}
+    return [_follow_dependency(r, status) for r in out]
+
+
+def _unlocate(ev: Evidence) -> Evidence:
+    """A blocked check's crash site is the owner's finding, not this check's: observed."""
+    if ev.kind == "location" and _is_crash(ev):
+        return Evidence("observed", f"{ev.message} at {ev.location}", data=ev.data)
+    return ev
+
+
+def _follow_dependency(result: CheckResult, status: dict[str, Status]) -> CheckResult:
+    match = _DEPENDS_RE.match(result.summary) if result.status is Status.SKIP else None
+    if match is None or match.group(1) not in status:
+        return result
+    now = status[match.group(1)].value
+    if now == match.group(2):
+        return result
+    said = "blocked" if now == "skip" else now
+    return replace(result, summary=result.summary.replace(f"({match.group(2)})",
+                                                          f"({said})", 1))

@@ -33,6 +33,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     events:
       critical: [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed]
       methods: {agent_started: notify_agent_started, ...}
+      fields: {timestamp: ts, data: payload, thread_id: null}  # your names; null: absent
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
@@ -43,6 +44,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +67,7 @@ __all__ = [
 PROFILE_FILENAME = "netra-diag.yaml"
 PROFILE_SCHEMA = "netra-diag/profile/v1"
 
-#: The roles a profile can name, with what each is for (DESIGN.md "target / profile").
+#: The roles a profile can name, with what each is for (docs/profile.md "roles").
 ROLES: dict[str, str] = {
     "user_context": "per-request user execution context class (user, request, thread, run ids)",
     "manager_factory": "per-user WebSocket manager factory: create_websocket_manager(user_context)",
@@ -111,6 +113,14 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "latency_runs": 4.0,
 }
 
+#: The largest value each budget may take (beyond them a run would never end).
+_BUDGET_MAX: dict[str, float] = {
+    "event_latency_ms": 3_600_000.0,
+    "run_timeout_s": 86_400.0,
+    "isolation_users": 1_000.0,
+    "latency_runs": 1_000.0,
+}
+
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
     "events", "budgets", "server", "checks_dirs", "hooks",
@@ -151,6 +161,8 @@ class Profile:
     build: dict[str, dict[str, Any]] = field(default_factory=dict)
     critical_events: tuple[str, ...] = CRITICAL_EVENTS
     event_methods: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_METHODS))
+    #: canonical event field -> the backend's name for it (None: its events have none)
+    event_fields: dict[str, str | None] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
@@ -181,6 +193,7 @@ class Profile:
             "build": self.build,
             "critical_events": list(self.critical_events),
             "event_methods": self.event_methods,
+            "event_fields": self.event_fields,
             "budgets": self.budgets,
             "server": self.server,
             "exclude": list(self.exclude),
@@ -202,6 +215,7 @@ class Profile:
             build={k: dict(v) for k, v in raw["build"].items()},
             critical_events=tuple(raw["critical_events"]),
             event_methods=dict(raw["event_methods"]),
+            event_fields=dict(raw.get("event_fields") or {}),
             budgets={k: float(v) for k, v in raw["budgets"].items()},
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
@@ -220,12 +234,12 @@ def load_profile(path: Path) -> Profile:
     """Read and validate a profile file (or a folder holding ``netra-diag.yaml``)."""
     if path.is_dir():
         path = path / PROFILE_FILENAME
+    from .limits import MAX_PROFILE_BYTES, read_bounded_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_PROFILE_BYTES, "a profile")
     except FileNotFoundError:
         raise ConfigError(f"{path}: profile not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
     return parse_profile(text, path)
 
 
@@ -233,8 +247,11 @@ def parse_profile(text: str, path: Path) -> Profile:
     """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
     import yaml  # deferred: the check interpreters never parse YAML
 
+    from .limits import check_yaml_size
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        check_yaml_size(node, path)  # before anything expands the aliases
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -333,6 +350,7 @@ class _Validator:
             build=self.build(data),
             critical_events=tuple(self.events(data)),
             event_methods=self.event_methods(data),
+            event_fields=self.event_fields(data),
             budgets=self.budgets(data),
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
@@ -456,9 +474,9 @@ class _Validator:
 
     def events(self, data: dict) -> list[str]:
         events = self.plain_mapping(data, "events")
-        unknown = set(events) - {"critical", "methods"}
+        unknown = set(events) - {"critical", "methods", "fields"}
         if unknown:
-            raise self.error(f"events.{sorted(unknown)[0]}", "'critical' or 'methods'")
+            raise self.error(f"events.{sorted(unknown)[0]}", "'critical', 'methods' or 'fields'")
         if "critical" not in events:
             return list(CRITICAL_EVENTS)
         critical = self.list_of_strings(events, "critical")
@@ -481,12 +499,36 @@ class _Validator:
             methods[str(name)] = value
         return methods
 
+    def event_fields(self, data: dict) -> dict[str, str | None]:
+        """``events.fields``: the backend's name for each canonical event field, or null
+        for a field its events do not carry (see ``support.judge.EVENT_FIELDS``)."""
+        canonical = ("type", "user_id", "thread_id", "run_id", "seq", "timestamp", "data")
+        raw = self.plain_mapping(data, "events").get("fields") or {}
+        if not isinstance(raw, dict):
+            raise self.error("events.fields", "a mapping of event field to your field name",
+                             raw)
+        out: dict[str, str | None] = {}
+        for name, value in raw.items():
+            if name not in canonical:
+                raise self.error(f"events.fields.{name}", "one of " + ", ".join(canonical),
+                                 name)
+            if name in ("type",) and value is None:
+                raise self.error(f"events.fields.{name}", "a field name (every event has a "
+                                 "type)", value)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise self.error(f"events.fields.{name}", "a field name, or null when your "
+                                 "events have none", value)
+            out[str(name)] = value
+        return out
+
     def budgets(self, data: dict) -> dict[str, float]:
         budgets = dict(DEFAULT_BUDGETS)
         self.known_keys("budgets", self.plain_mapping(data, "budgets"), DEFAULT_BUDGETS)
         for name, value in self.plain_mapping(data, "budgets").items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise self.error(f"budgets.{name}", "a positive number", value)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 \
+                    or not math.isfinite(value) or value > _BUDGET_MAX[name]:
+                raise self.error(f"budgets.{name}", "a positive number (finite, at most "
+                                 f"{_BUDGET_MAX[name]:g})", value)
             budgets[name] = float(value)
         return budgets
 

@@ -352,3 +352,183 @@ def test_disconnect_is_called_with_the_handle_connect_returned(tmp_path):
     assert result.status is Status.PASS, messages(result)
     assert "netra_diag_hooks.disconnect() raised RuntimeError: disconnected as asked" in \
         messages(result)
+
+
+# -- a crash at another check's finding is that check's defect; dependents follow ---------
+
+def test_a_failure_that_is_only_a_crash_at_an_owners_finding_is_blocked():
+    from netra_diag.model import CheckResult, Evidence
+
+    finding = Evidence("location", "calls Catalog() without the required argument 'pulses'",
+                       "app/catalog.py", 71)
+    crash = Evidence("location", "raised here: TypeError: missing 'pulses'", "app/catalog.py",
+                     71)
+    results = [
+        CheckResult("registry-wiring", 3, "Registry Wiring", Status.FAIL, "missing", (finding,)),
+        CheckResult("engine-factory", 4, "Engine Factory", Status.FAIL, "crashed", (crash,)),
+        CheckResult("event-flow", "e2e", "Flow", Status.ERROR, "could not set up",
+                    (Evidence("observed", "set-up step failed",
+                              data={"blocked_at": "app/catalog.py:71"}),)),
+        CheckResult("user-isolation", "e2e", "Isolation", Status.SKIP,
+                    "depends on event-flow (error), which did not pass"),
+    ]
+    out = {r.id: r for r in mark_blocked(results)}
+    assert out["registry-wiring"].status is Status.FAIL
+    for check_id in ("engine-factory", "event-flow"):
+        assert out[check_id].status is Status.SKIP
+        assert out[check_id].summary.startswith("blocked by registry-wiring: the defect at "
+                                                "app/catalog.py:71")
+    # the crash site is the owner's finding: no longer located by the blocked check
+    assert not [e for e in out["engine-factory"].evidence if e.kind == "location"]
+    assert out["user-isolation"].summary == \
+        "depends on event-flow (blocked), which did not pass"
+
+
+# -- what a user's own backend looks like: field names, run ids, per-run emitters ---------
+
+OWN_EVENTS_EMITTER = FILES["synthapp/emitter.py"].replace(
+    '''"type": event_type, "user_id": c.user_id, "thread_id": c.thread_id,
+                    "run_id": c.run_id, "seq": next(self._seq), "timestamp": time.time(),
+                    "data": dict(data or {})})''',
+    '''"type": event_type, "user_id": c.user_id, "run_id": "app-run-7",
+                    "seq": next(self._seq), "ts": time.time(), "payload": dict(data or {})})''')
+
+
+def test_events_fields_map_a_backends_own_field_names_and_its_own_run_id(tmp_path):
+    assert FILES["synthapp/emitter.py"] != OWN_EVENTS_EMITTER
+    fields = {"events": {"fields": {"timestamp": "ts", "data": "payload", "thread_id": None}}}
+    profile = write_backend(tmp_path, {"synthapp/emitter.py": OWN_EVENTS_EMITTER}, fields)
+    result = run_checks(profile, "event-flow")["event-flow"]
+    assert result.status is Status.PASS, messages(result)
+    assert "the application gave the run its own id ('app-run-7'" in messages(result)
+    unmapped = run_checks(write_backend(tmp_path / "plain",
+                                        {"synthapp/emitter.py": OWN_EVENTS_EMITTER}),
+                          "event-flow")["event-flow"]
+    assert unmapped.status is Status.FAIL  # the default schema: thread_id, timestamp, data
+    assert "mistype" in messages(unmapped)
+
+
+PER_RUN_ENGINE = {
+    "synthapp/engine.py": FILES["synthapp/engine.py"].replace(
+        "def __init__(self, user_context, emitter, registry, _token=None):",
+        "def __init__(self, user_context, bridge, registry, _token=None):").replace(
+        "self.user_context, self.emitter, self.registry = user_context, emitter, registry",
+        "self.user_context, self.bridge, self.registry = user_context, bridge, registry").replace(
+        "return await self.registry.get_agent(agent_name).execute(self.emitter, message)",
+        "emitter = self.bridge.create_user_emitter(self.user_context)  # opened per run\n"
+        "                return await self.registry.get_agent(agent_name).execute(emitter, "
+        "message)"),
+    "synthapp/factory.py": FILES["synthapp/factory.py"].replace(
+        "emitter = self.bridge.create_user_emitter(user_context)\n", "").replace(
+        "Engine(user_context, emitter, self.registry, _token=_TOKEN)",
+        "Engine(user_context, self.bridge, self.registry, _token=_TOKEN)"),
+    # wired when built: no set_websocket_manager step at all
+    "synthapp/registry.py": FILES["synthapp/registry.py"].replace(
+        "            def set_websocket_manager(self, manager, user_context):\n"
+        "                for agent in self._agents.values():\n"
+        "                    agent.websocket_bridge = make_bridge()\n", "").replace(
+        '                self._agents = {"echo": EchoAgent()}',
+        '                self._agents = {"echo": EchoAgent()}\n'
+        '                self._agents["echo"].websocket_bridge = make_bridge()'),
+    "synthapp/wiring.py": FILES["synthapp/wiring.py"].replace(
+        "            registry.set_websocket_manager(manager, user_context)\n", ""),
+}
+
+
+def test_an_engine_that_opens_its_emitter_per_run_and_a_registry_wired_when_built(tmp_path):
+    profile = write_backend(tmp_path, PER_RUN_ENGINE)
+    results = run_checks(profile, "engine-factory", "registry-wiring", "event-flow")
+    for result in results.values():
+        assert result.status is Status.PASS, table(results)
+    assert "opens its emitter per run through engine.bridge" in \
+        messages(results["engine-factory"])
+    assert "has no set_websocket_manager(): it is wired when it is built" in \
+        messages(results["registry-wiring"])
+
+
+def test_an_engine_whose_runs_reach_nobody_still_fails(tmp_path):
+    files = dict(PER_RUN_ENGINE)
+    files["synthapp/engine.py"] = files["synthapp/engine.py"].replace(
+        "emitter = self.bridge.create_user_emitter(self.user_context)  # opened per run",
+        "emitter = self.bridge.create_user_emitter(type(self.user_context)('nobody', 't', "
+        "'r'))")
+    result = run_checks(write_backend(tmp_path, files), "engine-factory")["engine-factory"]
+    assert result.status is Status.FAIL, messages(result)
+    assert "sent nothing to its user's connection" in result.summary
+
+
+def test_a_coroutine_handed_to_an_awaited_helper_or_a_lambda_is_not_unawaited(tmp_path):
+    factory = FILES["synthapp/factory.py"].replace(
+        "            def create_for_user(self, user_context):\n"
+        "                emitter = self.bridge.create_user_emitter(user_context)\n",
+        "            async def _safe(self, make):\n"
+        "                return await make()\n"
+        "            async def create_for_user(self, user_context):\n"
+        "                emitter = await self._safe(lambda: self.bridge.create_user_emitter("
+        "user_context))\n")
+    bridge = FILES["synthapp/bridge.py"].replace("def create_user_emitter(self, user_context):",
+                                                 "async def create_user_emitter(self, "
+                                                 "user_context):")
+    profile = write_backend(tmp_path, {"synthapp/factory.py": factory,
+                                       "synthapp/bridge.py": bridge})
+    result = run_checks(profile, "emitter-methods", static=True)["emitter-methods"]
+    assert result.status is Status.PASS, messages(result)
+
+
+def test_context_identity_does_not_pass_on_a_class_it_could_not_count(tmp_path):
+    extra = hooks(tmp_path, """
+        from dataclasses import dataclass
+
+        @dataclass
+        class Scope:
+            user_id: str
+            thread_id: str
+            request_id: str
+            run_id: str
+        """)
+    roles = {**PROFILE["roles"], "user_context": "netra_diag_hooks:Scope"}
+    profile = write_backend(tmp_path, None, {**extra, "roles": roles})
+    result = run_checks(profile, "context-identity", static=True)["context-identity"]
+    assert result.status is Status.SKIP, messages(result)
+
+
+def test_without_a_server_a_cross_user_leak_is_caught_in_process(tmp_path):
+    leaky = FILES["synthapp/channels.py"].replace(
+        "conns = list(_CONNS.get(self.user_id, []))",
+        "conns = [c for cs in _CONNS.values() for c in cs]  # every user's sockets")
+    assert leaky != FILES["synthapp/channels.py"]
+    profile = write_backend(tmp_path, {"synthapp/channels.py": leaky})
+    results = run_checks(profile, "user-isolation", "event-flow")
+    assert results["event-flow"].status is Status.PASS, table(results)
+    isolation = results["user-isolation"]
+    assert isolation.status is Status.FAIL, table(results)
+    assert "reached the wrong user" in isolation.summary
+    assert "in-process runs, the wire was not exercised" in messages(isolation)
+
+
+def test_agents_handed_their_emitter_per_run_are_not_applicable_when_the_profile_says_so(
+        tmp_path):
+    registry = FILES["synthapp/registry.py"].replace(
+        "                    agent.websocket_bridge = make_bridge()\n",
+        "                    pass\n")
+    agents = FILES["synthapp/agents.py"].replace("self.websocket_bridge = None",
+                                                 "self.tools = []")
+    files = {"synthapp/registry.py": registry, "synthapp/agents.py": agents}
+    unsaid = run_checks(write_backend(tmp_path / "a", files),
+                        "registry-wiring")["registry-wiring"]
+    assert unsaid.status is Status.ERROR, messages(unsaid)
+    assert "agent_bridge: none" in (unsaid.fix or "")
+    said = run_checks(write_backend(tmp_path / "b", files, {"build": {
+        **PROFILE["build"], "locate": {"agent_bridge": "none"}}}),
+        "registry-wiring")["registry-wiring"]
+    assert said.status is Status.SKIP, messages(said)
+    assert "hold no bridge" in said.summary
+
+
+def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
+    roles = {**PROFILE["roles"],
+             "manager_factory": "synthapp.channels:ChannelManager.add_connection"}
+    profile = write_backend(tmp_path, None, {"roles": roles})
+    result = run_checks(profile, "emitter-methods")["emitter-methods"]
+    assert result.status is Status.ERROR, messages(result)
+    assert "is a method of a class, not bound to an object" in result.summary
