@@ -43,6 +43,7 @@ from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
 from .profile import ISOLATION_MODES as _PROFILE_ISOLATION_MODES
 from .profile import Profile
 from .registry import CheckSpec, LoadFailure
+from .scheduling import critical_first, order_specs
 from .timings import mark
 from .worker import read_result
 
@@ -63,46 +64,6 @@ class RunOutcome:
 
     results: list[CheckResult] = field(default_factory=list)
     interrupted: bool = False
-
-
-def order_specs(specs: Sequence[CheckSpec]) -> list[CheckSpec]:
-    """Topological order (stable); ``ConfigError`` on a cycle among selected checks."""
-    by_id = {s.id: s for s in specs}
-    ordered: list[CheckSpec] = []
-    state: dict[str, int] = {}
-
-    def visit(spec: CheckSpec, trail: list[str]) -> None:
-        mark = state.get(spec.id)
-        if mark == 2:
-            return
-        if mark == 1:
-            cycle = " -> ".join([*trail, spec.id])
-            raise ConfigError(f"checks depend on each other in a cycle: {cycle}")
-        state[spec.id] = 1
-        for dep in spec.depends_on:
-            if dep in by_id:
-                visit(by_id[dep], [*trail, spec.id])
-        state[spec.id] = 2
-        ordered.append(spec)
-
-    for spec in specs:
-        visit(spec, [])
-    return ordered
-
-
-def critical_first(ordered: Sequence[CheckSpec]) -> list[CheckSpec]:
-    """Start order: checks that others wait for first (most dependants, transitively), so
-    the dependency chain does not run last; otherwise the given order."""
-    ids = {s.id for s in ordered}
-    dependants: dict[str, set[str]] = {s.id: set() for s in ordered}
-    for spec in reversed(ordered):  # dependants come after what they depend on
-        for dep in spec.depends_on:
-            if dep in ids:
-                dependants[dep] |= {spec.id} | dependants[spec.id]
-    rank = {s.id: i for i, s in enumerate(ordered)}
-    # then the dependants themselves: once unblocked they finish the chain
-    return sorted(ordered, key=lambda s: (-len(dependants[s.id]),
-                                          -sum(d in ids for d in s.depends_on), rank[s.id]))
 
 
 def load_failure_result(failure: LoadFailure) -> CheckResult:
