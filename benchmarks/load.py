@@ -22,8 +22,16 @@ pipeline's overhead is the ratio of the two servers' CPU cost per event. Medians
 ``--repeat`` runs. Goals: no loss and no cross-talk at 1,000 users; p99 under 5 ms at 100
 users; pipeline within 2x the raw per-event cost.
 
+With ``--compare-queue`` the same levels also run the pipeline with write-through off (every
+frame through the per-connection queue, as before write-through), so its effect on latency
+is measured beside it in the same run.
+
+The machine is shared: other load inflates every server's latency alike, so compare the
+pipeline with raw websockets (and with the queued pipeline) in the same run, not with
+figures from another run.
+
 Usage: python benchmarks/load.py [--users 1,100,1000] [--runs 5] [--repeat 3]
-       [--modes burst,paced] [--think-ms 50]
+       [--modes burst,paced] [--think-ms 50] [--compare-queue]
 """
 
 from __future__ import annotations
@@ -126,12 +134,12 @@ async def pipeline_server():
     import netra_backend.app.dependencies  # loaded at start-up, as a deployed server would
     from netra_backend.app.routes.websocket_server import start_server
 
-    server = await start_server(users=users)
+    server = await start_server(users=users, write_through=mode == "pipeline")
     return server.url, server.close, server.stats
 
 
 async def main():
-    url, close, stats = await (pipeline_server() if mode == "pipeline" else raw_server())
+    url, close, stats = await (raw_server() if mode == "raw" else pipeline_server())
     print(json.dumps({"url": url}), flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -309,6 +317,9 @@ def main() -> int:
     parser.add_argument("--think-ms", type=float, default=50.0,
                         help="mean idle time before each run in paced mode (default 50)")
     parser.add_argument("--json", action="store_true", help="print the medians as JSON")
+    parser.add_argument("--compare-queue", action="store_true",
+                        help="also measure the pipeline with write-through off (every frame "
+                        "queued: the design before it), in the same run")
     args = parser.parse_args()
     levels = [int(v) for v in args.users.split(",") if v.strip()]
     modes = {"burst": 0.0, "paced": args.think_ms}
@@ -328,12 +339,22 @@ def main() -> int:
                 # (think time), so fewer: >= 250 events, >= 5 runs per user
                 runs = args.runs or max(5, (1000 if load_mode == "burst" else 50) // n)
                 per_server: dict[str, list[Result]] = {"pipeline": [], "raw": []}
+                if args.compare_queue:
+                    per_server["queued"] = []
                 for _ in range(args.repeat):
                     for server in per_server:  # interleaved, so drift hits both alike
                         per_server[server].append(asyncio.run(
                             one_level(server, root, n, runs, modes[load_mode])))
                 rows.append(_row(load_mode, n, runs, per_server["pipeline"], per_server["raw"]))
+                if args.compare_queue:
+                    queued = per_server["queued"]
+                    rows[-1]["queued_p50_ms"] = med([r.pct(0.50) for r in queued])
+                    rows[-1]["queued_p99_ms"] = med([r.pct(0.99) for r in queued])
                 _print_row(rows[-1], first=len(rows) == 1)
+                if args.compare_queue:
+                    print(f"{'':>12} write-through off (every frame queued): p50 "
+                          f"{rows[-1]['queued_p50_ms']:.2f} ms, p99 "
+                          f"{rows[-1]['queued_p99_ms']:.2f} ms", flush=True)
     if args.json:
         print(json.dumps(rows, indent=2))
     return _verdict(rows)
@@ -369,12 +390,13 @@ def _print_row(row: dict[str, Any], first: bool) -> None:
     if first:
         print(f"{'mode':>6} {'users':>5} {'delivered/expected':>19} {'cross':>5} "
               f"{'p50 ms':>7} {'p99 ms':>7} {'events/s':>8} {'RSS MB':>6} {'us/event':>8} "
-              f"{'raw us/ev':>9} {'raw p99':>7} {'raw ev/s':>8} {'cost':>6}")
+              f"{'raw us/ev':>9} {'raw p50':>7} {'raw p99':>7} {'raw ev/s':>8} {'cost':>6}")
     print(f"{row['mode']:>6} {row['users']:>5} {row['delivered']:>9}/{row['expected']:<9} "
           f"{row['cross_user']:>5} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
           f"{row['events_per_s']:>8.0f} {row['server_peak_rss_mb']:>6.1f} "
           f"{row['us_per_event']:>8.1f} {row['raw_us_per_event']:>9.1f} "
-          f"{row['raw_p99_ms']:>7.2f} {row['raw_events_per_s']:>8.0f} "
+          f"{row['raw_p50_ms']:>7.2f} {row['raw_p99_ms']:>7.2f} "
+          f"{row['raw_events_per_s']:>8.0f} "
           f"{row['overhead_x']:>5.2f}x", flush=True)
 
 

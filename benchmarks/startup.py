@@ -1,5 +1,9 @@
 """CLI start-up: median wall time of `netra-diag --help` and `netra-diag list`, beside a bare
-`python -c pass` measured in the same run. Goal: --help within 150 ms of the bare interpreter.
+`python -c pass` measured in the same run. Goal: --help within 100 ms of the bare interpreter.
+
+`list` reads the built-in checks' metadata from the manifest cache (netra_diag/manifest.py);
+the first run after an install or an edit of a check builds it, so the first sample of a
+fresh install is slower: the figures are medians.
 
 Usage: python benchmarks/startup.py [--repeat N]
 """
@@ -27,8 +31,8 @@ def main() -> int:
     ]
     report(rows, baseline="python -c pass")
     gap = statistics.median(rows[1][1]) - statistics.median(rows[0][1])
-    verdict = "meets" if gap <= 0.150 else "misses"
-    print(f"--help is {gap * 1000:.0f} ms over a bare interpreter: {verdict} the 150 ms goal")
+    verdict = "meets" if gap <= 0.100 else "misses"
+    print(f"--help is {gap * 1000:.0f} ms over a bare interpreter: {verdict} the 100 ms goal")
     return 0
 
 

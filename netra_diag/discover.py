@@ -3,11 +3,25 @@
 Plugin files (``--checks-dir``, the profile's ``checks_dirs``) and entry-point modules
 (group ``netra_diag.checks``) are someone else's code. Importing them in the tool's process
 would let one print into a JSON document on stdout, end the tool with ``os._exit`` or a
-signal, or hang it. So the parent lists them (no import), and one child interpreter
-(``python -P -m netra_diag.discover JOB RESULT``) imports them all and writes back their
-specs (metadata only: the function itself is loaded again by the worker that runs it) and
-their load failures. If that child dies without a result, each plugin is discovered alone,
-so the culprit becomes a ``LoadFailure`` naming the exit code or signal and the others load.
+signal, or hang it. So the parent lists them (no import), and a child interpreter
+(``python -P -m netra_diag.discover RESULT_FD``) imports them and reports, item by item,
+their specs (metadata only: the function itself is loaded again by the worker that runs it)
+and their load failures.
+
+Rules this module owns:
+
+* the job (the items, a nonce) reaches the child on its stdin, read whole before any plugin
+  runs; results come back on a private pipe, one JSON line per item, each carrying the
+  nonce: what a plugin writes to files, stdout or stderr can never pass for a result;
+* the child announces each item before importing it, so when it dies (``os._exit``, a
+  signal) the culprit is known: it becomes a ``LoadFailure`` naming the exit code or signal,
+  and a new child carries on with the items after it;
+* discovery has **one** deadline (the import timeout plus a grace): a plugin that ignores
+  SIGALRM and spins is killed at the deadline and reported as timed out, and the items not
+  reached by then are reported as not imported (never a wait per plugin);
+* the child runs in its own session and dies with the parent; however discovery ends
+  (normally, at the deadline, on Ctrl-C or SIGTERM) the child's process group is killed.
+
 The built-in checks are the tool's own and load in-process (``Registry.load_builtin``).
 """
 
@@ -15,20 +29,25 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
-from .registry import CheckSpec, LoadFailure, Origin, Registry
+from .manifest import spec_from_dict, spec_to_dict
+from .procs import PARENT_ENV, die_with_parent, end_process, kill_group, open_pidfd
+from .registry import LoadFailure, Origin, Registry
 
 __all__ = ["list_plugins", "load_external"]
 
-_GRACE_S = 5.0
+_GRACE_S = 2.0
 
 
 def list_plugins(folders: list[Path]) -> list[dict[str, str]]:
@@ -57,51 +76,120 @@ def load_external(registry: Registry, folders: list[Path]) -> None:
     items = list_plugins(folders)
     if not items:
         return
-    outcome, _, output = _discover(items, registry.import_timeout_s)
-    if output.strip():  # what plugins printed while importing: stderr, never stdout
-        print(output.rstrip(), file=sys.stderr)
-    if outcome is None:  # the batch died: find the culprit(s) one plugin at a time
-        found: dict[str, Any] = {"specs": [], "failures": []}
-        for item in items:
-            alone, code, output = _discover([item], registry.import_timeout_s)
-            if alone is None:
-                alone = {"specs": [], "failures": [_death(item, code, output)]}
-            if "duplicate" in alone:
-                raise DuplicateCheckError(alone["duplicate"])
-            found["specs"] += alone["specs"]
-            found["failures"] += alone["failures"]
-        outcome = found
-    if "duplicate" in outcome:
-        raise DuplicateCheckError(outcome["duplicate"])
-    for raw in outcome["specs"]:
-        registry.add(_spec_from_dict(raw))
-    for raw in outcome["failures"]:
-        registry.failures.append(LoadFailure(Origin.from_dict(raw["origin"]), raw["message"],
-                                             raw["traceback"]))
+    timeout = registry.import_timeout_s
+    deadline = time.monotonic() + timeout + _GRACE_S
+    remaining = list(items)
+    while remaining:
+        batch = _Batch(remaining, timeout, deadline)
+        batch.run()
+        if batch.output.strip():  # what plugins printed while importing: stderr only
+            print(batch.output.rstrip(), file=sys.stderr)
+        for outcome in batch.outcomes:
+            if "duplicate" in outcome:
+                raise DuplicateCheckError(outcome["duplicate"])
+            for raw in outcome["specs"]:
+                registry.add(spec_from_dict(raw))
+            for raw in outcome["failures"]:
+                registry.failures.append(LoadFailure(Origin.from_dict(raw["origin"]),
+                                                     raw["message"], raw["traceback"]))
+        done = len(batch.outcomes)
+        if batch.finished:
+            return
+        if batch.timed_out:  # one deadline for all: what was not reached is not imported
+            for index, item in enumerate(remaining[done:]):
+                registry.failures.append(LoadFailure(
+                    Origin.from_dict(item),
+                    f"did not finish importing within {timeout:g} s" if index == 0 else
+                    f"not imported: plugin discovery's deadline ({timeout:g} s) passed "
+                    "before it was reached",
+                    "the plugin blocks at import time (a wait or a loop at module level?)"
+                    if index == 0 else "another plugin used up the time (see its error)"))
+            return
+        # the item it was importing when it died; none announced: it died before any
+        culprits = (remaining[done:] if batch.in_progress is None
+                    else [remaining[batch.in_progress]])
+        for item in culprits:
+            raw = _death(item, batch.code, batch.output)
+            registry.failures.append(LoadFailure(Origin.from_dict(item), raw["message"],
+                                                 raw["traceback"]))
+        remaining = remaining[done + len(culprits):]
 
 
-def _discover(items: list[dict[str, str]], timeout_s: float
-              ) -> tuple[dict[str, Any] | None, int | None, str]:
-    """Run one discovery child over ``items``: (its result or None when it died without
-    one, its exit code, the tail of its output)."""
-    with tempfile.TemporaryDirectory(prefix="netra-diag-discover-") as tmp:
-        job, result = Path(tmp) / "job.json", Path(tmp) / "result.json"
-        job.write_text(json.dumps({"items": items, "timeout_s": timeout_s}), encoding="utf-8")
-        log = Path(tmp) / "output.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "netra_diag.discover", str(job), str(result)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+class _Batch:
+    """One discovery child over ``items``, read until it finishes, dies or the deadline."""
+
+    def __init__(self, items: list[dict[str, str]], timeout_s: float, deadline: float) -> None:
+        self.items = items
+        self.timeout_s = timeout_s
+        self.deadline = deadline
+        self.nonce = secrets.token_hex(16)
+        self.outcomes: list[dict[str, Any]] = []
+        self.in_progress: int | None = None
+        self.finished = False
+        self.timed_out = False
+        self.code: int | None = None
+        self.output = ""
+
+    def run(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="netra-diag-discover-") as tmp:
+            log = Path(tmp) / "output.log"
+            read_fd, write_fd = os.pipe()
             try:
-                proc.wait(timeout=timeout_s * max(1, len(items)) + _GRACE_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        output = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        if not result.exists():
-            return None, proc.returncode, output
-        return json.loads(result.read_text(encoding="utf-8")), proc.returncode, output
+                with open(log, "wb") as out:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-P", "-m", "netra_diag.discover", str(write_fd)],
+                        stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                        pass_fds=(write_fd,), start_new_session=True,
+                        env={**os.environ, PARENT_ENV: str(os.getpid())})
+            finally:
+                os.close(write_fd)
+            pidfd = open_pidfd(proc.pid)
+            try:
+                job = {"items": self.items, "timeout_s": self.timeout_s, "nonce": self.nonce}
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(json.dumps(job).encode())
+                    proc.stdin.close()
+                except OSError:  # it died at once: reported below from its exit code
+                    pass
+                self._read(read_fd)
+            finally:  # on any exit, Ctrl-C and SIGTERM included: its group goes too
+                kill_group(proc.pid)
+                os.close(read_fd)
+                self.code = end_process(proc, pidfd, 5.0)
+            self.output = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+
+    def _read(self, fd: int) -> None:
+        pending = b""
+        while not self.finished:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self.timed_out = True
+                return
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or message.get("nonce") != self.nonce:
+            return  # not the child's own (a plugin wrote into the pipe)
+        if message.get("done"):
+            self.finished = True
+        elif "start" in message:
+            self.in_progress = int(message["start"])
+        elif message.get("index") == len(self.outcomes):
+            self.outcomes.append(message)
+            self.in_progress = None
 
 
 def _death(item: dict[str, str], code: int | None, output: str) -> dict[str, Any]:
@@ -116,43 +204,40 @@ def _death(item: dict[str, str], code: int | None, output: str) -> dict[str, Any
             "traceback": output.strip() or "(no output)"}
 
 
-def _spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
-    return {**spec.describe(), "explain": spec.explain, "fix": spec.fix,
-            "origin": spec.origin.to_dict() if spec.origin else None}
-
-
-def _spec_from_dict(raw: dict[str, Any]) -> CheckSpec:
-    """A spec for the parent: metadata only (the worker imports the function itself)."""
-    return CheckSpec(id=raw["id"], why=raw["why"], title=raw["title"], func=_not_loaded,
-                     depends_on=tuple(raw["depends_on"]), tags=tuple(raw["tags"]),
-                     explain=raw["explain"], fix=raw["fix"], static=raw["static"],
-                     origin=Origin.from_dict(raw["origin"]))
-
-
-def _not_loaded(ctx: Any) -> None:  # pragma: no cover - never called in the parent
-    raise RuntimeError("a discovered check runs in its worker, not in the parent")
-
-
 def main(argv: list[str]) -> int:
-    """The child: import every item, write specs and failures (never to stdout)."""
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    registry = Registry(import_timeout_s=float(job["timeout_s"]))
-    out: dict[str, Any] = {"specs": [], "failures": []}
-    try:
-        for item in job["items"]:
+    """The child: import every item, reporting each on the result pipe (never stdout)."""
+    die_with_parent()
+    result_fd = int(argv[0])
+    os.set_inheritable(result_fd, False)
+    job = json.loads(sys.stdin.buffer.read())
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # plugins reading stdin get EOF, never the job
+    os.close(null)
+    nonce = job["nonce"]
+
+    def send(message: dict[str, Any]) -> None:
+        data = (json.dumps({**message, "nonce": nonce}) + "\n").encode()
+        while data:
+            data = data[os.write(result_fd, data):]
+
+    for index, item in enumerate(job["items"]):
+        send({"start": index})
+        registry = Registry(import_timeout_s=float(job["timeout_s"]))
+        outcome: dict[str, Any] = {"index": index}
+        try:
             if item["kind"] == "file":
                 registry.load_file(Path(item["ref"]))
             else:
                 registry.load_module(item["ref"], label=item["label"])
-    except DuplicateCheckError as exc:
-        out["duplicate"] = str(exc)
-    out["specs"] = [_spec_to_dict(replace(s)) for s in registry.specs]
-    out["failures"] = [{"origin": f.origin.to_dict(), "message": f.message,
-                        "traceback": f.traceback} for f in registry.failures]
-    result = Path(argv[1])
-    tmp = result.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out), encoding="utf-8")
-    os.replace(tmp, result)
+        except DuplicateCheckError as exc:
+            outcome["duplicate"] = str(exc)
+        outcome["specs"] = [spec_to_dict(replace(s)) for s in registry.specs]
+        outcome["failures"] = [{"origin": f.origin.to_dict(), "message": f.message,
+                                "traceback": f.traceback} for f in registry.failures]
+        send(outcome)
+        if "duplicate" in outcome:
+            break
+    send({"done": True})
     return 0
 
 

@@ -37,6 +37,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
+    isolation: process                # or shared-import (import the target once), interpreter
     hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
                                       # connect, disconnect, run_agent), relative to this file
 """
@@ -123,7 +124,10 @@ _BUDGET_MAX: dict[str, float] = {
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
     "events", "budgets", "server", "checks_dirs", "hooks",
+    "isolation",  # how checks are isolated (issue 13)
 }
+#: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
+ISOLATION_MODES = ("process", "shared-import", "interpreter")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _IMPORT_FORM = "'package.module:attr' (a dotted module path, a colon, an attribute)"
 
@@ -163,6 +167,7 @@ class Profile:
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
+    isolation: str = "process"
     #: the user's hooks file (absolute), see ``netra_diag.hooks``
     hooks: Path | None = None
 
@@ -193,6 +198,7 @@ class Profile:
             "server": self.server,
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
+            "isolation": self.isolation,
             "hooks": None if self.hooks is None else str(self.hooks),
         }
 
@@ -214,6 +220,7 @@ class Profile:
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
+            isolation=raw.get("isolation", "process"),
             hooks=Path(raw["hooks"]) if raw.get("hooks") else None,
         )
 
@@ -348,8 +355,15 @@ class _Validator:
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
+            isolation=self.choice(data, "isolation", ISOLATION_MODES),
             hooks=self.hooks_file(data),
         )
+
+    def choice(self, data: dict, key: str, allowed: tuple[str, ...]) -> str:
+        value = data.get(key, allowed[0])
+        if value not in allowed:
+            raise self.error(key, "one of " + ", ".join(allowed), value)
+        return value
 
     def string(self, data: dict, key: str, *, default: str, where: str | None = None) -> str:
         value = data.get(key, default)

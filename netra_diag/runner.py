@@ -22,9 +22,9 @@ The runner knows nothing about reporters or the CLI.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,15 +36,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checkserver import CheckServer, ServerGone
 from .errors import ConfigError
 from .model import CheckResult, Evidence, Status
+from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
+from .profile import ISOLATION_MODES as _PROFILE_ISOLATION_MODES
 from .profile import Profile
 from .registry import CheckSpec, LoadFailure
+from .scheduling import critical_first, order_specs
+from .timings import mark
+from .worker import read_result
 
-__all__ = ["RunOutcome", "Runner", "load_failure_result", "order_specs"]
+__all__ = ["ISOLATION_MODES", "RunOutcome", "Runner", "load_failure_result", "order_specs"]
 
 STDERR_TAIL_BYTES = 4000
 _KILL_GRACE_S = 2.0
+_NOT_STARTED = object()
+#: ``process``: a fork of the check server per check, the target imported in each (the
+#: default); ``shared-import``: the target imported once in the check server, a fork per
+#: check; ``interpreter``: a fresh interpreter per check (no check server).
+ISOLATION_MODES = _PROFILE_ISOLATION_MODES
 
 
 @dataclass
@@ -53,31 +64,6 @@ class RunOutcome:
 
     results: list[CheckResult] = field(default_factory=list)
     interrupted: bool = False
-
-
-def order_specs(specs: Sequence[CheckSpec]) -> list[CheckSpec]:
-    """Topological order (stable); ``ConfigError`` on a cycle among selected checks."""
-    by_id = {s.id: s for s in specs}
-    ordered: list[CheckSpec] = []
-    state: dict[str, int] = {}
-
-    def visit(spec: CheckSpec, trail: list[str]) -> None:
-        mark = state.get(spec.id)
-        if mark == 2:
-            return
-        if mark == 1:
-            cycle = " -> ".join([*trail, spec.id])
-            raise ConfigError(f"checks depend on each other in a cycle: {cycle}")
-        state[spec.id] = 1
-        for dep in spec.depends_on:
-            if dep in by_id:
-                visit(by_id[dep], [*trail, spec.id])
-        state[spec.id] = 2
-        ordered.append(spec)
-
-    for spec in specs:
-        visit(spec, [])
-    return ordered
 
 
 def load_failure_result(failure: LoadFailure) -> CheckResult:
@@ -107,8 +93,25 @@ class Runner:
         options: dict[str, Any] | None = None,
         on_start: Callable[[CheckSpec], None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
+        isolation: str | None = None,
+        warmup_s: float = 30.0,
+        server: CheckServer | None = None,
+        private_copy: bool = False,
     ) -> None:
+        """``isolation`` defaults to the profile's; ``server`` is a check server started
+        earlier, not yet configured (``CheckServer.start_early``): the runner configures and
+        adopts it in ``process`` and ``shared-import`` modes (and closes it at the end of
+        ``run``), and kills it at once under ``interpreter``. ``private_copy``: the target
+        root is the run's own copy (the embedded reference), whose bytecode the check server
+        may write before the checks import it."""
+        self.private_copy = private_copy
+        isolation = isolation or profile.isolation
+        if isolation not in ISOLATION_MODES:
+            raise ConfigError(f"isolation must be one of {', '.join(ISOLATION_MODES)} "
+                              f"(got {isolation!r})")
         self.profile = profile
+        self.isolation = isolation
+        self._warmup_s = warmup_s
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout_s = timeout_s
         self.static = static
@@ -116,15 +119,39 @@ class Runner:
         self.on_start = on_start or (lambda spec: None)
         self.on_result = on_result or (lambda result: None)
         self._procs: set[subprocess.Popen[bytes]] = set()
+        self._jobs: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._server: CheckServer | None = None
+        self._early = server
+        self._server_log: Path | None = None
+
+    def _start_server(self, folder: Path) -> None:
+        """Start the check server (a zygote) unless checks run in fresh interpreters."""
+        early, self._early = self._early, None
+        shared = self.profile.to_dict() if self.isolation == "shared-import" else None
+        if early is not None and self.isolation != "interpreter" and not early.gone \
+                and not early.configured:
+            early.configure(shared, self._compile_root())
+            self._server, self._server_log = early, early.log
+            return
+        if early is not None:
+            early.close()
+        if self.isolation == "interpreter" or not hasattr(os, "fork"):
+            return
+        self._server_log = folder / "check-server.log"
+        self._server = CheckServer(shared, self._server_log,
+                                   compile_root=self._compile_root())
+
+    def _compile_root(self) -> Path | None:
+        return self.profile.root if self.private_copy and not self.static else None
 
     def run(self, specs: Sequence[CheckSpec]) -> RunOutcome:
         ordered = order_specs(specs)
         selected = {s.id for s in ordered}
         outcome = RunOutcome()
         status: dict[str, Status] = {}
-        waiting = list(ordered)
+        waiting = critical_first(ordered)
         running: dict[cf.Future[CheckResult], CheckSpec] = {}
 
         def finish(result: CheckResult) -> None:
@@ -133,7 +160,9 @@ class Runner:
             self.on_result(result)
 
         pool = cf.ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="netra-check")
+        server_dir = tempfile.TemporaryDirectory(prefix="netra-diag-server-")
         try:
+            self._start_server(Path(server_dir.name))
             while waiting or running:
                 for spec in list(waiting):
                     deps = [d for d in spec.depends_on if d in selected]
@@ -149,6 +178,7 @@ class Runner:
                     elif len(running) < self.jobs:
                         waiting.remove(spec)
                         self.on_start(spec)
+                        mark("parent", "check submitted", check=spec.id)
                         running[pool.submit(self._run_one, spec)] = spec
                 if not running:
                     if waiting and all(any(d in selected and d not in status
@@ -176,9 +206,13 @@ class Runner:
                                    summary="not run: the run was interrupted"))
         finally:
             pool.shutdown(wait=not outcome.interrupted, cancel_futures=True)
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            server_dir.cleanup()
         return outcome
 
-    # -- one check in one interpreter -------------------------------------------------
+    # -- one check in one process -----------------------------------------------------
 
     def _run_one(self, spec: CheckSpec) -> CheckResult:
         started = time.perf_counter()
@@ -186,35 +220,100 @@ class Runner:
             job_path = Path(tmp) / "job.json"
             result_path = Path(tmp) / "result.json"
             log_path = Path(tmp) / "output.log"
-            job_path.write_text(json.dumps(self._job(spec)), encoding="utf-8")
-            with open(log_path, "wb") as log:
-                proc = self._spawn(job_path, result_path, log)
-                if proc is None:
+            nonce = secrets.token_hex(16)
+            job_path.write_text(json.dumps({**self._job(spec), "nonce": nonce}),
+                                encoding="utf-8")
+            log_path.touch()
+            server = self._server
+            if server is not None:
+                try:
+                    code = self._run_forked(server, [str(job_path), str(result_path)],
+                                            log_path, self._child_env())
+                except ServerGone as exc:
+                    if self._stopping.is_set():
+                        return _error(spec, _INTERRUPTED, started)
+                    return _error(spec, f"the check server ended: {exc}", started,
+                                  _tail_evidence(log_path), _tail_evidence(
+                                      self._server_log, "the check server"),
+                                  fix="something ended the check server (a signal, the "
+                                  "target's import under isolation: shared-import); see "
+                                  "its output")
+            else:
+                with open(log_path, "ab") as log:
+                    code = self._run_spawned(job_path, result_path, log)
+            if code is _NOT_STARTED:
+                return _error(spec, _INTERRUPTED, started)
+            if code is None:
+                if self._stopping.is_set():
                     return _error(spec, _INTERRUPTED, started)
-                try:
-                    code = proc.wait(timeout=self.timeout_s)
-                except subprocess.TimeoutExpired:
-                    self._kill(proc)
-                    return _error(spec, f"timed out after {self.timeout_s:g} s", started,
-                                  _tail_evidence(log_path),
-                                  fix="the check hung: raise --timeout if the target is slow, "
-                                  "or look for a wait without a timeout")
-                finally:
-                    with self._lock:
-                        self._procs.discard(proc)
-            if result_path.exists():
-                try:
-                    raw = json.loads(result_path.read_text(encoding="utf-8"))
-                    return CheckResult.from_dict(raw)
-                except (ValueError, KeyError, TypeError) as exc:
-                    return _error(spec, f"the check's interpreter wrote an unreadable result: "
-                                  f"{exc}", started, _tail_evidence(log_path))
+                return _error(spec, f"timed out after {self.timeout_s:g} s", started,
+                              _tail_evidence(log_path),
+                              fix="the check hung: raise --timeout if the target is slow, "
+                              "or look for a wait without a timeout")
+            try:
+                result = read_result(result_path, nonce)
+            except ValueError as exc:
+                return _error(spec, f"the check's interpreter wrote an unreadable result: "
+                              f"{exc}", started, _tail_evidence(log_path))
+            if result is not None:
+                return result
             if self._stopping.is_set():
                 return _error(spec, _INTERRUPTED, started)
             return _error(spec, f"the check's interpreter died: {_describe_exit(code)}", started,
                           _tail_evidence(log_path),
                           fix="something in the check or the target ended the interpreter "
                           "(os._exit, a signal, a crash in native code); see its output")
+
+    @staticmethod
+    def _child_env() -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "NETRA_DIAG_CHILD": "1"}
+
+    def _run_forked(self, server: CheckServer, argv: list[str], log: Path,
+                    env: dict[str, str]) -> Any:
+        """Run the check as a fork of the check server: its exit code, None on timeout."""
+        job_id = server.start(argv, log, env)
+        try:
+            # the server may still be importing (the target too, under shared-import): that
+            # time is not the check's, but it is bounded all the same
+            if not server.wait_started(job_id, self._warmup_s + self.timeout_s):
+                raise ServerGone(f"the check server did not start the check within "
+                                 f"{self._warmup_s + self.timeout_s:g} s")
+            with self._lock:
+                if self._stopping.is_set():
+                    server.kill(job_id)
+                self._jobs.add(job_id)
+            code = server.wait(job_id, self.timeout_s)
+            if code is None:
+                server.kill(job_id)
+                server.wait(job_id, _KILL_GRACE_S + 5)
+            return code
+        finally:
+            with self._lock:
+                self._jobs.discard(job_id)
+            server.forget(job_id)
+
+    def _run_spawned(self, job: Path, result: Path, log: Any) -> Any:
+        """Run the check in a fresh interpreter: its exit code, None on timeout."""
+        env = {**self._child_env(), PARENT_ENV: str(os.getpid())}
+        with self._lock:
+            if self._stopping.is_set():
+                return _NOT_STARTED
+            proc = subprocess.Popen(
+                # -P: never put the working directory on the check's sys.path (a stray
+                # secrets.py or checks/ folder there must not shadow anything)
+                [sys.executable, "-P", "-m", "netra_diag.worker", str(job), str(result)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # Ctrl-C reaches us, not the children: we stop them
+            )
+            self._procs.add(proc)
+        try:
+            return end_process(proc, open_pidfd(proc.pid), self.timeout_s)
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
 
     def _job(self, spec: CheckSpec) -> dict[str, Any]:
         assert spec.origin is not None, "specs run by the runner come from a Registry"
@@ -229,37 +328,15 @@ class Runner:
             "options": self.options,
         }
 
-    def _spawn(self, job: Path, result: Path, log: Any) -> subprocess.Popen[bytes] | None:
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        env["NETRA_DIAG_CHILD"] = "1"
-        with self._lock:
-            if self._stopping.is_set():
-                return None
-            proc = subprocess.Popen(
-                # -P: never put the working directory on the check's sys.path (a stray
-                # secrets.py or checks/ folder there must not shadow anything)
-                [sys.executable, "-P", "-m", "netra_diag.worker", str(job), str(result)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # Ctrl-C reaches us, not the children: we stop them
-            )
-            self._procs.add(proc)
-        return proc
-
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
-            proc.wait(timeout=_KILL_GRACE_S)
-
     def _kill_all(self) -> None:
         with self._lock:
             procs = list(self._procs)
+            jobs = list(self._jobs)
         for proc in procs:
-            self._kill(proc)
+            kill_group(proc.pid)
+        if self._server is not None:
+            for job_id in jobs:
+                self._server.kill(job_id)
 
 
 _INTERRUPTED = "interrupted before it finished"
@@ -303,13 +380,14 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code} without writing a result"
 
 
-def _tail_evidence(log_path: Path) -> Evidence:
+def _tail_evidence(log_path: Path | None, who: str = "the check's interpreter") -> Evidence:
     try:
+        assert log_path is not None
         size = log_path.stat().st_size
         with open(log_path, "rb") as fh:
             fh.seek(max(0, size - STDERR_TAIL_BYTES))
             tail = fh.read().decode("utf-8", "replace").strip()
-    except OSError:
+    except (OSError, AssertionError):
         tail = ""
-    return Evidence("output", f"last output of the check's interpreter:\n{tail}" if tail
-                    else "the check's interpreter printed nothing")
+    return Evidence("output", f"last output of {who}:\n{tail}" if tail
+                    else f"{who} printed nothing")

@@ -23,6 +23,7 @@ from ._version import __version__
 from .errors import ConfigError, OutputError
 from .exitcodes import ExitCode, exit_code_for
 from .model import CheckResult, RunReport
+from .timings import mark
 
 __all__ = ["RunRequest", "assemble_report", "execute_run", "redact_report", "render_saved"]
 
@@ -113,11 +114,18 @@ def execute_run(request: RunRequest) -> ExitCode:
     (one that arrived earlier included) stop the run, and the reports are written all the
     same: what finished, a check cut short ``error``, one never started ``skip``."""
     from . import interrupts
+    from .checkserver import CheckServer
 
-    with interrupts.handlers("defer"):
-        outputs = _validate(request)
-    with interrupts.handlers("raise"):
-        return _execute_run(request, *outputs)
+    # started first: its imports overlap ours (the runner adopts it, or it is killed)
+    server = CheckServer.start_early()
+    try:
+        with interrupts.handlers("defer"):
+            outputs = _validate(request)
+        with interrupts.handlers("raise"):
+            return _execute_run(request, *outputs, server=server)
+    finally:
+        if server is not None:
+            server.close()
 
 
 def _validate(request: RunRequest) -> tuple[list[tuple[str, Path]], RunReport | None]:
@@ -133,7 +141,7 @@ def _validate(request: RunRequest) -> tuple[list[tuple[str, Path]], RunReport | 
 
 
 def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
-                 baseline: RunReport | None) -> ExitCode:
+                 baseline: RunReport | None, server: Any = None) -> ExitCode:
     from . import interrupts
     from .cli import build_registry, select_specs
     from .runner import ignore_further_interrupts
@@ -147,6 +155,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
         prepared = request.target or open_target(request.profile, inject=request.inject,
                                                  scenario=request.scenario)
         with prepared as target:
+            mark("parent", "target opened")
             known["target"] = target.describe()
             if request.verbosity >= 0:  # the first line: which target, and why
                 origin = known["target"].get("origin")
@@ -154,6 +163,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
                       + (f": {origin}" if origin else ""), file=sys.stderr)
             registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
                                       import_timeout_s=request.timeout)
+            mark("parent", "registry loaded")
             specs = select_specs(registry, list(request.only), list(request.skip))
             if request.tags:
                 specs = [s for s in specs if set(s.tags) & set(request.tags)]
@@ -168,7 +178,8 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
             t0 = time.perf_counter()
             progress = _progress(request.format, request.output, specs)
             runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
-                            static=request.static, options=request.options,
+                            static=request.static, options=request.options, server=server,
+                            private_copy=target.builtin,
                             on_start=progress.on_start if progress else None,
                             on_result=progress.on_result if progress else None)
             with _shared_scan(target.profile, specs):
@@ -178,6 +189,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
                 else:
                     outcome = runner.run(specs)
             ignore_further_interrupts()  # the results are in: nothing may lose them now
+            mark("parent", "checks done")
             results = [*load_errors, *outcome.results]
             report = assemble_report(
                 target=known["target"], results=results, started_at=started_at,
@@ -194,6 +206,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
         report = _not_started(request, known, started_at, time.perf_counter() - t0)
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets, verbosity=request.verbosity, color=request.color)
+    mark("parent", "outputs written")
     return exit_code_for(report.results, interrupted=report.interrupted)
 
 
@@ -252,9 +265,11 @@ def check_distinct_outputs(output: Path | None, extra: Sequence[tuple[str, Path]
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
     """A live view on the terminal that is not carrying a document, or None."""
+    stream = sys.stdout if fmt == "rich" and output is None else sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        return None  # decided without importing rich (the terminal's reporter needs it)
     from .reporters.terminal import LiveProgress, interactive, make_console
 
-    stream = sys.stdout if fmt == "rich" and output is None else sys.stderr
     if not interactive(stream):
         return None
     return LiveProgress(make_console(stream), list(specs))

@@ -24,6 +24,7 @@ from .errors import SetupError, TargetFailure
 from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed
 from .profile import Profile
 from .registry import CheckSpec, Origin, Registry
+from .timings import mark
 
 
 def load_spec(origin: Origin, check_id: str) -> CheckSpec:
@@ -93,6 +94,7 @@ def execute(job: dict[str, Any]) -> CheckResult:
                           Evidence("traceback", str(exc)))
         return CheckResult.from_verdict(id=check_id, why=job.get("why"), title=job.get("title", ""),
                                         verdict=verdict, duration_s=time.perf_counter() - started)
+    mark("check", "check loaded", check=check_id)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
                        static=job.get("static", False), options=job.get("options", {}))
     verdict = _prepare_hooks(ctx) or run_spec(spec, ctx)
@@ -101,32 +103,76 @@ def execute(job: dict[str, Any]) -> CheckResult:
 
 
 def _prepare_hooks(ctx: CheckContext) -> Verdict | None:
-    """Run the user's hooks ``setup()`` before the target is imported (never under
-    ``--static``: nothing of the target runs there); an error verdict when it fails."""
-    if ctx.static or ctx.profile.hooks is None:
+    """Run the user's hooks ``setup()`` (``run_setup_hook``) before the target is imported
+    (never under ``--static``: nothing of the target runs there); an error verdict when it
+    fails."""
+    if ctx.static:
         return None
-    from .hooks import prepare
-
     try:
-        prepare(ctx.profile.hooks)
+        run_setup_hook(ctx.profile)
     except SetupError as exc:
         return errored(f"could not set up: {exc}", fix=exc.fix)
     return None
 
 
-def write_result(path: Path, result: CheckResult) -> None:
+def run_setup_hook(profile: Profile) -> None:
+    """Run the profile's ``hooks:`` ``setup()`` once per check interpreter, before the
+    target is imported. THE place to call it: nothing else runs set-up hooks.
+
+    Called by ``execute`` in the check's own process (a fork of the check server under
+    ``isolation: process``, a fresh interpreter under ``isolation: interpreter``), before
+    anything of the target is imported; and under ``isolation: shared-import`` by the check
+    server itself (``netra_diag.zygote.import_shared``), before it imports the target once:
+    the forked checks inherit its effects, and ``netra_diag.hooks.prepare`` runs ``setup()``
+    at most once per process, so they do not run it again. ``SetupError`` when the hooks
+    file cannot be imported or ``setup()`` raises.
+    """
+    if profile.hooks is None:
+        return
+    from .hooks import prepare
+
+    prepare(profile.hooks)
+
+
+def write_result(path: Path, result: CheckResult, nonce: str | None = None) -> None:
+    """Write the result atomically; ``nonce`` (the job's) proves it is the worker's own."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result.to_dict(), default=repr), encoding="utf-8")
+    body: dict[str, Any] = {"nonce": nonce, "result": result.to_dict()}
+    tmp.write_text(json.dumps(body, default=repr), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
+def read_result(path: Path, nonce: str) -> CheckResult | None:
+    """The worker's result at ``path``, or None when there is none or it is not the
+    worker's (a plugin may write anything anywhere: only a result carrying the job's nonce
+    counts); ``ValueError`` when it carries the nonce but cannot be read."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict) or body.get("nonce") != nonce:
+        return None
+    try:
+        return CheckResult.from_dict(body["result"])
+    except Exception as exc:  # noqa: BLE001 - any shape problem is an unreadable result
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+def main(argv: list[str], *, setup: bool = True) -> int:
+    """Run the job at ``argv[0]``, write its result to ``argv[1]``. ``setup`` is kept for
+    the check server's call: the setup hook runs at most once per process anyway."""
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text(encoding="utf-8"))
-    result = execute(job)
-    write_result(result_path, result)
+    mark("check", "started", check=job["check_id"])
+    result = execute(job)  # runs the setup hook (a no-op where the check server ran it)
+    mark("check", "checked", check=job["check_id"])
+    write_result(result_path, result, job.get("nonce"))
+    mark("check", "result written", check=job["check_id"])
     return 0
 
 
 if __name__ == "__main__":
+    from .procs import die_with_parent
+
+    die_with_parent()
     sys.exit(main(sys.argv[1:]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -280,29 +281,63 @@ def test_oversized_frame_closes_1009(nb, hub):
     assert hub.count() == 0
 
 
+async def open_slow_client(url: str, port: int, token: str) -> ClientConnection:
+    """A client whose socket takes little (4 KiB receive buffer) and that reads only when
+    told: the server's socket buffer fills, as with a slow consumer."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window
+    sock.setblocking(False)
+    await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port)),
+                           TIMEOUT)
+    return await connect(url, sock=sock, additional_headers={"Authorization": f"Bearer {token}"},
+                         open_timeout=TIMEOUT, max_size=None, max_queue=None)
+
+
 def test_queue_overflow_closes_1013_and_is_counted(nb, hub):
-    """A run emits its frames in one burst (nothing in the pipeline yields), so a 2-frame
-    queue overflows: the policy closes the consumer with 1013 and counts every drop."""
+    """A client that does not read: the socket's buffer fills, frames go to the queue (no
+    write-through under backpressure), a 2-frame queue overflows: the policy closes the
+    consumer with 1013 and counts every drop."""
+    big = "w " * 30_000  # each run echoes the message in its tool_executing event
 
     async def scenario() -> tuple[list[dict[str, Any]], Any, dict[str, int]]:
-        async with healthy_server(nb, queue_maxsize=2) as server:
-            ws = await open_client(server.url, USERS["alice"])
+        async with healthy_server(nb, queue_maxsize=2, close_timeout=1.0) as server:
+            ws = await open_slow_client(server.url, server.port, USERS["alice"])
             await recv(ws)
-            await ws.send(start("r1"))
+            for i in range(8):  # every run in flight at once, nothing read meanwhile
+                await ws.send(start(f"r{i}", message=big))
+            await server.wait_for_connections(0, timeout=4 * TIMEOUT)  # closed by the server
             frames = []
             with contextlib.suppress(ConnectionClosed):
-                for _ in range(20):  # bounded: a run yields 7 frames
+                for _ in range(100):  # bounded: 8 runs yield 56 frames
                     frames.append(await recv(ws))
             code, reason = await closed(ws)
-            await server.wait_for_connections(0)
             return frames, (code, reason), server.stats()
 
     frames, close, stats = run(scenario())
-    assert close == (1013, "slow consumer: outgoing queue full")
-    assert frames[0]["type"] == "run_accepted" and len(events_of(frames)) < 5
     assert stats["slow_consumers_closed"] == 1 and stats["frames_dropped"] >= 1
-    assert stats["frames_sent"] == len(frames) + 1  # auth_ok was sent too
+    assert close == (1013, "slow consumer: outgoing queue full")
+    assert frames[0]["type"] == "run_accepted" and len(events_of(frames)) < 8 * 5
+    assert stats["frames_sent"] >= len(frames) + 1  # auth_ok was sent too
     assert hub.count() == 0
+
+
+def test_a_burst_to_a_reading_client_is_written_through_without_overflow(nb, hub):
+    """The queue is for backpressure only: a client that reads gets a whole run's burst
+    through a 2-frame queue, every frame written straight through when emitted."""
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, int]]:
+        async with healthy_server(nb, queue_maxsize=2) as server:
+            ws = await open_client(server.url, USERS["alice"])
+            await recv(ws)
+            frames = await run_once(ws, "r1")
+            await ws.close()
+            await server.wait_for_connections(0)
+            return frames, server.stats()
+
+    frames, stats = run(scenario())
+    assert [f["seq"] for f in events_of(frames)] == [1, 2, 3, 4, 5]
+    assert stats["slow_consumers_closed"] == 0 and stats["frames_dropped"] == 0
+    assert stats["frames_sent"] == stats["frames_queued"] == 8
 
 
 def test_abruptly_dropped_connection_leaves_the_hub(nb, hub):

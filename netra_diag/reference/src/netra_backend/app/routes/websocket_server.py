@@ -47,10 +47,12 @@ keepalive pings every 20 s (closed if no pong within 20 s), no compression.
    ``request_id`` when known, with ``C`` one of ``bad_json`` (not JSON, not an object, or a
    binary frame), ``unknown_type``, ``bad_request`` (missing/invalid fields, or a second
    ``auth``), ``forbidden``, ``too_many_runs``, ``run_failed``.
-5. **Back-pressure.** One writer per connection: every outgoing frame goes through a bounded
-   queue (``QUEUE_MAXSIZE``, 1024 frames) drained by one task. A client that lets it fill is
-   a slow consumer: its pending frames are dropped and the connection is closed with 1013
-   (try again later). Drops are counted in ``RunningServer.stats()``, never silent.
+5. **Back-pressure.** One writer per connection: an event is written straight through when
+   nothing is queued or being written and the socket's buffer has room; otherwise it goes
+   through a bounded queue (``QUEUE_MAXSIZE``, 1024 frames) drained by one task, so a slow
+   reader never blocks a run. A client that lets the queue fill is a slow consumer: its
+   pending frames are dropped and the connection is closed with 1013 (try again later).
+   Drops are counted in ``RunningServer.stats()``, never silent.
 6. **Lifecycle.** However a connection ends (close, error, abort, server shutdown), its runs
    are cancelled and it leaves the hub in a ``finally:``. ``RunningServer.close()`` closes
    open connections with 1001 (going away).
@@ -71,6 +73,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from netra_backend.app.routes.protocol import (
     AuthThrottle,
@@ -118,6 +121,7 @@ WIRING_MODULE = "netra_backend.app.dependencies"
 #: Used when ``start_server`` gets no ``users`` (development only; binds to loopback).
 DEFAULT_USERS: dict[str, str] = {"demo-user": "demo-token"}
 _MAX_ERROR_CHARS = 1000
+_FRAME_HEADER_BYTES = 14
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,9 @@ class ServerOptions:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     close_timeout: float = 5.0
+    #: Write a frame straight through when nothing waits (see ``outbound``); False queues
+    #: every frame (the design before write-through, kept to measure against).
+    write_through: bool = True
 
 
 @dataclass
@@ -172,7 +179,8 @@ class _Endpoint:
         if user_id is None:
             return
         channel = OutboundChannel(self.delivery, self.options.queue_maxsize)
-        writer = asyncio.create_task(channel.run_writer(ws.send, ws.close))
+        ready = (lambda text: _can_write_now(ws, text)) if self.options.write_through else None
+        writer = asyncio.create_task(channel.run_writer(ws.send, ws.close, ready))
         runs: set[asyncio.Task[None]] = set()
         await self._count(+1)
         try:
@@ -298,6 +306,18 @@ class _Endpoint:
         async with self.changed:
             self.live += delta
             self.changed.notify_all()
+
+
+def _can_write_now(ws: ServerConnection, text: str) -> bool:
+    """True when ``ws.send(text)`` completes without waiting: the connection is open and the
+    frame fits under the transport's high-water mark, so websockets writes it at once and its
+    drain does not wait (the channel's write-through rule)."""
+    transport = ws.transport
+    if ws.state is not State.OPEN or transport is None or transport.is_closing():
+        return False
+    _, high = transport.get_write_buffer_limits()
+    size = len(text) if text.isascii() else 4 * len(text)  # UTF-8 bytes, at most
+    return transport.get_write_buffer_size() + size + _FRAME_HEADER_BYTES <= high
 
 
 def _address(ws: ServerConnection) -> str:

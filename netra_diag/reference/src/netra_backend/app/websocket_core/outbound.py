@@ -3,18 +3,26 @@
 Rules:
 
 * Everything sent to a client (agent events and control frames alike) is offered to the
-  connection's ``OutboundChannel``; only the channel's writer task writes to the transport,
-  so frames leave in the order they were offered and never interleave.
+  connection's ``OutboundChannel``; frames leave in the order they were offered and never
+  interleave.
+* Write-through: ``send(text)`` writes the frame at once, in the sender's own step, when
+  nothing is queued, no write is in flight and the transport says it can take the frame
+  without waiting (``ready(text)``: open, and the frame fits under its high-water mark).
+  An event then reaches the socket when it is emitted, not after every other ready task of
+  a burst has run. Otherwise (backpressure: the socket's buffer is full, or frames are
+  already waiting) the frame goes to the queue, which only the channel's writer task
+  drains, so a slow client never blocks the run that emits to it.
 * The queue is bounded (``QUEUE_MAXSIZE`` frames by default). Offering never blocks: a slow
   client must not stall the agent run or other users.
 * Overflow policy: when a frame does not fit, the client is a slow consumer. Its queued
   frames and the new one are discarded, and the writer closes the connection with code 1013
   (try again later) once its current write returns. A closed channel accepts nothing.
-* Nothing is dropped silently: ``DeliveryStats`` counts frames queued, sent and dropped,
-  slow consumers closed and write errors.
+* Nothing is dropped silently: ``DeliveryStats`` counts frames queued (every frame accepted,
+  written through or not), sent and dropped, slow consumers closed and write errors.
 
 The channel knows nothing about ``websockets``: the transport passes in ``write(text)`` and
-``close(code, reason)`` coroutines.
+``close(code, reason)`` coroutines and, for write-through, ``ready(text) -> bool`` (without
+it every frame goes through the queue).
 """
 
 from __future__ import annotations
@@ -72,6 +80,11 @@ class OutboundChannel:
         # One extra slot so the stop sentinel always fits.
         self._queue: asyncio.Queue[str | _Stop] = asyncio.Queue(maxsize + 1)
         self._closed = False
+        self._writing = False  # a write (the writer's or a write-through) is in flight
+        self._write: Callable[[str], Awaitable[object]] | None = None
+        self._ready: Callable[[str], bool] | None = None
+        #: Frames written straight through (also counted in frames_queued and frames_sent).
+        self.written_through = 0
 
     @property
     def closed(self) -> bool:
@@ -97,8 +110,28 @@ class OutboundChannel:
         return True
 
     async def send(self, text: str) -> None:
-        """The connection interface the hub and managers use (never blocks)."""
-        self.offer(text)
+        """The connection interface the hub and managers use (never blocks): written
+        through when the rules allow it, else queued."""
+        write, ready = self._write, self._ready
+        if (write is None or ready is None or self._closed or self._writing
+                or not self._queue.empty() or not ready(text)):
+            self.offer(text)
+            return
+        self.stats.frames_queued += 1
+        self._writing = True
+        try:
+            await write(text)
+        except Exception:  # the transport is gone: stop accepting, count the loss
+            logger.debug("writing to a connection failed", exc_info=True)
+            self.stats.write_errors += 1
+            self.stats.frames_dropped += 1 + self._discard_pending()
+            if not self._closed:
+                self._stop(_Stop())
+            return
+        finally:
+            self._writing = False
+        self.stats.frames_sent += 1
+        self.written_through += 1
 
     def close(self) -> None:
         """Stop the writer without closing the transport (the connection already ended).
@@ -113,8 +146,21 @@ class OutboundChannel:
         self,
         write: Callable[[str], Awaitable[object]],
         close: Callable[[int, str], Awaitable[object]],
+        ready: Callable[[str], bool] | None = None,
     ) -> None:
-        """Drain the queue into ``write`` until stopped or the transport fails."""
+        """Drain the queue into ``write`` until stopped or the transport fails; with
+        ``ready``, ``send`` may also write through (see the module docstring)."""
+        self._write, self._ready = write, ready
+        try:
+            await self._drain(write, close)
+        finally:
+            self._write = self._ready = None
+
+    async def _drain(
+        self,
+        write: Callable[[str], Awaitable[object]],
+        close: Callable[[int, str], Awaitable[object]],
+    ) -> None:
         while True:
             item = await self._queue.get()
             if isinstance(item, _Stop):
@@ -124,6 +170,7 @@ class OutboundChannel:
                     except Exception:  # already closing: nothing more to tell the client
                         logger.debug("closing a connection failed", exc_info=True)
                 return
+            self._writing = True
             try:
                 await write(item)
             except Exception:  # the transport is gone: stop accepting, count the loss
@@ -132,6 +179,8 @@ class OutboundChannel:
                 self.stats.frames_dropped += 1 + self._discard_pending()
                 self._closed = True
                 return
+            finally:
+                self._writing = False
             self.stats.frames_sent += 1
             # Yield every few frames so a long queue cannot starve keepalive pings or the
             # other connections' writers (an empty queue yields in get() anyway).
