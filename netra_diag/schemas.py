@@ -255,6 +255,9 @@ PROFILE_SCHEMA_DOC: dict[str, Any] = {
                                  "disconnect, run_agent): a Python file relative to this file"},
         "checks_dirs": {"type": ["array", "null"], "items": {"type": "string", "minLength": 1},
                         "description": "more check folders, relative to this file"},
+        "isolation": {"enum": ["process", "shared-import", "interpreter"],
+                      "description": "how checks are isolated: process (default), "
+                                     "shared-import (import the target once) or interpreter"},
     },
 }
 
