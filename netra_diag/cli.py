@@ -128,6 +128,12 @@ StaticOpt = Annotated[bool, typer.Option(
     "--static", help="Judge from source only; never import the target.")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
+BackplaneOpt = Annotated[str | None, typer.Option(
+    "--backplane", metavar="URL", help="A Redis URL (redis://HOST:PORT): the fleet checks "
+    "start instances of the server role sharing it. Default: no fleet (they are skipped).")]
+BackplaneEnvOpt = Annotated[str | None, typer.Option(
+    "--backplane-env", metavar="VAR", help="The environment variable holding the backplane "
+    "URL (preferred when it holds a password).")]
 
 
 @app.command()
@@ -145,19 +151,37 @@ def run(
     checks_dir: ChecksDirOpt = None,
     static: StaticOpt = False,
     baseline: BaselineOpt = None,
+    backplane: BackplaneOpt = None,
+    backplane_env: BackplaneEnvOpt = None,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
+    from .fleet import BACKPLANE_ENV, backplane_run_options, private_env
     from .session import RunRequest, execute_run
 
+    try:
+        fleet_options, fleet_secrets, private = backplane_run_options(backplane, backplane_env)
+    except ConfigError as exc:
+        raise fail_usage(str(exc)) from None
     request = RunRequest(
         profile=profile, format=format, output=output, reports=report or [],
         only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,
         jobs=jobs, timeout=timeout, checks_dirs=checks_dir or [], static=static,
         baseline=baseline,
-        command=("netra-diag", *sys.argv[1:]),
+        command=tuple(_scrub_all(("netra-diag", *sys.argv[1:]), fleet_secrets)),
+        options=fleet_options, secrets=tuple(fleet_secrets),
     )
-    raise typer.Exit(int(_guard(execute_run, request)))
+    with private_env(BACKPLANE_ENV, private):
+        raise typer.Exit(int(_guard(execute_run, request)))
+
+
+def _scrub_all(args: tuple[str, ...], secrets: list[str]) -> list[str]:
+    out = []
+    for arg in args:
+        for secret in secrets:
+            arg = arg.replace(secret, "***")
+        out.append(arg)
+    return out
 
 
 @app.command("list")

@@ -166,3 +166,61 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             return
         except TimeoutError:
             continue
+
+
+#: The variable through which ``run --backplane URL`` hands the URL to the check interpreters
+#: (never through their job files: the URL may hold a password).
+BACKPLANE_ENV = "NETRA_DIAG_BACKPLANE"
+_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_backplane_url(url: str, option: str = "--backplane") -> str:
+    """A Redis URL (``redis://``, ``rediss://``, ``unix://``); ``ConfigError`` otherwise."""
+    from .errors import ConfigError
+
+    url = url.strip()
+    if not url.startswith(_SCHEMES):
+        shown = url.split("@")[-1]
+        raise ConfigError(f"{option} takes a Redis URL, redis://HOST:PORT[/DB] (got {shown!r})")
+    return url
+
+
+def backplane_run_options(url: str | None, env: str | None
+                          ) -> tuple[dict[str, Any], list[str], str | None]:
+    """The runner options, secrets and private value for ``run --backplane[-env]``."""
+    from urllib.parse import urlsplit
+
+    from .errors import ConfigError
+
+    if url is not None and env is not None:
+        raise ConfigError("give the backplane once: --backplane URL or --backplane-env VAR")
+    if env is not None:
+        value = os.environ.get(env, "")
+        if not value.strip():
+            raise ConfigError(f"--backplane-env: the environment variable {env} is not set or "
+                              f"is empty; export {env}=redis://HOST:PORT first")
+        check_backplane_url(value, f"--backplane-env {env}")
+        password = urlsplit(value.strip()).password
+        return {"backplane_env": env}, [password] if password else [], None
+    if url is None:
+        return {}, [], None
+    url = check_backplane_url(url)
+    password = urlsplit(url).password
+    return {"backplane_env": BACKPLANE_ENV}, [password] if password else [], url
+
+
+@contextlib.contextmanager
+def private_env(name: str, value: str | None) -> Any:
+    """``os.environ[name] = value`` for the duration of a run (nothing when ``value`` is None)."""
+    if value is None:
+        yield
+        return
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous

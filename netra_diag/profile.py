@@ -36,6 +36,10 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
+    backplane:                        # the fleet checks under `run` (opt-in)
+      url_env: REDIS_URL              # the variable holding the Redis URL (or url: ...)
+      instances: 2                    # how many instances of the server role to start
+    fleet: [ws://10.0.0.5:8765/ws, ws://10.0.0.6:8765/ws]   # live instances, for `probe`
 """
 
 from __future__ import annotations
@@ -105,12 +109,15 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "run_timeout_s": 10.0,
     "isolation_users": 8.0,
     "latency_runs": 4.0,
+    "backplane_users": 4.0,
+    "backplane_recovery_s": 5.0,
 }
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs",
+    "events", "budgets", "server", "checks_dirs", "backplane", "fleet",
 }
+_BACKPLANE_KEYS = {"url", "url_env", "instances"}
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _IMPORT_FORM = "'package.module:attr' (a dotted module path, a colon, an attribute)"
 
@@ -148,6 +155,10 @@ class Profile:
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
+    #: the fleet checks' backplane under ``run``: ``url`` or ``url_env``, ``instances``
+    backplane: dict[str, Any] = field(default_factory=dict)
+    #: live instances' URLs for ``probe`` (two or more)
+    fleet: tuple[str, ...] = ()
 
     def method(self, key: str) -> str:
         return self.methods.get(key, DEFAULT_METHODS.get(key, key))
@@ -175,6 +186,8 @@ class Profile:
             "server": self.server,
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
+            "backplane": self.backplane,
+            "fleet": list(self.fleet),
         }
 
     @classmethod
@@ -194,6 +207,8 @@ class Profile:
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
+            backplane=dict(raw.get("backplane") or {}),
+            fleet=tuple(raw.get("fleet") or ()),
         )
 
 
@@ -323,7 +338,34 @@ class _Validator:
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
+            backplane=self.backplane(data),
+            fleet=tuple(self.fleet(data)),
         )
+
+    def backplane(self, data: dict) -> dict[str, Any]:
+        conf = self.plain_mapping(data, "backplane")
+        self.known_keys("backplane", conf, dict.fromkeys(_BACKPLANE_KEYS))
+        if "url" in conf and "url_env" in conf:
+            raise self.error("backplane.url_env", "either 'url' or 'url_env', not both")
+        for key in ("url", "url_env"):
+            if key in conf and (not isinstance(conf[key], str) or not conf[key].strip()):
+                raise self.error(f"backplane.{key}", "a non-empty string", conf[key])
+        if "url" in conf and not conf["url"].startswith(("redis://", "rediss://", "unix://")):
+            raise self.error("backplane.url", "a redis://, rediss:// or unix:// URL",
+                             conf["url"])
+        count = conf.get("instances", 2)
+        if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= 8:
+            raise self.error("backplane.instances", "an integer from 2 to 8", count)
+        return {**conf, "instances": count} if conf else {}
+
+    def fleet(self, data: dict) -> list[str]:
+        urls = self.list_of_strings(data, "fleet")
+        for index, url in enumerate(urls):
+            if not url.startswith(("ws://", "wss://")):
+                raise self.error(f"fleet.{index}", "a ws:// or wss:// URL", url)
+        if len(urls) == 1:
+            raise self.error("fleet", "two instances' URLs or more (one is not a fleet)", urls)
+        return urls
 
     def string(self, data: dict, key: str, *, default: str, where: str | None = None) -> str:
         value = data.get(key, default)

@@ -115,36 +115,43 @@ class Backplane:
 
     async def _read_forever(self) -> None:
         delay = RECONNECT_FIRST_S
-        pubsub = await self._subscribe()
+        pubsub = await self._connect()
+        await self._subscribe(pubsub)
         while True:
             try:
                 message = await pubsub.get_message(timeout=None)
             except asyncio.CancelledError:
-                await pubsub.aclose()
+                await _close(pubsub)
                 raise
             except Exception:  # the subscriber connection dropped: reconnect, resubscribe
                 logger.warning("backplane subscriber of %s lost its connection; reconnecting",
                                self.instance_id, exc_info=True)
                 self._subscribed.clear()
-                await _quietly(pubsub.aclose())
+                await _close(pubsub)
                 pubsub = None
                 while pubsub is None:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RECONNECT_CAP_S)
                     try:
-                        pubsub = await self._subscribe()
+                        pubsub = await self._connect()
+                        await self._subscribe(pubsub)
                     except Exception:  # Redis still away: try again after the back-off
                         logger.debug("backplane reconnect failed", exc_info=True)
+                        pubsub = None
                 self.reconnects += 1
                 delay = RECONNECT_FIRST_S
                 continue
             if message is not None and message.get("type") == "pmessage":
                 await self._on_message(message)
 
-    async def _subscribe(self) -> Any:
+    async def _connect(self) -> Any:
         pubsub = self._client().pubsub()
+        await pubsub.connect()
+        return pubsub
+
+    async def _subscribe(self, pubsub: Any) -> None:
         await pubsub.psubscribe(f"{self.prefix}*")
-        # the confirmation: from here on, nothing published is missed
+        # wait for the confirmation: from then on, nothing published is missed
         while True:
             reply = await pubsub.get_message(timeout=5.0)
             if reply is None:
@@ -152,7 +159,6 @@ class Backplane:
             if reply.get("type") == "psubscribe":
                 break
         self._subscribed.set()
-        return pubsub
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         channel = message["channel"]
@@ -174,9 +180,11 @@ class Backplane:
                 logger.warning("backplane: delivery to a connection failed", exc_info=True)
 
 
-async def _quietly(awaitable: Awaitable[Any]) -> None:
+async def _close(pubsub: Any) -> None:
+    """Close a subscriber and its private connection pool (it may be dead already)."""
     try:
-        await awaitable
+        await pubsub.aclose()
+        await pubsub.connection_pool.disconnect()
     except Exception:  # closing a dead connection: nothing more to do
         logger.debug("closing a backplane connection failed", exc_info=True)
 
