@@ -35,11 +35,14 @@ from netra_diag.support.judge import CONTROL_TYPES
 
 from ._endpoint import is_live, live_members, wire_budget
 
-__all__ = ["FleetEndpoint", "Socket", "backplane_url", "fleet_skip", "open_fleet",
+__all__ = ["SETTLE_S", "FleetEndpoint", "Socket", "backplane_url", "fleet_skip", "open_fleet",
            "quiet_period", "run_events"]
 
 #: How long every socket keeps listening after the runs, for late duplicates or leaks.
 QUIET_S = 0.3
+#: How long a socket waits for a run's last event from another instance before that run
+#: counts as lost there (Redis on a LAN relays in milliseconds).
+SETTLE_S = 1.0
 #: Frames of the protocol that are not agent events.
 NOT_EVENTS = CONTROL_TYPES | {"subscribed", "time"}
 NO_FLEET = ("no fleet configured: the fleet checks need several instances sharing a "

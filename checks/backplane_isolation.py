@@ -10,7 +10,15 @@ from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, 
 
 from ._calling import run_async
 from ._endpoint import redact_verdict
-from ._fleet import NOT_EVENTS, FleetEndpoint, Socket, fleet_skip, open_fleet, quiet_period
+from ._fleet import (
+    NOT_EVENTS,
+    SETTLE_S,
+    FleetEndpoint,
+    Socket,
+    fleet_skip,
+    open_fleet,
+    quiet_period,
+)
 
 EXPLAIN = """\
 Verifies that the backplane keeps users apart: several users, spread over the fleet's
@@ -98,7 +106,7 @@ async def observe_isolation(fleet: FleetEndpoint) -> Verdict:
             for (_, r, _, _), i in zip(pairs, run_ids, strict=True) if i))
         await asyncio.gather(*(
             w.wait_for(lambda f, i=i: f.get("run_id") == i and f.get("type") not in NOT_EVENTS
-                       and f.get("type") == "agent_completed", min(2.0, w.remaining()))
+                       and f.get("type") == "agent_completed", min(SETTLE_S, w.remaining()))
             for (w, _, _, _), i in zip(pairs, run_ids, strict=True) if i))
         await quiet_period(sockets)
     finally:

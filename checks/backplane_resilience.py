@@ -12,7 +12,15 @@ from netra_diag.support.judge import judge_run
 
 from ._calling import run_async
 from ._endpoint import redact_verdict
-from ._fleet import FleetEndpoint, Socket, fleet_skip, open_fleet, quiet_period, run_events
+from ._fleet import (
+    SETTLE_S,
+    FleetEndpoint,
+    Socket,
+    fleet_skip,
+    open_fleet,
+    quiet_period,
+    run_events,
+)
 
 EXPLAIN = """\
 Verifies that a fleet survives its backplane connection dropping in the middle of a run:
@@ -86,7 +94,7 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
     last = critical[-1]
     runs: list[tuple[str, str]] = []  # (phase, run_id)
 
-    async def run_once(phase: str, *, kill_on_first: bool = False, wait_s: float = 2.0
+    async def run_once(phase: str, *, kill_on_first: bool = False, wait_s: float
                        ) -> tuple[str, bool]:
         request_id = await runner.start_run(thread)
         run_id = await runner.run_id_of(request_id, runner.remaining())
@@ -117,8 +125,8 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         if problem:
             raise SetupError(f"instance A has no watching socket: {problem}",
                              fix="see the README's Fleet section (the subscribe frame)")
-        baseline, crossed = await run_once("before the drop")
-        if not crossed or not _clean(watcher, baseline, critical):
+        baseline, crossed = await run_once("before the drop", wait_s=SETTLE_S)
+        if not crossed or not all(_clean(s, baseline, critical) for s in (watcher, runner)):
             return skipped("delivery across instances is not clean before any drop, so "
                            "resilience cannot be judged: see cross-instance-delivery")
         await run_once("in flight when the connection dropped", kill_on_first=True, wait_s=0.3)
@@ -127,12 +135,12 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         budget_end = dropped_at + recovery_s
         while time.monotonic() < budget_end and watcher.remaining() > 1.0:
             _, crossed = await run_once("during recovery",
-                                        wait_s=min(0.5, max(0.05, budget_end - time.monotonic())))
+                                        wait_s=min(0.2, max(0.05, budget_end - time.monotonic())))
             if crossed:
                 recovered_after = time.monotonic() - dropped_at
                 break
         if recovered_after is not None:
-            await run_once("after recovery")
+            await run_once("after recovery", wait_s=SETTLE_S)
         await quiet_period([watcher, runner])
     finally:
         await asyncio.gather(watcher.close(), runner.close())

@@ -10,7 +10,15 @@ from netra_diag.support.judge import judge_run
 
 from ._calling import run_async
 from ._endpoint import redact_verdict
-from ._fleet import FleetEndpoint, Socket, fleet_skip, open_fleet, quiet_period, run_events
+from ._fleet import (
+    SETTLE_S,
+    FleetEndpoint,
+    Socket,
+    fleet_skip,
+    open_fleet,
+    quiet_period,
+    run_events,
+)
 
 EXPLAIN = """\
 Verifies that, across a fleet of instances sharing a backplane (Redis pub/sub), a user's
@@ -77,7 +85,7 @@ async def observe_delivery(fleet: FleetEndpoint, critical: tuple[str, ...]) -> V
                                fix="the fleet checks subscribe a socket without starting a "
                                "run ({\"type\":\"subscribe\"}); see the README's Fleet section")
         runs: list[tuple[int, str | None]] = []
-        for index, sock in enumerate(sockets):
+        for index, sock in enumerate(sockets):  # one run per instance, one after another
             request_id = await sock.start_run(thread)
             run_id = await sock.run_id_of(request_id, sock.remaining())
             runs.append((index, run_id))
@@ -86,10 +94,11 @@ async def observe_delivery(fleet: FleetEndpoint, critical: tuple[str, ...]) -> V
                                "instance's logs")
             await sock.wait_for(lambda f, r=run_id: f.get("type") in ("run_finished", "error")
                                 and f.get("run_id") == r, sock.remaining())
-            await asyncio.gather(*(
-                other.wait_for(lambda f, r=run_id: f.get("type") == critical[-1]
-                               and f.get("run_id") == r, min(2.0, other.remaining()))
-                for other in sockets if other is not sock))
+        # then every other socket gets SETTLE_S (in all, not per run) to see each run end
+        await asyncio.gather(*(
+            other.wait_for(lambda f, r=run_id: f.get("type") == critical[-1]
+                           and f.get("run_id") == r, min(SETTLE_S, other.remaining()))
+            for origin, run_id in runs for other in sockets if other is not sockets[origin]))
         await quiet_period(sockets)
     finally:
         await asyncio.gather(*(s.close() for s in sockets))

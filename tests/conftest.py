@@ -72,3 +72,19 @@ def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
     shared.clear()
     yield shared
     shared.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free loopback port for this test session (worker);
+    the tests that need it skip, saying why, only when redis-server is not installed."""
+    from netra_diag.support.redis_server import RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server): the "
+                    "fleet tests need a real Redis backplane")
+    server = RedisServer.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
