@@ -48,7 +48,7 @@ receipt deliver only messages another instance published."""
 
 
 @check(id="cross-instance-delivery", why="e2e", title="Delivery across instances",
-       explain=EXPLAIN, tags=("wire", "fleet"),
+       explain=EXPLAIN, tags=("fleet",),
        fix="publish every event to the user's backplane channel and deliver, on every other "
        "instance, what arrives through it, exactly once (skip messages the instance "
        "published itself)")

@@ -340,8 +340,10 @@ def serve(
 
 @app.command()
 def probe(
-    url: Annotated[str, typer.Argument(
-        metavar="URL", help="The live endpoint, ws://HOST:PORT/PATH or wss://...")],
+    url: Annotated[list[str] | None, typer.Argument(
+        metavar="URL...", help="The live endpoint, ws://HOST:PORT/PATH or wss://...; two or "
+        "more: the instances of one fleet (the fleet checks run across them). Default: the "
+        "profile's fleet: list.", show_default=False)] = None,
     token_env: Annotated[str | None, typer.Option(
         "--token-env", metavar="VAR",
         help="The environment variable holding the bearer token (preferred).")] = None,
@@ -368,13 +370,15 @@ def probe(
         "within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
 ) -> None:
-    """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""
+    """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint (or fleet)."""
     _choice(format, RUN_FORMATS, "--format")
     from .probe import ProbeRequest
     from .probe import probe as probe_endpoint
 
+    urls = list(url or [])
     request = ProbeRequest(
-        url=url, token=token, token_env=token_env, user_token_envs=user_token_env or [],
+        url=urls[0] if urls else "", fleet=tuple(urls), token=token, token_env=token_env,
+        user_token_envs=user_token_env or [],
         profile=profile, latency_budget_ms=latency_budget_ms, format=format, output=output,
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),

@@ -15,7 +15,6 @@ import json
 import signal
 import sys
 import traceback
-from pathlib import Path
 from typing import Any
 
 #: Parameters a server role must accept (by name, or through ``**options``) to join a fleet.
@@ -44,11 +43,20 @@ def _accepted(start: Any, options: dict[str, Any]) -> str | None:
     return None
 
 
-async def _serve(job: dict[str, Any]) -> int:
-    from netra_diag.context import import_string
+def _import(entry: str) -> Any:
+    """``module:attr`` (kept light: an instance imports nothing of netra-diag's core)."""
+    import importlib
 
+    module_name, _, attr_path = entry.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr_path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+async def _serve(job: dict[str, Any]) -> int:
     try:
-        start = import_string(job["role"], root=Path(job["root"]), what="the 'server' role")
+        start = _import(job["role"])
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
         _report({"error": f"cannot import the server role {job['role']}: {exc}",
                  "detail": traceback.format_exc()})
@@ -93,7 +101,10 @@ def main() -> None:
     try:
         job = json.loads(line)
     except ValueError:
-        _report({"error": "no job on standard input"})
+        job = None
+    if not isinstance(job, dict) or not {"root", "role", "host", "port", "users"} <= set(job):
+        _report({"error": "no job on standard input (this module is started by "
+                 "netra_diag.fleet.start_fleet)"})
         sys.exit(2)
     sys.path.insert(0, job["root"])
     code = asyncio.run(_serve(job))
