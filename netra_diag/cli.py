@@ -328,13 +328,32 @@ def serve(
         "its bearer token (repeatable; preferred).")] = None,
     inject: InjectOpt = None,
     scenario: ScenarioOpt = None,
+    instances: Annotated[int, typer.Option(
+        "--instances", help="Serve a fleet: this many instances, each its own process and "
+        "port, sharing --backplane.")] = 1,
+    backplane: Annotated[str | None, typer.Option(
+        "--backplane", metavar="URL", help="The Redis URL the instances share "
+        "(redis://HOST:PORT).")] = None,
+    backplane_env: Annotated[str | None, typer.Option(
+        "--backplane-env", metavar="VAR", help="The environment variable holding the "
+        "backplane URL.")] = None,
 ) -> None:
-    """Serve the reference pipeline's WebSocket endpoint until Ctrl-C or SIGTERM."""
+    """Serve the reference pipeline's WebSocket endpoint (or a fleet) until Ctrl-C or SIGTERM."""
+    import os
+
     from .serve import ServeRequest
     from .serve import serve as serve_endpoint
 
+    if backplane is not None and backplane_env is not None:
+        raise fail_usage("give the backplane once: --backplane URL or --backplane-env VAR")
+    if backplane_env is not None:
+        backplane = os.environ.get(backplane_env, "").strip() or None
+        if backplane is None:
+            raise fail_usage(f"--backplane-env: the environment variable {backplane_env} is "
+                             f"not set or is empty; export {backplane_env}=redis://HOST:PORT")
     request = ServeRequest(host=host, port=port, users=user or [], user_envs=user_env or [],
-                           inject=tuple(inject or ()), scenario=scenario)
+                           inject=tuple(inject or ()), scenario=scenario,
+                           instances=instances, backplane=backplane)
     raise typer.Exit(int(_guard(serve_endpoint, request)))
 
 
