@@ -131,15 +131,14 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str
         fleet = await start_fleet(ctx.root, ctx.role("server"), instances, dict(members), url,
                                   timeout=max(2.0, budget / 2))
     except FleetError as exc:
-        from netra_diag import Evidence
-
-        detail = str(exc.detail)[-2000:]
-        for secret in hidden:
-            detail = detail.replace(secret, "***")
-        raise SetupError(f"the fleet could not start: {str(exc).replace(url, '<backplane>')}",
-                         *([Evidence("traceback", detail)] if detail else []),
-                         fix="check that the backplane URL answers and that the server role "
-                         "accepts backplane=, instance_id= and channel_prefix= "
+        lines = [line for line in str(exc.detail).strip().splitlines() if line.strip()]
+        message = f"the fleet could not start: {exc}" + (
+            f" ({lines[-1].strip()[:300]})" if lines and lines[-1].strip() not in str(exc)
+            else "")
+        for secret in [url, *hidden]:
+            message = message.replace(secret, "***")
+        raise SetupError(message, fix="check that the backplane URL answers and that the "
+                         "server role accepts backplane=, instance_id= and channel_prefix= "
                          "(see README: Fleet)") from None
     try:
         yield FleetEndpoint(fleet.urls, members, False, budget, backplane=url,
