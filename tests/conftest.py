@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -81,6 +82,8 @@ def redis_url() -> Iterator[str]:
     from netra_diag.support.redis_server import RedisServer, find_redis_server
 
     if find_redis_server() is None:
+        if os.environ.get("CI"):  # .ci/run installs it: a missing server there is a defect
+            pytest.fail("redis-server is not installed, yet CI must run the fleet tests")
         pytest.skip("redis-server is not installed (apt-get install redis-server): the "
                     "fleet tests need a real Redis backplane")
     server = RedisServer.start()
