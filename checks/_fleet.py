@@ -45,9 +45,8 @@ QUIET_S = 0.3
 SETTLE_S = 1.0
 #: Frames of the protocol that are not agent events.
 NOT_EVENTS = CONTROL_TYPES | {"subscribed", "time"}
-NO_FLEET = ("no fleet configured: the fleet checks need several instances sharing a "
-            "backplane: `netra-diag run --backplane redis://HOST:PORT` (instances of the "
-            "target's server role are started on it), or `netra-diag probe URL1 URL2 ...`")
+NO_FLEET = ("no fleet configured (opt-in): run with --backplane redis://HOST:PORT, or "
+            "probe URL1 URL2 ...")
 
 
 def backplane_url(ctx: CheckContext) -> str | None:
