@@ -19,6 +19,10 @@ instance A while the agent run executes on instance B. Rules:
   its rooms. When the subscriber connection drops, the reader reconnects with a bounded
   back-off and subscribes again before reading on. Redis pub/sub is at-most-once:
   what is published while an instance is disconnected is not replayed to it.
+* **Publishing is at-most-once too**: a publish that fails (the connection dropped) is
+  logged, counted in ``publish_failures`` and dropped, never retried: after an ambiguous
+  failure Redis may have relayed it already, and a retry would deliver it twice. The next
+  publish connects again.
 * Connections are named ``<prefix><instance_id>`` (``CLIENT SETNAME``), so an operator (or
   ``backplane-resilience``) can find and drop exactly this fleet's connections.
 """
@@ -60,6 +64,7 @@ class Backplane:
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self.published = 0
+        self.publish_failures = 0
         self.received = 0
         self.reconnects = 0
 
@@ -70,14 +75,11 @@ class Backplane:
 
         return aioredis.Redis.from_url(
             self.url, client_name=f"{self.prefix}{self.instance_id}",
-            retry=Retry(NoBackoff(), 0), socket_connect_timeout=5)
+            retry=Retry(NoBackoff(), 0), socket_connect_timeout=5, socket_timeout=None)
 
     async def start(self, timeout: float = 5.0) -> None:
         """Connect, subscribe, and return once the subscription is confirmed."""
-        import redis.asyncio as aioredis
-
-        self._publisher = aioredis.Redis.from_url(
-            self.url, client_name=f"{self.prefix}{self.instance_id}", socket_connect_timeout=5)
+        self._publisher = self._client()
         await asyncio.wait_for(self._publisher.ping(), timeout)
         self._reader = asyncio.create_task(self._read_forever())
         await asyncio.wait_for(self._subscribed.wait(), timeout)
@@ -110,7 +112,13 @@ class Backplane:
         """Send ``event`` to the other instances (this one delivered it already)."""
         payload = json.dumps({"origin": self.instance_id, "event": event},
                              separators=(",", ":"))
-        await self._publisher.publish(channel, payload)
+        try:
+            await self._publisher.publish(channel, payload)
+        except Exception:  # the backplane is away: drop it (see the rules), never retry
+            self.publish_failures += 1
+            logger.warning("backplane: an event for %s was not published", channel,
+                           exc_info=True)
+            return
         self.published += 1
 
     async def _read_forever(self) -> None:
