@@ -249,8 +249,8 @@ def faults(format: ListFormatOpt = "rich") -> None:
     _choice(format, LIST_FORMATS, "--format")
     from . import faults as faults_mod
 
-    rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by)}
-            for f in faults_mod.FAULTS.values()]
+    rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by),
+             "needs": list(f.needs)} for f in faults_mod.FAULTS.values()]
     if format == "json":
         import json
 
@@ -264,7 +264,8 @@ def faults(format: ListFormatOpt = "rich") -> None:
     for col in ("fault", "description", "caught by"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["description"], ", ".join(row["detected_by"]))
+        needs = " (with --backplane URL)" if "backplane" in row["needs"] else ""
+        table.add_row(row["name"], row["description"], ", ".join(row["detected_by"]) + needs)
     console = make_console()
     console.print(table)
     for name, members in faults_mod.SCENARIOS.items():

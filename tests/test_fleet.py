@@ -68,8 +68,15 @@ def test_probe_of_a_served_fleet_runs_the_fleet_checks_across_its_instances(redi
         assert len(served.urls) == 2, "".join(served.banner)
         assert "probe the fleet:" in "".join(served.banner)
         proc = probe(served.urls, tmp_path)
+        # the same fleet named by a profile's fleet: list
+        profile = tmp_path / "fleet.yaml"
+        profile.write_text("fleet:\n" + "".join(f"  - {u}\n" for u in served.urls))
+        by_profile = probe([], tmp_path, "--profile", str(profile), "--only",
+                           "cross-instance-delivery")
     finally:
         assert served.stop() == 0
+    assert by_profile.returncode == 0, by_profile.stdout + by_profile.stderr
+    assert statuses(json.loads(by_profile.stdout)) == {"cross-instance-delivery": "pass"}
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
     got = statuses(doc)
