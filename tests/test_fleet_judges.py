@@ -94,6 +94,13 @@ def test_resilience_reports_what_was_lost_against_the_expectation_and_passes(che
     assert any("does not replay" in e.message for e in verdict.evidence)
 
 
+def test_resilience_is_skipped_when_the_first_run_was_not_clean_before_any_drop(checks):
+    runner = sock("u", *(events("u", r) for r in ("r0", "r0", "r1", "r2", "r3")))  # an echo
+    watcher = sock("u", *(events("u", r) for r in ("r0", "r1", "r2", "r3")))
+    verdict = resilience(checks, watcher, runner, 0.1)
+    assert verdict.status is Status.SKIP and "cross-instance-delivery" in verdict.summary
+
+
 @pytest.mark.parametrize(("watcher_runs", "recovered", "expected"), [
     ((("r0", (1, 2, 3, 4, 5)), ("r1", (1, 2, 2, 3))), 0.1, "received events twice"),
     ((("r0", (1, 2, 3, 4, 5)),), None, "did not subscribe again"),

@@ -19,10 +19,13 @@ instance A while the agent run executes on instance B. Rules:
   its rooms. When the subscriber connection drops, the reader reconnects with a bounded
   back-off and subscribes again before reading on. Redis pub/sub is at-most-once:
   what is published while an instance is disconnected is not replayed to it.
-* **Publishing is at-most-once too**: a publish that fails (the connection dropped) is
-  logged, counted in ``publish_failures`` and dropped, never retried: after an ambiguous
-  failure Redis may have relayed it already, and a retry would deliver it twice. The next
-  publish connects again.
+* **One publisher per instance**: ``publish`` never blocks the run; it puts the message on
+  a bounded queue (``PUBLISH_QUEUE_MAXSIZE``) drained by one task over one connection, in
+  pipelined batches, so the instance's messages reach Redis in the order they were
+  published. A full queue drops the message (counted in ``publish_failures``).
+* **Publishing is at-most-once too**: a batch whose write fails (the connection dropped) is
+  logged, counted and dropped, never retried: after an ambiguous failure Redis may have
+  relayed it already, and a retry would deliver it twice. The next batch connects again.
 * Connections are named ``<prefix><instance_id>`` (``CLIENT SETNAME``), so an operator (or
   ``backplane-resilience``) can find and drop exactly this fleet's connections.
 """
@@ -43,6 +46,10 @@ logger = logging.getLogger(__name__)
 #: Seconds between reconnection attempts of the subscriber (doubling up to the cap).
 RECONNECT_FIRST_S = 0.05
 RECONNECT_CAP_S = 1.0
+#: Messages waiting for the publisher task; beyond it, a message is dropped and counted.
+PUBLISH_QUEUE_MAXSIZE = 10_000
+#: At most this many messages per pipelined batch.
+PUBLISH_BATCH = 256
 
 
 def channel_for(prefix: str, user_id: str, thread_id: str) -> str:
@@ -61,6 +68,8 @@ class Backplane:
         self._deliver = deliver
         self._rooms: dict[str, list[Any]] = {}
         self._publisher: Any = None
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(PUBLISH_QUEUE_MAXSIZE)
+        self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self.published = 0
@@ -81,13 +90,15 @@ class Backplane:
         """Connect, subscribe, and return once the subscription is confirmed."""
         self._publisher = self._client()
         await asyncio.wait_for(self._publisher.ping(), timeout)
+        self._writer = asyncio.create_task(self._write_forever())
         self._reader = asyncio.create_task(self._read_forever())
         await asyncio.wait_for(self._subscribed.wait(), timeout)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        for task in (self._writer, self._reader):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._publisher is not None:
             await self._publisher.aclose()
 
@@ -109,17 +120,35 @@ class Backplane:
     # -- traffic -----------------------------------------------------------------------
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
-        """Send ``event`` to the other instances (this one delivered it already)."""
+        """Queue ``event`` for the other instances (this one delivered it already)."""
         payload = json.dumps({"origin": self.instance_id, "event": event},
                              separators=(",", ":"))
         try:
-            await self._publisher.publish(channel, payload)
-        except Exception:  # the backplane is away: drop it (see the rules), never retry
+            self._outbox.put_nowait((channel, payload))
+        except asyncio.QueueFull:
             self.publish_failures += 1
-            logger.warning("backplane: an event for %s was not published", channel,
-                           exc_info=True)
-            return
-        self.published += 1
+            logger.warning("backplane: publish queue full; an event for %s was dropped",
+                           channel)
+
+    async def _write_forever(self) -> None:
+        """Drain the outbox in pipelined batches over the one publisher connection."""
+        while True:
+            batch = [await self._outbox.get()]
+            while len(batch) < PUBLISH_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            try:
+                async with self._publisher.pipeline(transaction=False) as pipe:
+                    for channel, payload in batch:
+                        pipe.publish(channel, payload)
+                    await pipe.execute()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the backplane is away: drop the batch (see the rules)
+                self.publish_failures += len(batch)
+                logger.warning("backplane: %d event(s) were not published", len(batch),
+                               exc_info=True)
+                continue
+            self.published += len(batch)
 
     async def _read_forever(self) -> None:
         delay = RECONNECT_FIRST_S
