@@ -23,16 +23,21 @@ FLEET_FAULTS = sorted(f for f in FAULTS if "backplane" in FAULTS[f].needs)
 RECOVERY_S = 2.0
 
 
-def run_fleet(*faults: str, backplane: str) -> dict:
-    """Every built-in check on the reference, the fleet checks on ``backplane``, handed to
-    the check interpreters in an environment variable exactly as ``run --backplane`` does."""
+FLEET_CHECKS = {"cross-instance-delivery", "backplane-isolation", "backplane-resilience"}
+
+
+def run_fleet(*faults: str, backplane: str, fleet_only: bool = False) -> dict:
+    """The built-in checks on the reference (``fleet_only``: the fleet checks), the fleet
+    checks on ``backplane``, handed to the check interpreters in an environment variable
+    exactly as ``run --backplane`` does."""
     registry = Registry()
     registry.load_builtin()
+    specs = [s for s in registry.specs if not fleet_only or s.id in FLEET_CHECKS]
     with open_target(None, inject=faults) as target, private_env(BACKPLANE_ENV, backplane):
         profile = replace(target.profile, budgets={**target.profile.budgets,
                                                    "backplane_recovery_s": RECOVERY_S})
         outcome = Runner(profile, timeout_s=30, options={"backplane_env": BACKPLANE_ENV}
-                         ).run(registry.specs)
+                         ).run(specs)
     return {r.id: r for r in outcome.results}
 
 
@@ -50,8 +55,10 @@ def test_the_fleet_faults_are_declared_with_their_owner():
     }
 
 
-def test_the_healthy_fleet_passes_every_check(redis_url):
-    results = run_fleet(backplane=redis_url)
+def test_the_healthy_fleet_passes_every_fleet_check(redis_url):
+    """(The single-process checks on the healthy reference: test_fault_matrix.py.)"""
+    results = run_fleet(backplane=redis_url, fleet_only=True)
+    assert set(results) == FLEET_CHECKS
     assert all(r.status is Status.PASS for r in results.values()), describe(results)
     resilience = results["backplane-resilience"]
     assert "0 duplicates" in resilience.summary
@@ -60,11 +67,22 @@ def test_the_healthy_fleet_passes_every_check(redis_url):
 
 
 @pytest.mark.parametrize("fault", FLEET_FAULTS)
-def test_each_fleet_fault_is_caught_by_its_owner_alone(fault, redis_url):
-    """The owner fails; no other check fails or errs (the single-process checks, event-flow
-    included, cannot see a defect that acts only between instances)."""
-    results = run_fleet(fault, backplane=redis_url)
+def test_each_fleet_fault_is_caught_by_its_owner_alone_among_the_fleet_checks(fault,
+                                                                              redis_url):
+    """The owner fails; the other fleet checks neither fail nor err."""
+    results = run_fleet(fault, backplane=redis_url, fleet_only=True)
+    assert set(results) == FLEET_CHECKS
     failing = {k for k, r in results.items() if r.status is Status.FAIL}
     assert failing == set(FAULTS[fault].detected_by), describe(results)
     errors = [r for r in results.values() if r.status is Status.ERROR]
     assert not errors, describe(results)
+
+
+def test_no_single_process_check_sees_the_fleet_faults(redis_url):
+    """Every fleet fault at once (they touch disjoint text), every check: only the fleet
+    checks fail; the single-process checks, event-flow included, pass (they cannot see a
+    defect that acts only between instances, so none is blamed for it)."""
+    results = run_fleet(*FLEET_FAULTS, backplane=redis_url)
+    single = {k: r for k, r in results.items() if k not in FLEET_CHECKS}
+    assert single and all(r.status is Status.PASS for r in single.values()), describe(results)
+    assert results["cross-instance-delivery"].status is Status.FAIL, describe(results)
