@@ -126,7 +126,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str
     hidden = [t for _, t in members] + ([password] if password else [])
     try:
         fleet = await start_fleet(ctx.root, ctx.role("server"), instances, dict(members), url,
-                                  timeout=max(2.0, budget / 2))
+                                  timeout=min(15.0, max(5.0, ctx.timeout_s / 3)))
     except FleetError as exc:
         lines = [line for line in str(exc.detail).strip().splitlines() if line.strip()]
         message = f"the fleet could not start: {exc}" + (
