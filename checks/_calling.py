@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure
 from netra_diag.context import target_traceback
+from netra_diag.profile import DEFAULT_METHODS
 from netra_diag.support.calls import (
     Call,
     blame_invented,
@@ -33,16 +34,27 @@ __all__ = [
     "build_components",
     "build_role",
     "call_built",
+    "call_hook",
     "call_target",
     "call_wiring_entry",
     "context_values",
     "crash_observations",
+    "definition_site",
+    "detach_recorder",
     "in_target",
+    "joined_by",
+    "located",
     "make_user_context",
     "method_call",
+    "missing_method",
+    "on_tool_context",
     "probe_event",
     "run_async",
+    "set_up",
+    "setup_failure",
     "target_crash",
+    "tool_object_blamed",
+    "user_id_of",
 ]
 
 T = TypeVar("T")
@@ -65,15 +77,20 @@ def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
         ) from None
 
 
-def in_target(exc: BaseException, root: Path) -> bool:
+def in_target(exc: BaseException, root: Path, hooks: Path | None = None) -> bool:
     """True when any frame of ``exc``'s traceback lies in the target's source: the crash
     happened once the target's code was running (it may end in a library the target called,
     such as ``json.dumps``). Only when no target frame ran is the crash the harness's.
-    Installed packages under the root (a ``site-packages`` folder) are not the target."""
+    Installed packages under the root (a ``site-packages`` folder) and the user's hooks file
+    are not the target."""
     root_r = root.resolve()
+    hooks_r = hooks.resolve() if hooks is not None else None
     for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path == hooks_r:
+            continue
         try:
-            rel = Path(frame.filename).resolve().relative_to(root_r)
+            rel = path.relative_to(root_r)
         except (ValueError, OSError):
             continue
         if not {"site-packages", "dist-packages"} & set(rel.parts):
@@ -81,11 +98,36 @@ def in_target(exc: BaseException, root: Path) -> bool:
     return False
 
 
+#: The tool's own objects a target may trip on, and the hook that supplies the real thing.
+TOOL_OBJECTS: dict[str, str] = {"RecordingConnection": "connect"}
+
+
+def tool_object_blamed(exc: BaseException) -> str | None:
+    """The name of the tool's own object that ``exc`` is about (the target read an
+    attribute our recording connection lacks, or rejected its type), else None."""
+    obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    if obj is not None and type(obj).__module__.startswith("netra_diag"):
+        return type(obj).__name__
+    text = str(exc)
+    return next((name for name in TOOL_OBJECTS if name in text), None)
+
+
 def target_crash(ctx: CheckContext, exc: BaseException, doing: str) -> TargetFailure | SetupError:
-    """The right exception for a crash while ``doing`` something with the target."""
+    """The right exception for a crash while ``doing`` something with the target: the
+    target's own crash (``TargetFailure``); a crash on an object netra-diag made, or before
+    the target's code ran (``SetupError``, naming the hook or key that fixes it)."""
     if isinstance(exc, SetupError | TargetFailure):
         return exc
-    if in_target(exc, ctx.root):
+    tool_object = tool_object_blamed(exc)
+    if tool_object is not None:
+        hook = TOOL_OBJECTS.get(tool_object, "connect")
+        return SetupError(
+            f"{doing} raised {type(exc).__name__}: {exc}: the target tripped on netra-diag's "
+            f"own {tool_object}, so this says nothing about your code",
+            fix=f"define {hook}() in your hooks file (profile key 'hooks:') to do this step "
+            "the way your application does (wrap the connection in your own record)",
+            evidence=tuple(target_traceback(exc, ctx.root)[1:]))
+    if in_target(exc, ctx.root, ctx.profile.hooks):
         return TargetFailure(f"{doing} raised {type(exc).__name__}: {exc}",
                              *target_traceback(exc, ctx.root))
     return SetupError(
@@ -114,7 +156,7 @@ def crash_observations(items: Any, *, keep_file: bool = False) -> list[Evidence]
     return out
 
 
-async def call_target(ctx: CheckContext, doing: str, func: Callable[..., Any], *args: Any,
+async def call_target(ctx: CheckContext, doing: str, func: Callable[..., Any], /, *args: Any,
                       **kwargs: Any) -> tuple[Any, bool]:
     """Call target code and settle the result; crashes become fail/error (see module doc)."""
     try:
@@ -131,7 +173,8 @@ async def call_built(ctx: CheckContext, doing: str, func: Callable[..., Any], ca
     try:
         return await settle(func(*call.args, **call.kwargs))
     except Exception as exc:
-        blamed = blame_invented(exc, call.invented) if in_target(exc, ctx.root) else None
+        blamed = blame_invented(exc, call.invented) \
+            if in_target(exc, ctx.root, ctx.profile.hooks) else None
         if blamed is None:
             raise target_crash(ctx, exc, doing) from exc
         value = call.invented[blamed]
@@ -158,7 +201,8 @@ async def build_role(ctx: CheckContext, role: str, available: dict[str, Any] | N
 
 
 async def make_user_context(ctx: CheckContext, label: str = "user") -> Any:
-    """A fresh user context for a synthetic user (ids unique within this interpreter)."""
+    """A fresh user context for a synthetic user (ids unique within this interpreter):
+    from the hooks' ``make_user_context`` when defined, else the ``user_context`` role."""
     n = next(_counter)
     ids = {
         "user_id": f"netra-diag-{label}-{n}",
@@ -166,8 +210,107 @@ async def make_user_context(ctx: CheckContext, label: str = "user") -> Any:
         "thread_id": f"netra-diag-thread-{n}",
         "run_id": f"netra-diag-run-{n}",
     }
+    if ctx.hooks.get("make_user_context") is not None:
+        value, _ = await call_hook(ctx, "make_user_context", ids)
+        return value
     value, _ = await build_role(ctx, "user_context", ids)
     return value
+
+
+async def call_hook(ctx: CheckContext, name: str, available: dict[str, Any]) -> tuple[Any, bool]:
+    """Call the user's hook ``name`` with arguments filled by name. A crash in the hook's
+    own code is a ``SetupError`` (the user's set-up failed); a crash in the target's code
+    that the hook drove is sorted like any call into the target."""
+    hooks = ctx.hooks
+    func = hooks.get(name)
+    args, kwargs = hooks.arguments(name, available)
+    try:
+        return await settle(func(*args, **kwargs))
+    except Exception as exc:
+        if in_target(exc, ctx.root, ctx.profile.hooks) or tool_object_blamed(exc):
+            raise target_crash(ctx, exc, f"{hooks.label(name)} (driving the target)") from exc
+        raise SetupError(f"{hooks.label(name)} raised {type(exc).__name__}: {exc}",
+                         fix=f"fix {name}() in {hooks.path} (your set-up code)",
+                         evidence=(Evidence("traceback", "".join(
+                             traceback.format_exception(exc))[-2000:]),)) from exc
+
+
+async def set_up(ctx: CheckContext, what: str, step: Awaitable[T]) -> T:
+    """Await a set-up step that lies outside the check's own property. If the target's
+    code crashes there, the check cannot judge its link: a ``SetupError`` ("could not set
+    up", see ``setup_failure``). Never a ``fail``."""
+    try:
+        return await step
+    except TargetFailure as exc:
+        raise setup_failure(exc, what) from exc
+
+
+#: Exceptions that a value of the wrong shape causes (see ``on_tool_context``).
+_SHAPE_ERRORS = (TypeError, AttributeError, ValueError, KeyError)
+
+
+async def on_tool_context(ctx: CheckContext, what: str, step: Awaitable[T]) -> T:
+    """Await a step that hands the target a user context (the check's property is what the
+    component does with it, not whether it accepts it). If the target rejects the context
+    with an error of the wrong-value kind (``TypeError``, ``AttributeError``,
+    ``ValueError``, ``KeyError``), that is a set-up failure, never this check's ``fail``: a
+    context-type split is context-identity's to report (the run names it as the owner,
+    see ``netra_diag.blocking``); and a context netra-diag built itself (no
+    ``make_user_context`` hook) may simply not be what the application builds, so the fix
+    names that hook."""
+    try:
+        return await step
+    except TargetFailure as exc:
+        if not isinstance(exc.__cause__, _SHAPE_ERRORS):
+            raise
+        hooked = ctx.hooks.get("make_user_context") is not None
+        built = "your make_user_context() built" if hooked else "netra-diag built"
+        error = setup_failure(exc, f"{what}, with the user context {built}")
+        error.fix = ("the target rejected the user context: a context-type split is "
+                     "reported by context-identity" + ("" if hooked else
+                     "; or define make_user_context() in your hooks file (profile key "
+                     "'hooks:') to build the context your application builds"))
+        raise error from exc
+
+
+def setup_failure(exc: TargetFailure, what: str) -> SetupError:
+    """The ``SetupError`` for a target crash in set-up step ``what``: its evidence keeps the
+    crash's site (``data.blocked_at``) and traceback, so that the run can name the check
+    that owns that defect (``netra_diag.blocking``)."""
+    crash = [e for e in exc.evidence if isinstance(e, Evidence)]
+    site = next((e for e in crash if e.kind == "location" and e.file), None)
+    at = f" at {site.location}" if site is not None else ""
+    return SetupError(
+        f"could not set up ({what}): {exc.summary}{at}",
+        fix="this step is outside this check's property: the check that owns this defect "
+        "reports it; fix it there, or supply this step through a hook",
+        evidence=(Evidence("observed", f"set-up step failed: {what}{at}",
+                           data={"blocked_at": site.location if site else None, "step": what}),
+                  *(e for e in crash if e.kind != "location")))
+
+
+def definition_site(ctx: CheckContext, obj: Any) -> tuple[str, int] | None:
+    """Where ``obj`` (a function, method or class) is defined in the target: ``(relpath,
+    line)``, or None when it is not the target's own code."""
+    import inspect
+
+    target = getattr(obj, "__func__", obj)
+    try:
+        path = inspect.getsourcefile(target)
+        _, line = inspect.getsourcelines(target)
+    except (TypeError, OSError):
+        return None
+    if path is None or not ctx.in_target(path):
+        return None
+    return ctx.relpath(path), max(1, line)
+
+
+def located(ctx: CheckContext, obj: Any, message: str) -> Evidence:
+    """A finding located at ``obj``'s definition (an ``observed`` line when it has none)."""
+    site = definition_site(ctx, obj)
+    if site is None:
+        return Evidence("observed", message)
+    return Evidence("location", message, site[0], site[1])
 
 
 def context_values(user_context: Any) -> dict[str, Any]:
@@ -176,29 +319,93 @@ def context_values(user_context: Any) -> dict[str, Any]:
             "user_execution_context": user_context, "execution_context": user_context}
 
 
+#: The hook that can stand in for a method the tool calls by a guessed name.
+_HOOK_FOR_METHOD = {"add_connection": "connect", "remove_connection": "disconnect",
+                    "run": "run_agent", "run_agent": "run_agent"}
+
+
+def missing_method(ctx: CheckContext, obj: Any, method_key: str, what: str) -> SetupError:
+    """A method netra-diag assumed by name and ``obj`` lacks: the tool's guess was wrong
+    (an ``error`` naming ``methods.<key>`` and the hook), never the target's failure."""
+    name = ctx.profile.method(method_key)
+    given = method_key in ctx.profile.methods and ctx.profile.methods[method_key] != \
+        DEFAULT_METHODS.get(method_key)
+    said = "the profile's" if given else "netra-diag's default"
+    hook = _HOOK_FOR_METHOD.get(method_key)
+    also = f", or define {hook}() in your hooks file (profile key 'hooks:')" if hook else ""
+    return SetupError(
+        f"{describe_type(obj)} has no method {name}() ({what}); {name} is {said} name for "
+        f"'methods.{method_key}'",
+        fix=f"set 'methods: {{{method_key}: <your method name>}}' in the profile{also}")
+
+
 async def method_call(ctx: CheckContext, obj: Any, method_key: str, available: dict[str, Any],
                       *, what: str) -> tuple[Any, bool]:
-    """Call the profile-named method ``method_key`` on ``obj`` with signature-built args."""
+    """Call the profile-named method ``method_key`` on ``obj`` with signature-built args.
+    A method the object lacks is a ``SetupError`` (``missing_method``)."""
     name = ctx.profile.method(method_key)
     method = getattr(obj, name, None)
     if method is None or not callable(method):
-        raise TargetFailure(f"{describe_type(obj)} has no method {name}() ({what})")
+        raise missing_method(ctx, obj, method_key, what)
     call = fill_arguments(method, available=available, overrides=ctx.build_kwargs(name),
                           profile_key=f"build.{name}", what=f"{describe_type(obj)}.{name}()")
     return await call_target(ctx, f"{describe_type(obj)}.{name}()", method, *call.args,
                              **call.kwargs)
 
 
+def user_id_of(user_context: Any) -> str | None:
+    value = getattr(user_context, "user_id", None)
+    if value is None and isinstance(user_context, dict):
+        value = user_context.get("user_id")
+    return value if isinstance(value, str) else None
+
+
 async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "recorder"
                           ) -> tuple[RecordingConnection, Any]:
-    """A recording connection registered with the per-user manager for ``user_context``."""
+    """A recording connection that receives ``user_context``'s events, and the per-user
+    manager it joined (None when a hook joined it). The hooks' ``connect`` does it when
+    defined; else the ``manager_factory`` role's manager and its ``add_connection``.
+    Callers treat this as set-up (see ``set_up``) unless connecting is their property."""
+    recorder = RecordingConnection(label, user_id=user_id_of(user_context))
+    if ctx.hooks.get("connect") is not None:
+        available = {"connection": recorder, "websocket": recorder, "conn": recorder,
+                     "ws": recorder, "connection_id": recorder.connection_id,
+                     "user_id": recorder.user_id, **context_values(user_context)}
+        recorder.handle, _ = await call_hook(ctx, "connect", available)
+        return recorder, None
     manager, _ = await build_role(ctx, "manager_factory", context_values(user_context))
-    recorder = RecordingConnection(label)
     available = {"connection": recorder, "websocket": recorder, "conn": recorder, "ws": recorder,
-                 "connection_id": f"netra-diag-{label}", **context_values(user_context)}
-    await method_call(ctx, manager, "add_connection", available,
-                      what="registering a connection with the per-user manager")
+                 "connection_id": recorder.connection_id, "user_id": recorder.user_id,
+                 **context_values(user_context)}
+    try:
+        await method_call(ctx, manager, "add_connection", available,
+                          what="registering a connection with the per-user manager")
+    except SetupError as exc:
+        if "connect()" not in (exc.fix or ""):
+            exc.fix = f"{exc.fix or ''}; or define connect(user_context, connection) in your " \
+                "hooks file (profile key 'hooks:') to join the connection your own way"
+        raise
     return recorder, manager
+
+
+async def detach_recorder(ctx: CheckContext, user_context: Any,
+                          recorder: RecordingConnection) -> None:
+    """Undo ``attach_recorder`` with the hooks' ``disconnect`` when defined (the recording
+    connection is otherwise dropped with the check's interpreter); the caller notes a
+    failure here, never a verdict (the check's property was judged before)."""
+    if ctx.hooks.get("disconnect") is not None:
+        await call_hook(ctx, "disconnect", {"connection": recorder, "websocket": recorder,
+                                            "conn": recorder, "ws": recorder,
+                                            "handle": recorder.handle,
+                                            "user_id": recorder.user_id,
+                                            **context_values(user_context)})
+
+
+def joined_by(ctx: CheckContext) -> str:
+    """How recording connections join a user's events, for evidence."""
+    if ctx.hooks.get("connect") is not None:
+        return f"via {ctx.hooks.label('connect')}"
+    return f"via the per-user manager's {ctx.profile.method('add_connection')}()"
 
 
 async def call_wiring_entry(ctx: CheckContext, user_context: Any,

@@ -47,7 +47,9 @@ def dynamic_half(
             hint = f" ({exc.fix})" if exc.fix else ""
             evidence.append(Evidence("note", f"the dynamic part could not run: {exc}{hint}"))
             return None
-        return errored(str(exc), *evidence, *problems, fix=exc.fix)
+        return errored(str(exc), *evidence, *(e for e in exc.evidence
+                                                if isinstance(e, Evidence)),
+                       *problems, fix=exc.fix)
     failures.extend(more_failures)
     evidence.extend(more_evidence)
     return None

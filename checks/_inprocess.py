@@ -32,27 +32,39 @@ from netra_diag import (
     skipped,
 )
 from netra_diag.support.calls import describe_type
-from netra_diag.support.judge import judge_run, received_text
+from netra_diag.support.judge import judge_run, normalise_events, received_text
 
 from ._calling import (
     attach_recorder,
     build_components,
     build_role,
+    call_hook,
     call_wiring_entry,
     context_values,
     crash_observations,
+    detach_recorder,
+    joined_by,
     make_user_context,
     method_call,
     run_async,
+    set_up,
 )
 from ._endpoint import is_live
 from ._locate import locate_role
 
-__all__ = ["SERVER_START_ERRORS", "ServerDidNotStart", "can_run_agent", "run_agent",
-           "run_in_process", "skip_without_server"]
+__all__ = [
+    "SERVER_START_ERRORS",
+    "ServerDidNotStart",
+    "can_run_agent",
+    "first_agent",
+    "run_agent",
+    "run_in_process",
+    "run_values",
+    "skip_without_server",
+]
 
-WIRE_NOTE = ("in-process run: events were recorded by a connection registered with the "
-             "target's per-user manager; the wire (WebSocket transport, framing, "
+WIRE_NOTE = ("in-process run: events were recorded by a connection joined to the user's "
+             "events in the target's process; the wire (WebSocket transport, framing, "
              "authentication) was not exercised")
 MESSAGE = "netra-diag in-process probe: count these words"
 
@@ -89,15 +101,20 @@ def run_in_process(ctx: CheckContext, why: str, *context: Evidence) -> Verdict:
     """The ``event-flow`` verdict for one agent run driven in-process (see module doc)."""
     frames, user_context, crash, path_evidence = run_async(ctx, lambda: _drive(ctx))
     critical = list(ctx.profile.critical_events)
+    frames = normalise_events(frames, ctx.profile.event_fields)
+    absent = frozenset(k for k, v in ctx.profile.event_fields.items() if v is None)
+    run_id, said = _run_of(frames, _attr(user_context, "run_id"), critical)
+    if said:
+        path_evidence.append(Evidence("note", said))
     judgement = judge_run(frames, critical=critical,
                           user_id=_attr(user_context, "user_id"),
                           thread_id=_attr(user_context, "thread_id"),
-                          run_id=_attr(user_context, "run_id"))
+                          run_id=run_id, absent=absent)
     events = Evidence(
         "events", f"events received in order: {received_text(judgement.received)}",
         data={"expected": critical, "received": judgement.received,
               "delivered": judgement.delivered, "total": judgement.total,
-              "run_id": _attr(user_context, "run_id"), "wire": False},
+              "run_id": run_id, "wire": False},
     )
     evidence = [events, Evidence("note", f"{why}: {WIRE_NOTE}"), *context, *path_evidence]
     evidence += [Evidence("observed", problem) for problem in judgement.problems]
@@ -111,6 +128,22 @@ def run_in_process(ctx: CheckContext, why: str, *context: Evidence) -> Verdict:
     return failed(f"{head} in-process: {judgement.problems[0]}", *evidence)
 
 
+def _run_of(frames: list[dict[str, Any]], asked: str | None, critical: list[str]
+            ) -> tuple[str | None, str | None]:
+    """The run to judge: the context's run id when events carry it; else, when every
+    critical event carries one and the same other id (the application assigns its own run
+    ids), that one, with a note saying so. The recording connection receives only this
+    user's events, so there is no other run to confuse it with."""
+    ids = {f.get("run_id") for f in frames if f.get("type") in critical}
+    if asked is None or asked in ids or len(ids) != 1:
+        return asked, None
+    (own,) = ids
+    if not isinstance(own, str):
+        return asked, None
+    return own, (f"the application gave the run its own id ({own!r}, not the context's "
+                 f"{asked!r}): judged that run")
+
+
 def _attr(obj: Any, name: str) -> str | None:
     value = getattr(obj, name, None)
     return value if isinstance(value, str) else None
@@ -118,15 +151,19 @@ def _attr(obj: Any, name: str) -> str | None:
 
 async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFailure | None,
                                              list[Evidence]]:
-    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory"):
+    if not ctx.has_role("wiring_entry") and not ctx.has_role("engine_factory") and \
+            ctx.hooks.get("run_agent") is None:
         raise SetupError(
             "no server, and the profile names neither a 'wiring_entry' nor an "
             "'engine_factory' role: an agent run cannot be driven in-process",
             fix="add 'roles: {wiring_entry: module:attr}' (the application's wiring path) "
-            "or 'engine_factory', or a 'server' role")
-    user_context = await make_user_context(ctx, "flow")
-    recorder, _manager = await attach_recorder(ctx, user_context, "flow")
-    evidence: list[Evidence] = []
+            "or 'engine_factory', or a 'server' role, or define run_agent() in your hooks "
+            "file (profile key 'hooks:')")
+    user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "flow"))
+    recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                      attach_recorder(ctx, user_context, "flow"))
+    evidence: list[Evidence] = [Evidence("observed", f"a recording connection joined the "
+                                         f"user's events {joined_by(ctx)}")]
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
     crash: TargetFailure | None = None
     try:
@@ -137,6 +174,10 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
         crash = TargetFailure(f"the agent run did not finish within {budget:g} s")
     if crash is None:  # events sent from tasks the run scheduled may still be on their way
         await recorder.wait_for(len(ctx.profile.critical_events), timeout=0.5)
+    try:
+        await detach_recorder(ctx, user_context, recorder)
+    except (SetupError, TargetFailure) as exc:  # the run was judged already: only noted
+        evidence.append(Evidence("note", f"disconnecting the recording connection: {exc}"))
     return recorder.events(), user_context, crash, evidence
 
 
@@ -144,14 +185,21 @@ def can_run_agent(ctx: CheckContext, app: Any) -> bool:
     """True when an agent run can be driven: ``app`` (what the wiring entry returned) has
     the profile's ``run`` method, or the profile names an engine factory."""
     return callable(getattr(app, ctx.profile.method("run"), None)) or \
-        ctx.has_role("engine_factory")
+        ctx.has_role("engine_factory") or ctx.hooks.get("run_agent") is not None
 
 
 async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidence],
                     app: Any = None) -> None:
     """Drive one agent run for ``user_context`` through the wiring path's result (``app``,
     or a fresh call of the wiring entry when ``None``), else through the engine factory;
-    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them."""
+    what was driven is added to ``evidence``. Crashes raise as ``call_target`` sorts them.
+    The hooks' ``run_agent(user_context, message)`` drives it instead when defined."""
+    if ctx.hooks.get("run_agent") is not None:
+        evidence.append(Evidence("observed", f"drove the run via "
+                                 f"{ctx.hooks.label('run_agent')}"))
+        await call_hook(ctx, "run_agent", {**run_values(None),
+                                           **context_values(user_context)})
+        return
     if ctx.has_role("wiring_entry"):
         awaited = False
         if app is None:
@@ -159,12 +207,12 @@ async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidenc
                 ctx, user_context, f"the wiring path {ctx.role('wiring_entry')}")
         run = getattr(app, ctx.profile.method("run"), None)
         if callable(run):
-            agent = await _agent_name(ctx, app)
+            agent = await first_agent(ctx, app)
             evidence.append(Evidence(
                 "observed", f"drove the run through the wiring path: {ctx.role('wiring_entry')}"
                 f"{' (awaited)' if awaited else ''} -> {describe_type(app)}."
                 f"{ctx.profile.method('run')}({agent or 'its default agent'!s})"))
-            await method_call(ctx, app, "run", _run_values(agent),
+            await method_call(ctx, app, "run", run_values(agent),
                               what="running an agent through the wiring path's result")
             return
         evidence.append(Evidence("note", f"{describe_type(app)} (from the wiring path) has no "
@@ -180,16 +228,16 @@ async def run_agent(ctx: CheckContext, user_context: Any, evidence: list[Evidenc
     engine, awaited = await method_call(ctx, factory, "create_engine",
                                         {**components, **context_values(user_context)},
                                         what="creating an engine for the user")
-    agent = await _agent_name(ctx, components.get("registry"))
+    agent = await first_agent(ctx, components.get("registry"))
     evidence.append(Evidence(
         "observed", f"drove the run through the engine factory: "
         f"{ctx.profile.method('create_engine')}(){' (awaited)' if awaited else ''} -> "
         f"{describe_type(engine)}.{ctx.profile.method('run_agent')}({agent or '?'})"))
-    await method_call(ctx, engine, "run_agent", _run_values(agent),
+    await method_call(ctx, engine, "run_agent", run_values(agent),
                       what="running an agent on the user's engine")
 
 
-def _run_values(agent: str | None) -> dict[str, Any]:
+def run_values(agent: str | None) -> dict[str, Any]:
     values: dict[str, Any] = {"message": MESSAGE, "text": MESSAGE, "prompt": MESSAGE,
                               "query": MESSAGE}
     if agent is not None:
@@ -197,7 +245,7 @@ def _run_values(agent: str | None) -> dict[str, Any]:
     return values
 
 
-async def _agent_name(ctx: CheckContext, holder: Any) -> str | None:
+async def first_agent(ctx: CheckContext, holder: Any) -> str | None:
     """The first agent the registry lists (the registry may be ``holder`` or inside it)."""
     if holder is None or not ctx.has_role("registry"):
         return None

@@ -15,6 +15,7 @@ from netra_diag import (
     check,
     failed,
     passed,
+    skipped,
 )
 from netra_diag.support.calls import fill_arguments
 from netra_diag.support.static import Finding, find_definitions
@@ -102,9 +103,10 @@ def context_identity(ctx: CheckContext) -> Verdict:
     if ctx.static:
         evidence.append(Evidence("note", "--static: which class each component accepts was "
                                  "not probed"))
-        if not failures:
-            return passed(f"from source: {class_name} has {len(definitions)} definition(s) "
-                          "in production code", *evidence, *problems)
+        if not failures and definitions:
+            return passed(f"from source (judged: {class_name} has {len(definitions)} "
+                          "definition(s) in production code; not judged: which one each "
+                          "component accepts, which needs a run)", *evidence, *problems)
         return _verdict(failures, evidence, problems, class_name, len(definitions))
     verdict = dynamic_half(ctx, lambda: _probe_all(ctx, definitions), failures, evidence,
                            problems)
@@ -115,8 +117,13 @@ def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evide
              class_name: str, count: int) -> Verdict:
     if failures:
         return failed("; ".join(failures), *evidence, *problems)
-    what = {0: "defined outside the scanned source", 1: "one definition in production code"
-            }.get(count, f"{count} definitions in production code")
+    if count == 0:  # nothing to count: how many context types exist was not judged
+        return skipped(f"{class_name} is not defined in the scanned production source (the "
+                       "role names a class from elsewhere: a hooks file, a library), so how "
+                       "many context types the pipeline has cannot be judged", *evidence,
+                       *problems)
+    what = {1: "one definition in production code"}.get(
+        count, f"{count} definitions in production code")
     return passed(f"{class_name}: {what}, accepted by every component probed", *evidence,
                   *problems)
 
@@ -166,7 +173,11 @@ async def _probe_all(ctx: CheckContext, definitions: list[Finding]
         probe, exc = first_rejection
         failures.append(f"{probe.name} rejects the context the wiring path is given "
                         f"({role.qualname}, {role.label}): {exc.summary}")
-        located = [e for e in exc.evidence if isinstance(e, Evidence)]
+        # the rejection's site is this check's finding (not a mere crash): say what it is
+        located = [Evidence("location", e.message.replace("raised here:", "rejects the "
+                                                          "context here:", 1), e.file, e.line)
+                   if e.kind == "location" else e
+                   for e in exc.evidence if isinstance(e, Evidence)]
         evidence.append(Evidence("observed", f"first call that rejects {role.qualname}: "
                                  f"{probe.name}"))
         evidence += located

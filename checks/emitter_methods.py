@@ -24,8 +24,11 @@ from ._calling import (
     build_role,
     call_built,
     context_values,
+    joined_by,
     make_user_context,
     method_call,
+    on_tool_context,
+    set_up,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._source import guard_unparsed, location_evidence, role_parts, scan
@@ -111,9 +114,10 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
                            *evidence, *problems, fix="check the 'emitter' role and the "
                            "profile's 'root'")
         if not failures:
-            return passed(f"from source: {emitter_class} defines all {len(event_methods)} "
-                          "notify methods and no call site leaves an async emitter factory "
-                          "un-awaited", *evidence, *problems)
+            return passed(f"from source (judged: {emitter_class} defines all "
+                          f"{len(event_methods)} notify methods, and no call site leaves an "
+                          "async emitter factory un-awaited; not judged: what each method "
+                          "emits, which needs a run)", *evidence, *problems)
         return _verdict(failures, evidence, problems, len(event_methods))
     verdict = dynamic_half(ctx, lambda: _exercise(ctx, missing), failures, evidence, problems)
     return verdict or _verdict(failures, evidence, problems, len(event_methods))
@@ -131,14 +135,18 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
                     ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
-    user_context = await make_user_context(ctx, "emitter")
-    recorder, _manager = await attach_recorder(ctx, user_context)
+    user_context = await set_up(ctx, "building a user context", make_user_context(ctx, "emitter"))
+    recorder, _manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                      attach_recorder(ctx, user_context))
+    evidence.append(Evidence("observed", f"a recording connection joined the user's events "
+                             f"{joined_by(ctx)}"))
     bridge, notes = await build_role(ctx, "bridge_factory", context_values(user_context))
     evidence += notes
     evidence.append(Evidence("observed", f"bridge factory returned {describe_type(bridge)}"))
-    emitter, awaited = await method_call(ctx, bridge, "create_user_emitter",
-                                         context_values(user_context),
-                                         what="asking the bridge for a user emitter")
+    emitter, awaited = await on_tool_context(
+        ctx, "asking the bridge for a user emitter",
+        method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
+                    what="asking the bridge for a user emitter"))
     factory = ctx.profile.method("create_user_emitter")
     how = "is async: awaited it and " if awaited else ""
     evidence.append(Evidence("observed", f"{factory}() {how}got {describe_type(emitter)}"))

@@ -14,6 +14,7 @@ from netra_diag import (
     errored,
     failed,
     passed,
+    skipped,
 )
 from netra_diag.support.calls import describe_type, fill_arguments, settle
 from netra_diag.support.definitions import (
@@ -31,12 +32,16 @@ from ._calling import (
     build_components,
     build_role,
     context_values,
+    joined_by,
     make_user_context,
     method_call,
+    on_tool_context,
     probe_event,
+    set_up,
 )
 from ._dynamic import dynamic_half, first_failures
-from ._locate import find_attribute
+from ._inprocess import first_agent, run_values
+from ._locate import LOCATE_DEPTH, find_attribute
 from ._source import guard_unparsed, location_evidence, role_parts, scan
 
 EXPLAIN = """\
@@ -73,6 +78,7 @@ pass it to the engine; make the engine constructor refuse callers other than the
        fix="build engines only through the per-user factory, with the user's awaited emitter")
 @guard_unparsed
 def engine_factory(ctx: CheckContext) -> Verdict:
+    ctx.role("engine_factory")  # no factory named: an error saying how, never a pass
     failures, evidence, problems, site = _static_findings(ctx)
     unawaited = [e for e in evidence if e.kind == "observed" and e.file]  # the call sites
     static_failures = list(failures)
@@ -82,8 +88,11 @@ def engine_factory(ctx: CheckContext) -> Verdict:
     undecided: list[tuple[str, str]] = []  # (what could not be told, how to fix it)
     if not ctx.static:
         engines: list[Any] = []  # what the factory built, once observed
-        verdict = dynamic_half(ctx, lambda: _exercise(ctx, undecided, site, engines), failures,
-                               evidence, problems)
+        unawaited_at = [e.data["unawaited_at"] for e in evidence
+                        if isinstance(e.data, dict) and "unawaited_at" in e.data]
+        verdict = dynamic_half(ctx, lambda: _exercise(ctx, undecided, site, engines,
+                                                      unawaited_at),
+                               failures, evidence, problems)
         if verdict is not None:
             return verdict
         if engines:
@@ -100,10 +109,13 @@ def engine_factory(ctx: CheckContext) -> Verdict:
         return errored("--static: the engine factory is not defined under the source root, so "
                        "it cannot be judged from source", *evidence, *problems,
                        fix="check the 'engine_factory' role and the profile's 'root'")
-    if ctx.static:
-        return passed("from source: the engine factory awaits the emitter factory and every "
-                      "engine and factory construction passes its required arguments",
-                      *evidence, *problems)
+    if ctx.static:  # binding and refusal only a run can show: undecided, not a pass
+        judged = "every engine and factory construction passes its required arguments"
+        if not unawaited:
+            judged = f"the engine factory awaits the emitter factory and {judged}"
+        return skipped(f"--static: judged from source that {judged}; whether each engine is "
+                       "bound to its user's emitter, and direct construction refused, needs "
+                       "a run", *evidence, *problems)
     if not ctx.has_role("engine"):
         return passed("each engine the per-user factory builds is bound to its user's emitter "
                       "(direct construction not tried: the profile names no 'engine' role)",
@@ -150,11 +162,12 @@ def _static_findings(ctx: CheckContext
         path, start, end = span
         for finding in unawaited_calls(modules, async_names):
             if finding.relpath == path and start <= finding.line <= end:
-                failures.append(f"{finding.relpath}:{finding.line} the engine factory "
-                                f"{finding.message}")
+                # emitter-methods owns an un-awaited emitter factory: observed here only
                 evidence.append(Evidence("observed", f"the engine factory {finding.message} "
                                          "(emitter-methods locates that call site)",
-                                         finding.relpath, finding.line))
+                                         finding.relpath, finding.line,
+                                         {"unawaited_at": f"{finding.relpath}:"
+                                                          f"{finding.line}"}))
     for module, name in parts.values():
         init = (class_methods(modules, name, module) or {}).get("__init__")
         if init is None:
@@ -182,29 +195,33 @@ def _function_span(modules: list[Any], module: str, name: str) -> tuple[str, int
 
 
 async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],
-                    site: FunctionInfo | None, engines: list[Any]
+                    site: FunctionInfo | None, engines: list[Any], unawaited_at: list[str]
                     ) -> tuple[list[str], list[Evidence]]:
     failures: list[str] = []
     evidence: list[Evidence] = []
-    alice = await make_user_context(ctx, "engine-a")
-    bob = await make_user_context(ctx, "engine-b")
-    components = await build_components(ctx, alice)
+    alice = await set_up(ctx, "building a user context", make_user_context(ctx, "engine-a"))
+    bob = await set_up(ctx, "building a user context", make_user_context(ctx, "engine-b"))
+    components = await set_up(ctx, "building the components the engine factory needs",
+                              build_components(ctx, alice))
     factory, notes = await build_role(ctx, "engine_factory", components)
     evidence += notes
     evidence.append(Evidence("observed", f"engine factory: {describe_type(factory)}"))
 
-    rec_a, _ = await attach_recorder(ctx, alice, "engine-a")
-    rec_b, _ = await attach_recorder(ctx, bob, "engine-b")
+    joining = f"joining a recording connection {joined_by(ctx)}"
+    rec_a, _ = await set_up(ctx, joining, attach_recorder(ctx, alice, "engine-a"))
+    rec_b, _ = await set_up(ctx, joining, attach_recorder(ctx, bob, "engine-b"))
     emitter_cls = ctx.resolve("emitter") if ctx.has_role("emitter") else None
     for label, user, mine, other in (("first", alice, rec_a, rec_b), ("second", bob, rec_b, rec_a)):
-        engine, awaited = await method_call(ctx, factory, "create_engine",
-                                            {**components, **context_values(user)},
-                                            what=f"creating an engine for the {label} user")
+        engine, awaited = await on_tool_context(
+            ctx, f"creating an engine for the {label} user",
+            method_call(ctx, factory, "create_engine", {**components, **context_values(user)},
+                        what=f"creating an engine for the {label} user"))
         evidence.append(Evidence("observed", f"{ctx.profile.method('create_engine')}() "
                                  f"{'(awaited) ' if awaited else ''}built "
                                  f"{describe_type(engine)} for {label} user"))
         engines.append(engine)
-        judged = await _judge_engine(ctx, engine, emitter_cls, mine, other, evidence)
+        judged = await _judge_engine(ctx, engine, emitter_cls, mine, other, evidence,
+                                     unawaited_at)
         if judged:  # every failure has its evidence
             failure, unbound = judged
             said = f"the {label} user's engine: {failure}"
@@ -221,7 +238,8 @@ async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],
 
 async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
                         mine: RecordingConnection, other: RecordingConnection,
-                        evidence: list[Evidence]) -> tuple[str, bool] | None:
+                        evidence: list[Evidence], unawaited_at: list[str]
+                        ) -> tuple[str, bool] | None:
     """What is wrong with ``engine``'s emitter, and whether it is that none is bound (the
     factory's own finding, located where it builds the engine); None when it works."""
     import inspect
@@ -230,8 +248,16 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
     coroutine = find_attribute(engine, inspect.iscoroutine)
     if coroutine is not None:
         coroutine[1].close()  # never awaited by the target; closed to keep the run quiet
-        return (f"engine.{coroutine[0]} is a coroutine, not an emitter: the factory called an "
-                "async emitter factory without await", False)
+        said = (f"engine.{coroutine[0]} is a coroutine, not an emitter: the factory called an "
+                "async emitter factory without await")
+        site = unawaited_at[0] if unawaited_at else None
+        if site is not None:  # emitter-methods' located finding: this check is blocked by it
+            raise SetupError(
+                f"could not judge what the factory binds: {said} (the call at {site})",
+                fix="emitter-methods reports the un-awaited call; await it there and re-run",
+                evidence=(Evidence("observed", f"set-up step failed: {said}",
+                                   data={"blocked_at": site, "step": "the engine's emitter"}),))
+        return said, False
     def is_emitter(value: Any) -> bool:
         if emitter_cls is not None and isinstance(value, emitter_cls):
             return True
@@ -239,8 +265,13 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
 
     found = find_attribute(engine, is_emitter)
     if found is None:
-        return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}())",
-                True)
+        opens = ctx.profile.method("create_user_emitter")
+        source = find_attribute(engine, lambda v: v is not engine and callable(
+            getattr(v, opens, None)), depth=LOCATE_DEPTH)
+        if source is not None:  # the engine opens its emitter per run: judge a run
+            return await _judge_run(ctx, engine, source[0], mine, other, evidence)
+        return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}(), "
+                f"and none offers {opens}() to open one per run)", True)
     attr, emitter = found
     before_mine, before_other = len(mine.frames), len(other.frames)
     await method_call(ctx, emitter, "send_event", probe_event("engine-probe"),
@@ -248,9 +279,11 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
     arrived = await mine.wait_for(before_mine + 1, timeout=2.0)
     if not arrived:
         return f"an event sent through engine.{attr} never reached its user's connection", False
-    if len(other.frames) > before_other:
-        return (f"an event sent through engine.{attr} also reached another user's connection",
-                False)
+    if len(other.frames) > before_other:  # the manager's delivery: user-isolation's link
+        evidence.append(Evidence("note", f"an event sent through engine.{attr} also reached "
+                                 "another user's connection: the engine is bound to its "
+                                 "user's emitter, and the per-user manager's delivery is "
+                                 "judged by user-isolation"))
     evidence.append(Evidence("observed", f"engine.{attr} is {describe_type(emitter)}, bound to "
                              "its user: the event reached that user only"))
     return None
@@ -305,6 +338,29 @@ async def _direct_construction(ctx: CheckContext, components: dict[str, Any], us
     evidence.append(Evidence("observed", f"{name}({', '.join(call.kwargs)}) called directly "
                              f"built {describe_type(engine)}: nothing refused it"))
     return [f"{name} can be constructed directly, bypassing the per-user factory"]
+
+
+async def _judge_run(ctx: CheckContext, engine: Any, source: str, mine: RecordingConnection,
+                     other: RecordingConnection, evidence: list[Evidence]
+                     ) -> tuple[str, bool] | None:
+    """An engine that opens its emitter per run (through ``engine.<source>``): one agent run
+    on it must reach its own user's connection and nobody else's. A crash of the run is
+    set-up here (the agent and the registry are other links)."""
+    before_mine, before_other = len(mine.frames), len(other.frames)
+    await set_up(ctx, "running an agent on the engine", method_call(
+        ctx, engine, "run_agent", run_values(await first_agent(ctx, engine)),
+        what="running an agent on the engine"))
+    await mine.wait_for(before_mine + 1, timeout=2.0)
+    if len(mine.frames) == before_mine:
+        return (f"an agent run on the engine (which opens its emitter per run through "
+                f"engine.{source}) sent nothing to its user's connection", False)
+    if len(other.frames) > before_other:
+        evidence.append(Evidence("note", "the run's events also reached another user's "
+                                 "connection: judged by user-isolation"))
+    evidence.append(Evidence("observed", f"the engine opens its emitter per run through "
+                             f"engine.{source}; an agent run reached its user "
+                             f"({len(mine.frames) - before_mine} frame(s))"))
+    return None
 
 
 def _constructor_codes(cls: type) -> set[Any]:

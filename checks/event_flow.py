@@ -7,7 +7,7 @@ from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
 from netra_diag.support.capture import Capture, public_url
-from netra_diag.support.judge import judge_run, received_text
+from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
 
 from ._calling import build_role, call_target, run_async
@@ -51,7 +51,8 @@ def event_flow(ctx: CheckContext) -> Verdict:
     except ServerDidNotStart as exc:
         return run_in_process(ctx, f"the target's server could not start ({exc.reason})",
                               *exc.evidence)
-    return verdict_for(ctx.profile.critical_events, capture, url)
+    return verdict_for(ctx.profile.critical_events, capture, url,
+                       fields=ctx.profile.event_fields)
 
 
 def _live_event_flow(ctx: CheckContext) -> Verdict:
@@ -102,10 +103,15 @@ def server_url(ctx: CheckContext, server: Any) -> str:
 
 
 def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: str,
-                *, wire: str = "over a real WebSocket") -> Verdict:
-    """The event-flow verdict for one captured run (shared with ``probe``)."""
-    judgement = judge_run(capture.frames, critical=critical, user_id=capture.user_id,
-                          thread_id=capture.thread_id, run_id=capture.run_id)
+                *, wire: str = "over a real WebSocket",
+                fields: dict[str, str | None] | None = None) -> Verdict:
+    """The event-flow verdict for one captured run (shared with ``probe``); ``fields`` is
+    the profile's ``events.fields`` (the target's names for the event fields)."""
+    fields = fields or {}
+    judgement = judge_run(normalise_events(capture.frames, fields), critical=critical,
+                          user_id=capture.user_id, thread_id=capture.thread_id,
+                          run_id=capture.run_id,
+                          absent=frozenset(k for k, v in fields.items() if v is None))
     events = Evidence(
         "events",
         f"events received in order: {received_text(judgement.received)}",

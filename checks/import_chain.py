@@ -18,6 +18,8 @@ from netra_diag import (
     passed,
 )
 from netra_diag.support.calls import describe_type
+from netra_diag.support.imports import walk_imports
+from netra_diag.support.source import module_name_for
 from netra_diag.support.static import deprecated_usages
 from netra_diag.support.tracing import CallRecorder
 
@@ -25,8 +27,10 @@ from ._calling import (
     attach_recorder,
     call_wiring_entry,
     crash_observations,
+    joined_by,
     make_user_context,
     run_async,
+    set_up,
 )
 from ._inprocess import can_run_agent, run_agent
 from ._source import guard_unparsed, location_evidence, scan
@@ -68,18 +72,37 @@ def import_chain(ctx: CheckContext) -> Verdict:
         return errored("the profile lists no deprecated entry points and no wiring entry",
                        fix="add 'deprecated:' entries and a 'roles: {wiring_entry: ...}'")
     modules, problems = scan(ctx, [d.attr for d in deprecated])
+    graph = walk_imports(ctx.root, [r.split(":", 1)[0] for r in ctx.profile.roles.values()])
+    wiring = {module_name_for(m.relpath) for m in modules if m.module in graph.reachable}
     static = [f for d in deprecated
               for f in deprecated_usages(modules, d.module, d.attr, d.replacement)]
-    evidence = [location_evidence(f) for f in static]
+    # the production wiring path leads; the rest follows (a stable order within each)
+    static.sort(key=lambda f: (module_name_for(f.relpath) not in wiring, f.relpath, f.line))
+    evidence = [Evidence("location", f"{b.message}: `{b.code}`", b.relpath, b.line)
+                for b in graph.broken]
+    evidence += [location_evidence(f) for f in static]
+    on_path = sum(module_name_for(f.relpath) in wiring for f in static)
+    if 0 < on_path < len(static):
+        evidence.append(Evidence("note", f"{on_path} of {len(static)} location(s) lie on the "
+                                 "production wiring path (modules the roles import), listed "
+                                 "first"))
     static_head = (f"a production module uses a deprecated entry point: {static[0].relpath}:"
                    f"{static[0].line} {static[0].message}") if static else ""
+    if graph.broken:
+        first = graph.broken[0]
+        static_head = (f"the import chain is broken at the source: {first.relpath}:"
+                       f"{first.line} {first.message}") + (f"; {static_head}" if static_head
+                                                           else "")
+        static = static or [first]  # a failure either way
     if ctx.static or not ctx.has_role("wiring_entry"):
         note = ("--static: the wiring path was not run" if ctx.static
                 else "the profile names no wiring_entry role: the wiring path was not run")
         if static:
             return failed(static_head, *evidence, Evidence("note", note), *problems)
         return passed(f"from source: no production module imports a deprecated entry point "
-                      f"({len(deprecated)} checked)", Evidence("note", note), *problems)
+                      f"({len(deprecated)} checked) and every import of the wiring path's own "
+                      f"modules resolves ({len(graph.reachable)} modules)",
+                      Evidence("note", note), *problems)
     try:
         trace = run_async(ctx, lambda: _trace(ctx))
     except SetupError as exc:  # e.g. a dependency not installed: the static findings stand
@@ -108,10 +131,16 @@ def import_chain(ctx: CheckContext) -> Verdict:
                if trace.during_run else "the wiring path obtains managers from")
         return passed(f"{who} {factory}; no production module imports a deprecated entry "
                       "point", *evidence, *trace.crash, *problems)
-    if trace.crash:
+    if trace.crash:  # another link's defect stopped it: this check could not see its own
         stage = "agent run" if trace.during_run else "wiring path"
-        return failed(f"the {stage} crashed before obtaining any WebSocket manager: "
-                      f"{trace.crash_summary}", *trace.crash, *evidence, *problems)
+        at = f" at {trace.crash_site}" if trace.crash_site else ""
+        return errored(f"could not set up: the {stage} crashed{at} before obtaining any "
+                       f"WebSocket manager: {trace.crash_summary}",
+                       Evidence("observed", f"set-up step failed: the {stage}{at}",
+                                data={"blocked_at": trace.crash_site, "step": stage}),
+                       *trace.crash, *evidence, *problems,
+                       fix="the check that owns that crash reports it; fix it there and "
+                       "re-run")
     return errored(
         f"could not observe how the application obtains its WebSocket managers: neither the "
         f"wiring path ({ctx.role('wiring_entry')}){trace.run_said} called {factory} or a "
@@ -127,6 +156,7 @@ class _Trace:
     observed: list[Evidence] = field(default_factory=list)
     crash: list[Evidence] = field(default_factory=list)
     crash_summary: str = ""
+    crash_site: str | None = None
     factory_calls: int = 0
     deprecated_calls: list[str] = field(default_factory=list)
     during_run: bool = False
@@ -156,6 +186,8 @@ class _Trace:
         """Keep a crash as observation and traceback, never as a ``location`` finding (the
         check that owns that crash reports its location)."""
         self.crash_summary = exc.summary
+        self.crash_site = next((e.location for e in exc.evidence if isinstance(e, Evidence)
+                                and e.kind == "location" and e.file), None)
         self.crash = [Evidence("observed", f"the {stage} raised: {exc.summary}"),
                       *crash_observations(exc.evidence)]
 
@@ -170,7 +202,8 @@ async def _trace(ctx: CheckContext) -> _Trace:
     if ctx.has_role("manager_factory"):
         watched["factory"] = ctx.resolve("manager_factory")
     trace = _Trace()
-    user_context = await make_user_context(ctx, "wiring")
+    user_context = await set_up(ctx, "building a user context",
+                                make_user_context(ctx, "wiring"))
     app = None
     with CallRecorder(watched) as recorder:
         try:
@@ -183,7 +216,8 @@ async def _trace(ctx: CheckContext) -> _Trace:
     if not ctx.has_role("manager_factory") or not can_run_agent(ctx, app):
         trace.run_said = " (no agent run could be driven through it)"
         return trace
-    await attach_recorder(ctx, user_context, "import-chain")  # so the run has a listener
+    await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",  # a listener
+                 attach_recorder(ctx, user_context, "import-chain"))
     trace.during_run = True
     notes: list[Evidence] = []
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))

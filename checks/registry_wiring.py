@@ -14,20 +14,30 @@ from netra_diag import (
     errored,
     failed,
     passed,
+    skipped,
 )
-from netra_diag.support.calls import describe_type, fill_arguments
+from netra_diag.profile import DEFAULT_METHODS
+from netra_diag.support.calls import SAMPLE_VALUES, describe_type, fill_arguments
 from netra_diag.support.definitions import class_methods
 from netra_diag.support.static import constructor_calls_missing
 from netra_diag.support.symbols import resolve_symbol
 
 from ._calling import (
     attach_recorder,
+    build_role,
+    call_built,
     call_target,
     call_wiring_entry,
     context_values,
+    joined_by,
+    located,
     make_user_context,
     method_call,
+    missing_method,
+    on_tool_context,
     probe_event,
+    set_up,
+    setup_failure,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._locate import LOCATE_DEPTH, find_attribute, follow_path, locate_role, located_path
@@ -84,9 +94,11 @@ def registry_wiring(ctx: CheckContext) -> Verdict:
                            "root, so its constructor calls cannot be judged from source",
                            *evidence, *problems, fix="check the 'registry' role and the "
                            "profile's 'root'")
-        if not failures:
-            return passed(f"from source: every production call of {registry_class}() passes "
-                          "its required arguments", *evidence, *problems)
+        if not failures:  # the wiring itself only a run can show: undecided, not a pass
+            return skipped(f"--static: judged from source that every production call of "
+                           f"{registry_class}() passes its required arguments; whether the "
+                           "registry wires its bridge to its agents needs a run",
+                           *evidence, *problems)
         return _verdict(failures, evidence, problems)
     verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
     return verdict or _verdict(failures, evidence, problems)
@@ -106,6 +118,9 @@ async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, l
             app, _ = await call_wiring_entry(
                 ctx, user_context, f"the application's wiring path {ctx.role('wiring_entry')}")
         except TargetFailure as exc:
+            if not _about_registry(exc, registry_cls):  # another link's defect: set-up
+                raise setup_failure(exc, f"the wiring path {ctx.role('wiring_entry')}") \
+                    from exc
             raise TargetFailure(f"the application cannot build its registry: {exc.summary}",
                                 *exc.evidence) from exc
         found = locate_role(ctx, app, "registry")
@@ -126,6 +141,29 @@ async def _obtain_registry(ctx: CheckContext, user_context: Any) -> tuple[Any, l
                                     **call.kwargs)
     return registry, [Evidence("observed", f"registry built from the profile with "
                                f"{sorted(call.kwargs)}")]
+
+
+def _about_registry(exc: TargetFailure, registry_cls: Any) -> bool:
+    """Whether a crash of the wiring path is the registry's own: it names the registry
+    class (a constructor called with the wrong arguments fails at the call, before any
+    frame of the class runs) or passed through the registry class's own code."""
+    from netra_diag.support.tracing import code_of
+
+    name = getattr(registry_cls, "__name__", "")
+    if name and name in exc.summary:
+        return True
+    codes = set()
+    for klass in getattr(registry_cls, "__mro__", ())[:-1]:
+        for func in vars(klass).values():
+            code = code_of(func)
+            if code is not None:
+                codes.add(code)
+    tb = getattr(exc.__cause__, "__traceback__", None)
+    while tb is not None:
+        if tb.tb_frame.f_code in codes:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
@@ -151,53 +189,133 @@ def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
 
 
 async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
-    user_context = await make_user_context(ctx, "registry")
+    user_context = await set_up(ctx, "building a user context",
+                                make_user_context(ctx, "registry"))
     registry, evidence = await _obtain_registry(ctx, user_context)
-    recorder, manager = await attach_recorder(ctx, user_context)
+    recorder, manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
+                                     attach_recorder(ctx, user_context))
+    if manager is None and ctx.has_role("manager_factory"):  # a hook joined the connection
+        manager, _ = await set_up(ctx, "building the user's manager", build_role(
+            ctx, "manager_factory", context_values(user_context)))
     available = {"manager": manager, "websocket_manager": manager, "ws_manager": manager,
                  **context_values(user_context)}
-    await method_call(ctx, registry, "set_websocket_manager", available,
-                      what="wiring the registry to a per-user manager")
+    wire = ctx.profile.method("set_websocket_manager")
+    if callable(getattr(registry, wire, None)) or wire != DEFAULT_METHODS[
+            "set_websocket_manager"]:  # the default name, absent: wired when built
+        await on_tool_context(ctx, "wiring the registry to a per-user manager", method_call(
+            ctx, registry, "set_websocket_manager", available,
+            what="wiring the registry to a per-user manager"))
+    else:
+        evidence.append(Evidence("note", f"{describe_type(registry)} has no {wire}(): it is "
+                                 "wired when it is built, so its agents are judged as it "
+                                 "hands them out (name the wiring method under "
+                                 "'methods.set_websocket_manager' if it has one)"))
     names, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
     names = list(names or [])
-    if not names:
-        evidence.append(Evidence("observed", f"{describe_type(registry)}."
-                                 f"{ctx.profile.method('list_agents')}() returned no agent "
-                                 "after set_websocket_manager()"))
-        return ["the registry lists no agents"], evidence
     failures: list[str] = []
-    bridge_method = ctx.profile.method("create_user_emitter")
-    for name in names:
-        agent, _ = await method_call(ctx, registry, "get_agent",
-                                     {"name": name, "agent_name": name, "agent_type": name,
-                                      **context_values(user_context)},
-                                     what=f"getting agent {name!r}")
-        found = _agent_bridge(ctx, agent, registry, bridge_method)
-        if isinstance(found, str):  # an empty bridge slot: the registry did not wire it
-            failures.append(f"agent {name!r} ({describe_type(agent)}) was handed out without a "
-                            f"WebSocket bridge: {found} is None after set_websocket_manager()")
-            evidence.append(Evidence("observed", f"agent {name!r}: {found} is None after "
-                                     f"{ctx.profile.method('set_websocket_manager')}()"))
-            continue
-        if found is None:
-            raise SetupError(
-                f"agent {name!r} ({describe_type(agent)}): no attribute within {LOCATE_DEPTH} "
-                f"levels offers {bridge_method}(), and none named like a bridge is empty, so "
-                "the check cannot tell where this agent keeps its bridge",
-                fix="point at it with 'build: {locate: {agent_bridge: path.to.bridge}}' in the "
-                "profile (attributes or dict keys, from the agent)")
-        attr, bridge = found
-        emitter, _ = await method_call(ctx, bridge, "create_user_emitter",
-                                       context_values(user_context),
-                                       what=f"agent {name!r}'s bridge creating an emitter")
-        before = len(recorder.frames)
-        await method_call(ctx, emitter, "send_event", probe_event(name),
-                          what=f"agent {name!r}'s emitter sending an event")
-        if await recorder.wait_for(before + 1, timeout=2.0):
-            evidence.append(Evidence("observed", f"agent {name!r}: {attr} is "
-                                     f"{describe_type(bridge)}; its emitter reached the user"))
-        else:
-            failures.append(f"agent {name!r}'s bridge does not reach the user's connection")
-            evidence.append(Evidence("observed", f"agent {name!r}: an event sent through "
-                                     f"{attr} never reached the user's connection"))
+    agents: list[tuple[str, Any]] = []
+    if names:
+        for name in names:
+            agent, _ = await method_call(ctx, registry, "get_agent",
+                                         {"name": name, "agent_name": name, "agent_type": name,
+                                          **context_values(user_context)},
+                                         what=f"getting agent {name!r}")
+            agents.append((repr(name), agent))
+    else:  # agents made per request: judge the registry's own slots and one new agent
+        evidence.append(Evidence("observed", f"{describe_type(registry)}."
+                                 f"{ctx.profile.method('list_agents')}() lists no agent after "
+                                 "set_websocket_manager(): agents are made per request"))
+        failures += _judge_slots(ctx, registry, manager, evidence)
+        created = await _create_agent(ctx, registry, user_context, evidence)
+        if created is not None:
+            agents.append(created)
+    for label, agent in agents:
+        failure = await _judge_agent(ctx, label, agent, registry, recorder, user_context,
+                                     evidence)
+        if failure:
+            failures.append(failure)
     return failures, evidence
+
+
+def _judge_slots(ctx: CheckContext, registry: Any, manager: Any,
+                 evidence: list[Evidence]) -> list[str]:
+    """What the registry itself holds after set_websocket_manager(): the manager, and a
+    bridge (an attribute offering the emitter factory). An empty bridge slot is a fail."""
+    bridge_method = ctx.profile.method("create_user_emitter")
+    holds = find_attribute(registry, lambda v: v is manager) if manager is not None else None
+    if holds is not None:
+        evidence.append(Evidence("observed", f"the registry holds the manager at "
+                                 f"registry.{holds[0]}"))
+    found = find_attribute(registry, lambda v: callable(getattr(v, bridge_method, None)))
+    if found is not None:
+        evidence.append(Evidence("observed", f"the registry holds a bridge at "
+                                 f"registry.{found[0]} ({describe_type(found[1])})"))
+        return []
+    empty = [n for n, v in vars(registry).items() if v is None and "bridge" in n.lower()] \
+        if hasattr(registry, "__dict__") else []
+    if empty:
+        wire = ctx.profile.method("set_websocket_manager")
+        said = (f"the registry's bridge slot registry.{empty[0]} is still None after "
+                f"{wire}(): it never wires its bridge")
+        evidence.append(located(ctx, getattr(registry, wire, None), said))
+        return [said]
+    evidence.append(Evidence("note", f"the registry holds no attribute offering "
+                             f"{bridge_method}(): its agents are judged instead"))
+    return []
+
+
+async def _create_agent(ctx: CheckContext, registry: Any, user_context: Any,
+                        evidence: list[Evidence]) -> tuple[str, Any] | None:
+    """One agent made through the registry's own creation method (``methods.create_agent``)."""
+    name = ctx.profile.method("create_agent")
+    method = getattr(registry, name, None)
+    if not callable(method):
+        raise missing_method(ctx, registry, "create_agent",
+                             "the registry lists no agents, so one must be created through it")
+    call = fill_arguments(method, available=context_values(user_context),
+                          overrides=ctx.build_kwargs(name), profile_key=f"build.{name}",
+                          what=f"{describe_type(registry)}.{name}()", samples=SAMPLE_VALUES)
+    agent, awaited = await call_built(ctx, f"{describe_type(registry)}.{name}()", method, call,
+                                      f"build.{name}")
+    args = ", ".join(f"{k}={v!r}" for k, v in call.kwargs.items() if isinstance(v, str))
+    evidence.append(Evidence("observed", f"created an agent through the registry: {name}({args})"
+                             f"{' (awaited)' if awaited else ''} -> {describe_type(agent)}"))
+    return f"created by {name}()", agent
+
+
+async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
+                       recorder: Any, user_context: Any, evidence: list[Evidence]) -> str | None:
+    """Whether ``agent`` carries a bridge whose emitter reaches the user; the failure text."""
+    bridge_method = ctx.profile.method("create_user_emitter")
+    found = _agent_bridge(ctx, agent, registry, bridge_method)
+    if isinstance(found, str):  # an empty bridge slot: the registry did not wire it
+        wire = ctx.profile.method("set_websocket_manager")
+        # located where the agent was wired (or made, for a per-request registry)
+        maker = getattr(registry, ctx.profile.method("create_agent"), None) \
+            if label.startswith("created by") else getattr(registry, wire, None)
+        said = (f"agent {label} ({describe_type(agent)}) was handed out without a "
+                f"WebSocket bridge: {found} is None after {wire}()")
+        evidence.append(located(ctx, maker, said))
+        return said
+    if found is None:
+        raise SetupError(
+            f"agent {label} ({describe_type(agent)}): no attribute within {LOCATE_DEPTH} "
+            f"levels offers {bridge_method}(), and none named like a bridge is empty, so "
+            "the check cannot tell where this agent keeps its bridge",
+            fix="point at it with 'build: {locate: {agent_bridge: path.to.bridge}}' in the "
+            "profile (attributes or dict keys, from the agent)")
+    attr, bridge = found
+    emitter, _ = await on_tool_context(
+        ctx, f"agent {label}'s bridge creating an emitter",
+        method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
+                    what=f"agent {label}'s bridge creating an emitter"))
+    before = len(recorder.frames)
+    await method_call(ctx, emitter, "send_event", probe_event(label.strip("'")),
+                      what=f"agent {label}'s emitter sending an event")
+    if await recorder.wait_for(before + 1, timeout=2.0):
+        evidence.append(Evidence("observed", f"agent {label}: {attr} is "
+                                 f"{describe_type(bridge)}; its emitter reached the user"))
+        return None
+    evidence.append(Evidence("observed", f"agent {label}: an event sent through "
+                             f"{attr} never reached the user's connection"))
+    return f"agent {label}'s bridge does not reach the user's connection"

@@ -7,10 +7,12 @@ results in, JSON-able data out, no I/O and no fixed prose that could disagree wi
 results. It must not know about checks' code, faults or reporters.
 
 The root-cause candidate (``root_cause``) is the earliest failing link: the first to fix,
-not the cause of everything. The checks are independent (DESIGN.md): each judges its own
-link on its own evidence, so several failing links usually mean several defects, each
-needing its own fix. The reasoning says so and never claims more; the symptom comes from
-``event-flow`` and the other failing end-to-end checks (``symptom_checks``).
+not the cause of everything. One defect, one owner (README "The harness and the target"):
+a check fails only on a finding of its own link; a check whose set-up another link's defect
+broke is ``skip`` ("blocked by", see ``blocking``), never ``fail``. So the diagnosis counts
+distinct root causes (``root_causes``: failing checks that share a located finding are one
+cause), and its reasoning never claims independent fixes for failures that share one; the
+symptom comes from ``event-flow`` and the other failing end-to-end checks.
 """
 
 from __future__ import annotations
@@ -226,10 +228,19 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
     if rank <= 5:
         parts = [head, "it is the earliest failing link of the chain, so it is the first to fix"]
         if later_links:
+            causes = root_causes(ordered)
             names = _and([_ref(r) for r in later_links])
-            parts.append(f"the later link{'s' if len(later_links) > 1 else ''} {names} "
-                         f"failed on {'their' if len(later_links) > 1 else 'its'} own evidence "
-                         f"(the checks are independent), so each needs its own fix")
+            many = len(later_links) > 1
+            shared = [r for r in later_links if any(root.id in c["ids"] and r.id in c["ids"]
+                                                    for c in causes)]
+            if shared:
+                parts.append(f"{_and([_ref(r) for r in shared])} "
+                             f"fail{'' if len(shared) > 1 else 's'} at the same location: "
+                             "one defect, one fix")
+            parts.append(f"the later link{'s' if many else ''} {names} "
+                         f"failed on {'findings' if many else 'a finding'} of "
+                         f"{'their' if many else 'its'} own; "
+                         f"{len(causes)} distinct root cause{'s' * (len(causes) != 1)} in all")
         if symptom:
             many = len(symptom) > 1
             links = [root, *later_links]
@@ -271,6 +282,38 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
     return text + "."
 
 
+def _blocked_by(result: CheckResult) -> str | None:
+    for ev in result.evidence:
+        if isinstance(ev.data, dict) and isinstance(ev.data.get("blocked_by"), str):
+            return ev.data["blocked_by"]
+    return None
+
+
+def root_causes(ordered: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """The distinct root causes among the failing checks: each failing check that locates
+    a finding of its own (``location`` evidence), or is a link WHY #1-#5, is a cause; checks
+    whose first located finding is the same site share one cause (one defect, one fix).
+    ``{ids, location}`` in chain order. Symptom-only checks (no finding located, off the
+    five whys) are not causes."""
+    causes: list[dict[str, Any]] = []
+    by_site: dict[str, dict[str, Any]] = {}
+    for result in ordered:
+        if result.status is not Status.FAIL or result.id == EVENT_FLOW:
+            continue
+        site = _first_location(result)
+        located = any(ev.kind == "location" and ev.file for ev in result.evidence)
+        if not located and chain_rank(result.why) > 5:
+            continue
+        if site is not None and site in by_site:
+            by_site[site]["ids"].append(result.id)
+            continue
+        cause = {"ids": [result.id], "location": site}
+        causes.append(cause)
+        if site is not None:
+            by_site[site] = cause
+    return causes
+
+
 def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> dict[str, Any]:
     """The diagnosis of a run, as JSON-able data (stored in ``RunReport.diagnosis``).
 
@@ -282,7 +325,9 @@ def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> di
     ``symptom_checks`` (ids of the failing end-to-end checks other than ``event-flow``),
     ``failing_links`` (``{id, why, title, summary}`` in chain order), ``root_cause`` (the
     earliest failing link, the first to fix: ``{id, why, title, location, reasoning}`` or
-    ``None``), ``undecided`` (ids with ``error``), ``skipped`` (``{id, reason}``) and
+    ``None``), ``root_causes`` (``{ids, location}``: distinct causes, see ``root_causes``),
+    ``blocked`` (``{id, by}``: checks blocked by another check's defect), ``undecided`` (ids
+    with ``error``), ``skipped`` (``{id, reason}``) and
     ``counts``. Every word is derived from the results.
     """
     ordered = chain_order(results)
@@ -313,6 +358,9 @@ def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> di
             "location": _first_location(root),
             "reasoning": _reasoning(root, ordered),
         },
+        "root_causes": root_causes(ordered),
+        "blocked": [{"id": r.id, "by": by} for r in ordered
+                    if (by := _blocked_by(r)) is not None],
         "undecided": [r.id for r in errors],
         "skipped": [{"id": r.id, "reason": r.summary} for r in ordered
                     if r.status is Status.SKIP],

@@ -238,6 +238,9 @@ def explain(
             print(f"\nFix hint: {spec.fix}")
         if spec.depends_on:
             print(f"\nDepends on: {', '.join(spec.depends_on)}")
+        from .blocking import RULES
+
+        print(f"\n{RULES}")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))

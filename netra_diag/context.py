@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SetupError, TargetFailure
+from .errors import SetupError
 from .model import Evidence
 from .profile import ROLES, Profile
 
@@ -46,6 +46,13 @@ class CheckContext:
     @property
     def root(self) -> Path:
         return self.profile.root
+
+    @property
+    def hooks(self) -> Any:
+        """The user's hooks (``netra_diag.hooks.Hooks``; empty when the profile names none)."""
+        from .hooks import load_hooks
+
+        return load_hooks(self.profile.hooks)
 
     def has_role(self, role: str) -> bool:
         return role in self.profile.roles
@@ -123,12 +130,11 @@ def import_string(entry: str, *, root: Path, what: str) -> Any:
                 fix="check the profile's module path and 'root'",
             ) from None
         if (root / top).exists() or (root / f"{top}.py").exists():
-            # the target's own code imports a module of its own that is not there
-            raise TargetFailure(
-                f"{what}: importing '{module_name}' failed: the target imports "
-                f"'{missing}', which does not exist",
-                *target_traceback(exc, root),
-            ) from exc
+            # the target's own code imports a module of its own that is not there: the
+            # import chain is broken at the source (import-chain owns it); here, set-up
+            raise _import_crash(f"{what}: importing '{module_name}' failed: the target "
+                                f"imports '{missing}', which does not exist", exc, root) \
+                from exc
         raise SetupError(
             f"{what}: importing '{module_name}' needs the module '{missing}', "
             "which is not installed here",
@@ -136,10 +142,8 @@ def import_string(entry: str, *, root: Path, what: str) -> Any:
             "what the source alone can show",
         ) from None
     except Exception as exc:
-        raise TargetFailure(
-            f"{what}: importing '{module_name}' raised {type(exc).__name__}: {exc}",
-            *target_traceback(exc, root),
-        ) from exc
+        raise _import_crash(f"{what}: importing '{module_name}' raised "
+                            f"{type(exc).__name__}: {exc}", exc, root) from exc
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
@@ -149,6 +153,22 @@ def import_string(entry: str, *, root: Path, what: str) -> Any:
                 fix="check the attribute name in the profile",
             ) from None
     return obj
+
+
+def _import_crash(summary: str, exc: BaseException, root: Path) -> SetupError:
+    """A target module that cannot be imported: no check can exercise its link, so it is a
+    set-up failure ("could not set up"), keeping the crash's site (``data.blocked_at``) so
+    that the check owning the broken import (import-chain, from source) is named."""
+    crash = target_traceback(exc, root)
+    site = next((e for e in crash if e.kind == "location" and e.file), None)
+    return SetupError(
+        f"could not set up: {summary}", fix="fix the import in the target (import-chain "
+        "locates broken imports from source), or run with --static",
+        evidence=(Evidence("observed", f"set-up step failed: importing the target"
+                           f"{f' at {site.location}' if site else ''}",
+                           data={"blocked_at": site.location if site else None,
+                                 "step": "importing the target"}),
+                  *(e for e in crash if e.kind != "location")))
 
 
 def target_traceback(exc: BaseException, root: Path) -> list[Evidence]:

@@ -39,9 +39,12 @@ class SetupError(NetraDiagError):
     The message must say how to fix the set-up (the profile key, the missing argument).
     """
 
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
+    def __init__(self, message: str, *, fix: str | None = None,
+                 evidence: tuple[object, ...] = ()) -> None:
         super().__init__(message)
         self.fix = fix
+        #: what was observed on the way (a set-up crash's site and traceback, say)
+        self.evidence = tuple(evidence)
 
 
 class TargetFailure(NetraDiagError):

@@ -8,8 +8,11 @@ A fault is a set of exact text replacements in files of the reference source tre
   the count. Nothing is written unless every mutation of every requested fault applies.
 * Faults are applied in place to a **copy** the caller made (``copy_reference`` makes one);
   the shipped reference is never modified.
-* ``detected_by`` names the check ids that must fail when the fault is on; the test suite
-  proves it. Checks never read this module: they judge the tree they are given.
+* ``detected_by`` names the check ids that must fail when the fault is on: the check that
+  owns the defect (whose property it violates) and ``event-flow`` where events are lost. One
+  defect, one owner: the test suite proves that these fail and that no other check does
+  (a check blocked by the defect is ``skip``, naming the owner). Checks never read this
+  module: they judge the tree they are given.
 * The incident faults touch disjoint text, so every combination of them applies together.
 
 Scenarios are named sets of faults: ``healthy`` (none) and ``incident`` (the incident
@@ -154,7 +157,7 @@ _ALL: tuple[Fault, ...] = (
             "bridge.create_user_emitter(user_context) without await, so the engine's "
             "emitter is a coroutine and the agent's first notify call raises AttributeError"
         ),
-        detected_by=("emitter-methods", "engine-factory", "event-flow"),
+        detected_by=("emitter-methods", "event-flow"),
         mutations=(
             Mutation(
                 _FACTORY,
@@ -256,7 +259,7 @@ _ALL: tuple[Fault, ...] = (
             "the per-user manager sends every event to every connected user instead of only "
             "its own user's connections"
         ),
-        detected_by=("user-isolation", "engine-factory"),
+        detected_by=("user-isolation",),
         mutations=(
             Mutation(
                 _MANAGER,
@@ -294,8 +297,7 @@ _ALL: tuple[Fault, ...] = (
             "create_user_emitter rejects every context the application builds (TypeError) "
             "while create_websocket_manager accepts only the other class"
         ),
-        detected_by=("context-identity", "emitter-methods", "registry-wiring",
-                     "engine-factory", "event-flow"),
+        detected_by=("context-identity", "event-flow"),
         mutations=(
             Mutation(
                 _BRIDGE,

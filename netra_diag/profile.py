@@ -33,6 +33,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     events:
       critical: [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed]
       methods: {agent_started: notify_agent_started, ...}
+      fields: {timestamp: ts, data: payload, thread_id: null}  # your names; null: absent
     budgets: {event_latency_ms: 50, run_timeout_s: 10}
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
@@ -40,6 +41,8 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
       url_env: REDIS_URL              # the variable holding the Redis URL (or url: ...)
       instances: 2                    # how many instances of the server role to start
     fleet: [ws://10.0.0.5:8765/ws, ws://10.0.0.6:8765/ws]   # live instances, for `probe`
+    hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
+                                      # connect, disconnect, run_agent), relative to this file
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ DEFAULT_METHODS: dict[str, str] = {
     "set_websocket_manager": "set_websocket_manager",
     "get_agent": "get_agent",
     "list_agents": "list_agents",
+    "create_agent": "create_agent",  # on a registry that makes agents per request
     "create_engine": "create_for_user",
     "run_agent": "run_agent",
     "run": "run",  # on the wiring entry's result: runs an agent (in-process event flow)
@@ -115,7 +119,7 @@ DEFAULT_BUDGETS: dict[str, float] = {
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs", "backplane", "fleet",
+    "events", "budgets", "server", "checks_dirs", "hooks", "backplane", "fleet",
 }
 _BACKPLANE_KEYS = {"url", "url_env", "instances"}
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
@@ -151,6 +155,8 @@ class Profile:
     build: dict[str, dict[str, Any]] = field(default_factory=dict)
     critical_events: tuple[str, ...] = CRITICAL_EVENTS
     event_methods: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_METHODS))
+    #: canonical event field -> the backend's name for it (None: its events have none)
+    event_fields: dict[str, str | None] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     server: dict[str, Any] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
@@ -159,6 +165,8 @@ class Profile:
     backplane: dict[str, Any] = field(default_factory=dict)
     #: live instances' URLs for ``probe`` (two or more)
     fleet: tuple[str, ...] = ()
+    #: the user's hooks file (absolute), see ``netra_diag.hooks``
+    hooks: Path | None = None
 
     def method(self, key: str) -> str:
         return self.methods.get(key, DEFAULT_METHODS.get(key, key))
@@ -182,12 +190,14 @@ class Profile:
             "build": self.build,
             "critical_events": list(self.critical_events),
             "event_methods": self.event_methods,
+            "event_fields": self.event_fields,
             "budgets": self.budgets,
             "server": self.server,
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
             "backplane": self.backplane,
             "fleet": list(self.fleet),
+            "hooks": None if self.hooks is None else str(self.hooks),
         }
 
     @classmethod
@@ -203,12 +213,14 @@ class Profile:
             build={k: dict(v) for k, v in raw["build"].items()},
             critical_events=tuple(raw["critical_events"]),
             event_methods=dict(raw["event_methods"]),
+            event_fields=dict(raw.get("event_fields") or {}),
             budgets={k: float(v) for k, v in raw["budgets"].items()},
             server=dict(raw["server"]),
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
             backplane=dict(raw.get("backplane") or {}),
             fleet=tuple(raw.get("fleet") or ()),
+            hooks=Path(raw["hooks"]) if raw.get("hooks") else None,
         )
 
 
@@ -334,12 +346,14 @@ class _Validator:
             build=self.build(data),
             critical_events=tuple(self.events(data)),
             event_methods=self.event_methods(data),
+            event_fields=self.event_fields(data),
             budgets=self.budgets(data),
             server=self.plain_mapping(data, "server"),
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
             backplane=self.backplane(data),
             fleet=tuple(self.fleet(data)),
+            hooks=self.hooks_file(data),
         )
 
     def backplane(self, data: dict) -> dict[str, Any]:
@@ -391,6 +405,18 @@ class _Validator:
                 raise self.error(f"{key}.{index}", f"a folder relative to {self.base}", rel)
             out.append(folder)
         return tuple(out)
+
+    def hooks_file(self, data: dict) -> Path | None:
+        if data.get("hooks") is None:
+            return None
+        rel = self.string(data, "hooks", default="")
+        path = (self.base / rel).resolve()
+        if path.suffix != ".py" or not path.stem.isidentifier():
+            raise self.error("hooks", "a Python file whose name is a module name "
+                             "(like netra_diag_hooks.py), relative to the profile", rel)
+        if not path.is_file():
+            raise self.error("hooks", f"an existing file relative to {self.base}", rel)
+        return path
 
     def plain_mapping(self, data: dict, key: str) -> dict[str, Any]:
         value = data.get(key, {}) or {}
@@ -464,9 +490,9 @@ class _Validator:
 
     def events(self, data: dict) -> list[str]:
         events = self.plain_mapping(data, "events")
-        unknown = set(events) - {"critical", "methods"}
+        unknown = set(events) - {"critical", "methods", "fields"}
         if unknown:
-            raise self.error(f"events.{sorted(unknown)[0]}", "'critical' or 'methods'")
+            raise self.error(f"events.{sorted(unknown)[0]}", "'critical', 'methods' or 'fields'")
         if "critical" not in events:
             return list(CRITICAL_EVENTS)
         critical = self.list_of_strings(events, "critical")
@@ -488,6 +514,28 @@ class _Validator:
                 raise self.error(f"events.methods.{name}", "an emitter method name", value)
             methods[str(name)] = value
         return methods
+
+    def event_fields(self, data: dict) -> dict[str, str | None]:
+        """``events.fields``: the backend's name for each canonical event field, or null
+        for a field its events do not carry (see ``support.judge.EVENT_FIELDS``)."""
+        canonical = ("type", "user_id", "thread_id", "run_id", "seq", "timestamp", "data")
+        raw = self.plain_mapping(data, "events").get("fields") or {}
+        if not isinstance(raw, dict):
+            raise self.error("events.fields", "a mapping of event field to your field name",
+                             raw)
+        out: dict[str, str | None] = {}
+        for name, value in raw.items():
+            if name not in canonical:
+                raise self.error(f"events.fields.{name}", "one of " + ", ".join(canonical),
+                                 name)
+            if name in ("type",) and value is None:
+                raise self.error(f"events.fields.{name}", "a field name (every event has a "
+                                 "type)", value)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise self.error(f"events.fields.{name}", "a field name, or null when your "
+                                 "events have none", value)
+            out[str(name)] = value
+        return out
 
     def budgets(self, data: dict) -> dict[str, float]:
         budgets = dict(DEFAULT_BUDGETS)

@@ -68,8 +68,9 @@ def assemble_report(
 ) -> RunReport:
     """Build the RunReport, with the diagnosis and each check's metadata."""
     from .analysis import chain_order, diagnose
+    from .blocking import mark_blocked
 
-    ordered = chain_order(results)
+    ordered = chain_order(mark_blocked(results))
     checks = {
         s.id: {"title": s.title, "why": s.why, "explain": s.explain, "fix": s.fix,
                "tags": list(s.tags), "depends_on": list(s.depends_on)}

@@ -44,7 +44,8 @@ def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
     try:
         verdict = spec.func(ctx)
     except SetupError as exc:
-        return errored(str(exc), fix=exc.fix)
+        return errored(str(exc), *(e for e in exc.evidence if isinstance(e, Evidence)),
+                       fix=exc.fix)
     except TargetFailure as exc:
         evidence = [e for e in exc.evidence if isinstance(e, Evidence)]
         return failed(exc.summary, *evidence, fix=exc.fix)
@@ -94,9 +95,23 @@ def execute(job: dict[str, Any]) -> CheckResult:
                                         verdict=verdict, duration_s=time.perf_counter() - started)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
                        static=job.get("static", False), options=job.get("options", {}))
-    verdict = run_spec(spec, ctx)
+    verdict = _prepare_hooks(ctx) or run_spec(spec, ctx)
     return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title, verdict=verdict,
                                     duration_s=time.perf_counter() - started, fix=spec.fix)
+
+
+def _prepare_hooks(ctx: CheckContext) -> Verdict | None:
+    """Run the user's hooks ``setup()`` before the target is imported (never under
+    ``--static``: nothing of the target runs there); an error verdict when it fails."""
+    if ctx.static or ctx.profile.hooks is None:
+        return None
+    from .hooks import prepare
+
+    try:
+        prepare(ctx.profile.hooks)
+    except SetupError as exc:
+        return errored(f"could not set up: {exc}", fix=exc.fix)
+    return None
 
 
 def write_result(path: Path, result: CheckResult) -> None:

@@ -46,8 +46,8 @@ def test_incident_diagnosis() -> None:
         "WHY #1 fails: the wiring path uses the deprecated singleton WebSocket manager; it is "
         "the earliest failing link of the chain, so it is the first to fix; the later links "
         "WHY #2 (emitter-methods), WHY #3 (registry-wiring) and WHY #4 (engine-factory) failed "
-        "on their own evidence (the checks are independent), so each needs its own fix; only "
-        "after fixing them does event-flow show what remains.")
+        "on findings of their own; 4 distinct root causes in all; only after fixing them does "
+        "event-flow show what remains.")
     assert "consequence" not in root["reasoning"]
     assert d["symptom_checks"] == []
     assert d["undecided"] == []
@@ -266,3 +266,35 @@ def test_symptom_from_end_to_end_checks_without_event_flow() -> None:
     results = _with(results, "event-latency", status=Status.FAIL, summary="slow", evidence=())
     assert diagnose(results)["symptom"] == ("events leak to other users (user-isolation) and "
                                             "arrive late (event-latency: slow)")
+
+
+def test_failures_sharing_one_located_finding_are_one_root_cause() -> None:
+    # one defect, one owner: two links that locate the same site are one cause, and the
+    # reasoning says so instead of claiming independent fixes
+    site = Evidence("location", "raised here: TypeError: bad context", "app/wiring.py", 12)
+    results = [
+        CheckResult("emitter-methods", 2, "User Emitter Methods", Status.FAIL, "it crashes",
+                    (site,)),
+        CheckResult("registry-wiring", 3, "Registry Wiring", Status.FAIL, "it crashes too",
+                    (site,)),
+        CheckResult("engine-factory", 4, "Execution Engine Factory", Status.FAIL, "unbound",
+                    (Evidence("location", "builds the engine here", "app/engine.py", 30),)),
+    ]
+    d = diagnose(results)
+    assert d["root_causes"] == [
+        {"ids": ["emitter-methods", "registry-wiring"], "location": "app/wiring.py:12"},
+        {"ids": ["engine-factory"], "location": "app/engine.py:30"},
+    ]
+    reasoning = d["root_cause"]["reasoning"]
+    assert "WHY #3 (registry-wiring) fails at the same location: one defect, one fix" in reasoning
+    assert "2 distinct root causes in all" in reasoning
+    assert "each needs its own fix" not in reasoning
+
+
+def test_a_blocked_check_is_listed_with_its_owner() -> None:
+    blocked = CheckResult("deprecation-warnings", 5, "Deprecation Warnings", Status.SKIP,
+                          "blocked by context-identity: ...",
+                          (Evidence("note", "blocked", data={"blocked_by": "context-identity",
+                                                             "blocked_at": "a.py:1"}),))
+    assert diagnose([blocked])["blocked"] == [{"id": "deprecation-warnings",
+                                               "by": "context-identity"}]

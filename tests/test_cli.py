@@ -48,6 +48,8 @@ def test_explain_prints_the_explanation(cli):
     result = cli("explain", "import-chain")
     assert result.exit_code == 0
     assert "Why it matters" in result.stdout
+    assert "How its statuses are decided (the harness and the target)" in result.stdout
+    assert 'skip "blocked by <check>"' in result.stdout
 
 
 def test_explain_unknown_id_suggests(cli):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from netra_diag.blocking import mark_blocked
 from netra_diag.faults import FAULTS
 from netra_diag.model import Status
 from netra_diag.registry import Registry
@@ -17,22 +18,13 @@ from netra_diag.target import open_target
 FLEET_CHECKS = {"cross-instance-delivery", "backplane-isolation", "backplane-resilience"}
 
 
-def run_reference(*faults: str, scenario: str | None = None, backplane: str | None = None
-                  ) -> dict:
-    """Every built-in check on the reference; ``backplane``: a Redis URL for the fleet checks
-    (handed to the check interpreters in an environment variable, as ``run --backplane``)."""
-    import os
-
-    from netra_diag.fleet import BACKPLANE_ENV, private_env
-
+def run_reference(*faults: str, scenario: str | None = None) -> dict:
+    """The results as a run reports them (blocked checks named, see ``mark_blocked``)."""
     registry = Registry()
     registry.load_builtin()
-    options = {"backplane_env": BACKPLANE_ENV} if backplane else {}
-    with open_target(None, inject=faults, scenario=scenario) as target, \
-            private_env(BACKPLANE_ENV, backplane):
-        assert backplane is None or os.environ[BACKPLANE_ENV] == backplane
-        outcome = Runner(target.profile, timeout_s=30, options=options).run(registry.specs)
-    return {r.id: r for r in outcome.results}
+    with open_target(None, inject=faults, scenario=scenario) as target:
+        outcome = Runner(target.profile, timeout_s=30).run(registry.specs)
+    return {r.id: r for r in mark_blocked(outcome.results)}
 
 
 def describe(results: dict) -> str:
@@ -66,6 +58,10 @@ def test_each_fault_is_caught_by_its_declared_checks(fault):
     results = run_reference(fault)
     for check_id in FAULTS[fault].detected_by:
         assert results[check_id].status is Status.FAIL, describe(results)
+    # one defect, one owner: no other check fails on it, and none could not decide
+    others = [r for r in results.values() if r.status is Status.FAIL
+              and r.id not in FAULTS[fault].detected_by]
+    assert not others, describe(results)
     errors = [r for r in results.values() if r.status is Status.ERROR]
     assert not errors, describe(results)
 
@@ -132,13 +128,17 @@ def test_incident_engine_factory_leads_with_its_own_finding_located_where_it_bui
     assert unawaited.kind == "observed" and f"{FACTORY}:29" in unawaited.message
 
 
-def test_an_unawaited_emitter_alone_is_observed_by_engine_factory_not_located():
+def test_an_unawaited_emitter_alone_fails_its_owner_and_blocks_engine_factory():
     results = run_reference("unawaited-user-emitter")
     result = results["engine-factory"]
-    assert result.status is Status.FAIL, describe(results)
-    assert "is a coroutine, not an emitter" in result.summary
-    assert not [e for e in result.evidence if e.file], result.evidence
+    assert result.status is Status.SKIP, describe(results)
+    assert result.summary.startswith(f"blocked by emitter-methods: the defect at {FACTORY}:29")
+    assert "is a coroutine, not an emitter" in messages(result)
     assert locations(results["emitter-methods"]) == [f"{FACTORY}:29"]
+
+
+def messages(result) -> str:
+    return "\n".join(e.message for e in result.evidence)
 
 
 def test_incident_registry_crash_at_its_static_finding_is_one_finding(incident):

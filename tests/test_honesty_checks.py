@@ -103,12 +103,16 @@ def test_import_chain_is_an_error_when_it_sees_no_manager_obtained(tmp_path):
     assert "roles.manager_factory" in result.fix
 
 
-def test_import_chain_carries_a_wiring_crash_as_observation_not_location(tmp_path):
+def test_import_chain_blocked_by_a_wiring_crash_is_set_up_not_a_fail(tmp_path):
+    # the registry's missing argument is registry-wiring's defect: import-chain could not see
+    # its own link, so it says it could not set up (never fail), keeping the crash's site
     wiring = LAZY_WIRING.replace("AgentRegistry(None)", "AgentRegistry()")  # TypeError
     [result] = run_checks(write_backend(tmp_path, {"synthapp/wiring.py": wiring}),
                           "import-chain").values()
-    assert result.status is Status.FAIL, messages(result)
-    assert "wiring path crashed before obtaining any WebSocket manager" in result.summary
+    assert result.status is Status.ERROR, messages(result)
+    assert "could not set up: the wiring path crashed" in result.summary
+    assert any((e.data or {}).get("blocked_at") == "synthapp/wiring.py:13"
+               for e in result.evidence)
     assert not [e for e in result.evidence if e.kind == "location"]
     assert "raised here: TypeError" in messages(result)
     assert any(e.kind == "traceback" for e in result.evidence)

@@ -156,8 +156,8 @@ def test_executive_summary_comes_from_the_diagnosis() -> None:
     assert "consequence" not in text and "Root-cause candidate" not in text
     assert "it is the earliest failing link of the chain, so it is the first to fix" in text
     assert ("the later links WHY #2 (emitter-methods), WHY #3 (registry-wiring) and WHY #4 "
-            "(engine-factory) failed on their own evidence") in text
-    assert "each needs its own fix; only after fixing them does event-flow show what " \
+            "(engine-factory) failed on findings of their own") in text
+    assert "4 distinct root causes in all; only after fixing them does event-flow show what " \
            "remains." in text
     # WHY #1 passing: the report names the next link, not a fixed text.
     results = [dataclasses.replace(r, status=Status.PASS, evidence=())

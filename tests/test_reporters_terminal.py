@@ -166,4 +166,4 @@ def test_the_diagnosis_names_the_first_link_to_fix_without_claiming_consequences
     text = rendered(incident_report())
     assert "first to fix: import-chain at netra_backend/app/dependencies.py:16" in text
     assert "root-cause candidate" not in text and "consequence" not in text
-    assert "each needs its own fix" in " ".join(text.split())
+    assert "4 distinct root causes in all" in " ".join(text.split())

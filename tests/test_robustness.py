@@ -131,7 +131,7 @@ def test_a_profile_factory_that_raises_is_a_setup_error(tmp_path):
     assert "build.registry.llm_manager" in result["summary"] + (result["fix"] or "")
 
 
-def test_a_missing_module_imported_by_the_target_is_a_fail_at_its_line(tmp_path):
+def test_a_missing_module_imported_by_the_target_is_an_import_chain_fail_at_its_line(tmp_path):
     profile = _reference_copy_profile(tmp_path)
     deps = tmp_path / "src" / "netra_backend" / "app" / "dependencies.py"
     lines = deps.read_text().splitlines(keepends=True)
@@ -141,9 +141,10 @@ def test_a_missing_module_imported_by_the_target_is_a_fail_at_its_line(tmp_path)
                           cwd=tmp_path)
     [result] = json.loads(proc.stdout)["results"]
     assert result["status"] == "fail", result
+    assert "the import chain is broken at the source" in result["summary"]
+    located = [(e["file"], e["line"]) for e in result["evidence"] if e["kind"] == "location"]
+    assert located[0] == ("netra_backend/app/dependencies.py", 10)
     assert "helpers_removed" in json.dumps(result["evidence"])
-    tracebacks = "\n".join(e["message"] for e in result["evidence"] if e["kind"] == "traceback")
-    assert 'File "netra_backend/app/dependencies.py", line 10' in tracebacks
 
 
 def test_report_on_a_malformed_run_exits_4(tmp_path):

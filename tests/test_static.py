@@ -108,8 +108,10 @@ def run_json(cli, *args: str) -> tuple[int, dict]:
 def test_static_incident_fails_the_static_whys_with_locations(cli):
     code, rows = run_json(cli, "--static", "--scenario", "incident")
     assert code == ExitCode.FAILED
+    # engine-factory: its un-awaited call is emitter-methods' finding, and what the factory
+    # binds only a run can show, so from source it is undecided (skip), never a fail or pass
     expected = {"import-chain": "fail", "emitter-methods": "fail", "registry-wiring": "fail",
-                "engine-factory": "fail", "deprecation-warnings": "pass",
+                "engine-factory": "skip", "deprecation-warnings": "pass",
                 "context-identity": "pass", "event-flow": "skip"}
     assert {k: rows[k]["status"] for k in expected} == expected
 
@@ -130,7 +132,7 @@ def test_static_catches_a_silenced_deprecation_from_source(cli):
     code, rows = run_json(cli, "--static", "--inject", "deprecation-silenced",
                           "--only", "deprecation-warnings")
     assert code == ExitCode.FAILED
-    assert "does not warn with DeprecationWarning" in rows["deprecation-warnings"]["summary"]
+    assert "does not warn that it is deprecated" in rows["deprecation-warnings"]["summary"]
 
 
 def test_static_mode_never_imports_the_target(tmp_path, cli):
@@ -261,4 +263,6 @@ def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cl
     })
     code, rows = run_json(cli, str(profile), "--static", "--only", "registry-wiring")
     assert code == ExitCode.OK, rows
-    assert rows["registry-wiring"]["summary"].startswith("from source: every production call")
+    assert rows["registry-wiring"]["status"] == "skip", rows
+    assert rows["registry-wiring"]["summary"].startswith(
+        "--static: judged from source that every production call")

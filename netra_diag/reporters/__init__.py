@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "SHOWN_LOCATIONS",
     "data_lines",
     "evidence_text",
     "headline",
@@ -32,6 +33,7 @@ __all__ = [
     "render",
     "repository_path",
     "result_text",
+    "shown_evidence",
     "strip_controls",
 ]
 
@@ -143,6 +145,26 @@ def located_evidence(result: CheckResult) -> list[Evidence]:
     none, any other evidence that carries a file (a traceback's frame, a warning's origin)."""
     located = [ev for ev in result.evidence if ev.file]
     return [ev for ev in located if ev.kind == "location"] or located
+
+
+#: Located evidence items the terminal and markdown views show per check before "and N
+#: more" (JSON, SARIF and GitHub keep every one). The check orders them: what matters first.
+SHOWN_LOCATIONS = 5
+
+
+def shown_evidence(items: list[Evidence], limit: int = SHOWN_LOCATIONS
+                   ) -> tuple[list[Evidence], int]:
+    """``items`` with at most ``limit`` of the file-located ones kept (in order), and how
+    many located ones were left out."""
+    kept: list[Evidence] = []
+    located = 0
+    for ev in items:
+        if ev.file and ev.kind == "location":
+            located += 1
+            if located > limit:
+                continue
+        kept.append(ev)
+    return kept, max(0, located - limit)
 
 
 def headline(ev: Evidence) -> str:

@@ -30,7 +30,7 @@ from netra_diag.analysis import (
 )
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
-from . import evidence_text, located_evidence, located_text, strip_controls
+from . import evidence_text, located_evidence, located_text, shown_evidence, strip_controls
 
 __all__ = ["code_span", "fence", "md_inline", "render_markdown", "severity"]
 
@@ -269,8 +269,12 @@ def _check_section(report: RunReport, result: CheckResult) -> list[str]:
     failing = result.status in (Status.FAIL, Status.ERROR)
     if located:
         lines += ["", "**Fix Location:**" if failing else "**Locations:**"]
-        for ev in located:
+        shown, more = shown_evidence(located)
+        for ev in shown:
             lines.append(f"- {_where(ev)}: {md_inline(located_text(ev))}")
+        if more:
+            lines.append(f"- ... and {more} more (every location is in the JSON, SARIF and "
+                         "GitHub reports)")
     hint = _fix_hint(report, result) if failing else None
     if hint:
         lines += ["", f"**Fix hint:** {md_inline(hint)}"]
@@ -339,8 +343,11 @@ def _fix_plan(report: RunReport, ordered: list[CheckResult]) -> list[str]:
     for n, result in enumerate(failing, 1):
         lines += ["", f"### Phase {n}: {_label(result)}", "",
                   f"- **Problem:** {md_inline(result.summary)}"]
-        for ev in located_evidence(result):
+        shown, more = shown_evidence(located_evidence(result))
+        for ev in shown:
             lines.append(f"- **Where:** {_where(ev)}: {md_inline(located_text(ev))}")
+        if more:
+            lines.append(f"- **Where:** ... and {more} more (see the JSON report)")
         hint = _fix_hint(report, result)
         if hint:
             lines.append(f"- **Fix:** {md_inline(hint)}")

@@ -23,7 +23,7 @@ from rich.text import Text
 from ..analysis import chain_order, diagnose, why_label
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
-from . import strip_controls
+from . import shown_evidence, strip_controls
 
 __all__ = ["STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 
@@ -204,7 +204,8 @@ def _evidence_block(result: CheckResult) -> Group:
     parts: list[Any] = [_hanging(Text(f"{result.status.value.upper()} ", style=style),
                                  Text.assemble((_clean(result.id), "bold"),
                                                f": {_clean(result.summary)}"))]
-    for ev in result.evidence:
+    items, more = shown_evidence(list(result.evidence))
+    for ev in items:
         where = f"{_clean(ev.location)}: " if ev.location else ""
         lines = _clean(ev.message).splitlines() or [""]
         if len(lines) > _MAX_EVIDENCE_LINES:
@@ -213,6 +214,10 @@ def _evidence_block(result: CheckResult) -> Group:
         body = Text.assemble((f"[{_clean(ev.kind)}] ", "dim"), (where, "cyan"),
                              "\n".join(lines))
         parts.append(_hanging("- ", body, indent=2))
+    if more:
+        parts.append(_hanging("- ", Text(f"... and {more} more location{'s' * (more > 1)} "
+                                         "(all of them in the json, sarif and github "
+                                         "reports)", style="dim"), indent=2))
     if result.fix:
         parts.append(_hanging("fix: ", Text(_clean(result.fix), style="italic"), indent=2))
     parts.append(Text(""))

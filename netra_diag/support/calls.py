@@ -122,6 +122,9 @@ def fill_arguments(
     (when ``samples`` is given) a value invented from the parameter's annotation and name:
     for every required parameter, and for optional ones whose name ``samples`` offers.
 
+        A parameter whose name nothing offers, annotated with a class, takes the one value at
+    hand of that class (or a subclass), whatever its name (``_by_annotation``).
+
     ``profile_key`` is where the profile supplies overrides (``build.registry``); it is
     named in the ``SetupError`` for an unfillable required parameter.
     """
@@ -142,6 +145,8 @@ def fill_arguments(
             value, origin = overrides[name], f"profile {profile_key}.{name}"
         elif name in available:
             value, origin = available[name], "run context"
+        elif (typed := _by_annotation(param.annotation, available)) is not _UNKNOWN:
+            value, origin = typed, "run context (by annotation)"
         elif samples is not None and (param.default is param.empty or name in samples) and (
                 value := sample_value(name, hints.get(name, param.annotation), samples)
         ) is not _UNKNOWN:
@@ -162,6 +167,21 @@ def fill_arguments(
         else:
             kwargs[name] = value
     return Call(tuple(args), kwargs, filled, invented)
+
+
+def _by_annotation(annotation: Any, available: Mapping[str, Any]) -> Any:
+    """The one value at hand whose class (or a base) the parameter's annotation names
+    (``sessions: "SessionHub"`` gets the manager offered under another name); ``_UNKNOWN``
+    when the annotation names no class, or none or several distinct values fit."""
+    if annotation is inspect.Parameter.empty or annotation is None:
+        return _UNKNOWN
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    wanted = text.strip("'\" ").split("|")[0].strip().rsplit(".", 1)[-1]
+    if not wanted.isidentifier() or wanted in _NAMES or wanted in ("Any", "object"):
+        return _UNKNOWN
+    fits = {id(v): v for v in available.values()
+            if v is not None and wanted in {k.__name__ for k in type(v).__mro__[:-1]}}
+    return next(iter(fits.values())) if len(fits) == 1 else _UNKNOWN
 
 
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CONTROL_TYPES", "EVENT_FIELDS", "Judgement", "judge_run", "received_text"]
+__all__ = ["CONTROL_TYPES", "EVENT_FIELDS", "Judgement", "judge_run", "normalise_events",
+           "received_text"]
 
 EVENT_FIELDS: dict[str, tuple[type, ...]] = {
     "type": (str,),
@@ -47,6 +48,16 @@ class Judgement:
         return f"{self.delivered}/{self.total} critical events"
 
 
+def normalise_events(frames: Sequence[dict[str, Any]], fields: dict[str, str | None]
+                     ) -> list[dict[str, Any]]:
+    """Frames with the target's field names (profile ``events.fields``) renamed to the
+    canonical ones, so one set of rules judges every backend."""
+    renames = {theirs: ours for ours, theirs in fields.items() if theirs and theirs != ours}
+    if not renames:
+        return list(frames)
+    return [{renames.get(k, k): v for k, v in f.items()} for f in frames]
+
+
 def received_text(types: Sequence[str], limit: int = 20) -> str:
     """The received event types for a message: all of them, or the first ``limit`` and how
     many in all (a flood must not make a message of thousands of names)."""
@@ -64,8 +75,11 @@ def judge_run(
     user_id: str | None,
     thread_id: str | None,
     run_id: str | None,
+    absent: frozenset[str] = frozenset(),
 ) -> Judgement:
-    """Judge the events of one run among ``frames`` (see the module docstring)."""
+    """Judge the events of one run among ``frames`` (see the module docstring). Fields in
+    ``absent`` are ones the target's events do not carry (profile ``events.fields``): they
+    are neither required nor compared."""
     events = [f for f in frames if f.get("type") not in CONTROL_TYPES]
     mine = [e for e in events if run_id is None or e.get("run_id") == run_id]
     foreign = [e for e in events if run_id is not None and e.get("run_id") != run_id]
@@ -81,9 +95,11 @@ def judge_run(
     if mine:
         problems += _order_problems(types, critical)
         problems += _pairing_problems(mine)
-        problems += _id_problems(mine, user_id, thread_id)
-        problems += _seq_problems(mine)
-        problems += _schema_problems(mine)
+        problems += _id_problems(mine, None if "user_id" in absent else user_id,
+                                 None if "thread_id" in absent else thread_id)
+        if "seq" not in absent:
+            problems += _seq_problems(mine)
+        problems += _schema_problems(mine, absent)
     return Judgement(not problems, delivered, len(critical), types, problems)
 
 
@@ -154,13 +170,14 @@ def _short(values: list[Any], limit: int = 20) -> str:
     return str(values) if len(values) <= limit else f"{values[:limit]} ... ({len(values)} in all)"
 
 
-def _schema_problems(events: list[dict[str, Any]]) -> list[str]:
+def _schema_problems(events: list[dict[str, Any]],
+                     absent: frozenset[str] = frozenset()) -> list[str]:
     """One problem per (event type, fields wrong), counted: a thousand bad frames are one
     line, not a thousand."""
     counts: dict[tuple[str, tuple[str, ...]], int] = {}
     for e in events:
-        bad = tuple(k for k, kinds in EVENT_FIELDS.items()
-                    if not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool))
+        bad = tuple(k for k, kinds in EVENT_FIELDS.items() if k not in absent and (
+                    not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool)))
         if bad:
             key = (str(e.get("type")), bad)
             counts[key] = counts.get(key, 0) + 1

@@ -23,8 +23,14 @@ MAX_FRAMES = 10_000
 class RecordingConnection:
     """Records frames sent to it; ``events()`` decodes the JSON ones."""
 
-    def __init__(self, label: str = "recorder") -> None:
+    def __init__(self, label: str = "recorder", *, user_id: str | None = None,
+                 connection_id: str | None = None) -> None:
         self.label = label
+        #: for code that reads them off a connection (hooks may wrap it in their own record)
+        self.user_id = user_id
+        self.connection_id = connection_id or f"netra-diag-{label}"
+        #: what a ``connect`` hook returned, handed back to ``disconnect``
+        self.handle: Any = None
         self.frames: list[tuple[float, Any]] = []
         self.dropped = 0
         self._changed = asyncio.Event()

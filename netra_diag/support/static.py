@@ -122,10 +122,13 @@ def _awaited(mod: ParsedModule, node: ast.Call) -> bool:
     """True when the coroutine of call ``node`` is awaited or handed on (module doc)."""
     parents = mod.parents
     parent = parents.get(node)
-    if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom):
-        return True
+    if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda):
+        return True  # a lambda hands its coroutine to whoever calls it
     if isinstance(parent, ast.Call) and _call_name(parent) in CORO_CONSUMERS:
         return True
+    if isinstance(parent, ast.Call) and node in parent.args and \
+            isinstance(parents.get(parent), ast.Await):
+        return True  # handed to a call that is itself awaited: await helper(coro())
     return isinstance(parent, ast.keyword) and isinstance(parents.get(parent), ast.Call) \
         and _call_name(parents[parent]) in CORO_CONSUMERS
 

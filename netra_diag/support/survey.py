@@ -9,7 +9,8 @@ are parsed one at a time and only summaries are kept, so memory stays flat on la
 Deprecation rules (``deprecation_of``): a function, or a class through ``__init__``,
 ``__new__`` or ``__post_init__``, is deprecated when its body calls ``warnings.warn`` (or a
 bare ``warn``) with ``DeprecationWarning``, ``PendingDeprecationWarning`` or
-``FutureWarning``; or when the first line of its docstring says "deprecated" (and not "not
+``FutureWarning`` (or with any category, ``UserWarning`` by default, whose message says
+"deprecated"); or when the first line of its docstring says "deprecated" (and not "not
 deprecated"). The replacement is read from the warning text, then the docstring: the name
 after "use" (``use create_websocket_manager(...)`` -> ``create_websocket_manager``), when it
 looks like an identifier of code (has ``_``, a capital, or a call) rather than prose.
@@ -43,6 +44,7 @@ __all__ = [
 _WARNING_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"}
 _USE_RE = re.compile(r"\b[Uu]se\s+[`'\"]*([A-Za-z_][\w.]*)(\()?")
 _DEPRECATED_RE = re.compile(r"(?<![\w-])(?<!not )deprecated\b", re.IGNORECASE)
+_SAYS_DEPRECATED_RE = re.compile(r"deprecat", re.IGNORECASE)
 _CLASS_HOOKS = ("__init__", "__new__", "__post_init__")
 
 
@@ -54,6 +56,8 @@ class Deprecation:
     message: str
     replacement: str | None
     line: int
+    #: the warning's category name ("DeprecationWarning", "UserWarning", ...)
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,11 +257,13 @@ def deprecation_of(node: ast.AST) -> Deprecation | None:
                 continue
             category = call.args[1] if len(call.args) > 1 else next(
                 (k.value for k in call.keywords if k.arg == "category"), None)
-            if category is None or _dotted(category).split(".")[-1] not in _WARNING_CATEGORIES:
-                continue
+            kind = _dotted(category).split(".")[-1] if category is not None else "UserWarning"
             message = _text(call.args[0]) if call.args else ""
+            # a conventional category, or any warning whose text says deprecated
+            if kind not in _WARNING_CATEGORIES and not _SAYS_DEPRECATED_RE.search(message):
+                continue
             return Deprecation("warns", message, _replacement(message, doc or ""),
-                               call.lineno)
+                               call.lineno, kind)
     first = (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
     if _DEPRECATED_RE.search(first):
         return Deprecation("docstring", first, _replacement(doc or "", ""),
