@@ -163,6 +163,14 @@ def run(
         fleet_options, fleet_secrets, private = backplane_run_options(backplane, backplane_env)
     except ConfigError as exc:
         raise fail_usage(str(exc)) from None
+    if inject and not fleet_options:
+        from .faults import FAULTS
+
+        between = [n for n in inject if n in FAULTS and "backplane" in FAULTS[n].needs]
+        if between:
+            print(f"netra-diag: note: {', '.join(between)} acts only between instances: add "
+                  "--backplane redis://HOST:PORT to run the fleet checks that catch it",
+                  file=sys.stderr)
     request = RunRequest(
         profile=profile, format=format, output=output, reports=report or [],
         only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,

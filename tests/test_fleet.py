@@ -209,3 +209,11 @@ def test_the_default_run_never_needs_redis(tmp_path):
     assert got == {"event-flow": "pass", "user-isolation": "pass",
                    **dict.fromkeys(FLEET, "skip")}
     assert "redis imported" not in proc.stdout + proc.stderr
+
+
+def test_a_fleet_fault_without_a_backplane_says_how_to_see_it(tmp_path):
+    proc = run_subprocess("run", "--inject", "duplicate-delivery", "--only",
+                          "cross-instance-delivery", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "duplicate-delivery acts only between instances: add --backplane" in proc.stderr
+    assert statuses(json.loads(proc.stdout)) == {"cross-instance-delivery": "skip"}
