@@ -314,9 +314,16 @@ def located(ctx: CheckContext, obj: Any, message: str) -> Evidence:
 
 
 def context_values(user_context: Any) -> dict[str, Any]:
-    """The names under which target code may ask for the user context."""
-    return {"user_context": user_context, "context": user_context, "ctx": user_context,
-            "user_execution_context": user_context, "execution_context": user_context}
+    """The names under which target code may ask for the user context, and for its ids
+    (``user_id``, ``thread_id``, ``run_id``, ``request_id``: code keyed on id strings)."""
+    values = {"user_context": user_context, "context": user_context, "ctx": user_context,
+              "user_execution_context": user_context, "execution_context": user_context}
+    for key in ("user_id", "thread_id", "run_id", "request_id"):
+        value = user_context.get(key) if isinstance(user_context, dict) else \
+            getattr(user_context, key, None)
+        if isinstance(value, str):
+            values[key] = value
+    return values
 
 
 #: The hook that can stand in for a method the tool calls by a guessed name.

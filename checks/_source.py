@@ -38,12 +38,14 @@ def location_evidence(finding: Any, kind: str = "location") -> Evidence:
 
 
 def scan(ctx: CheckContext, needles: list[str]) -> tuple[list[Any], list[Evidence]]:
-    """Parsed production modules mentioning ``needles``, and evidence for unreadable files."""
-    from netra_diag.support.source import ParsedModule, parse_matching
+    """Summaries of the production modules mentioning ``needles`` (from the run's one scan,
+    ``support.snapshot``, else a scan of its own), and evidence for unreadable files."""
+    from netra_diag.support.source import ParsedModule
+    from netra_diag.support.summaries import summarize_matching
 
     modules: list[ParsedModule] = []
     problems: list[Evidence] = []
-    for item in parse_matching(ctx.root, needles, ctx.profile.exclude):
+    for item in summarize_matching(ctx.root, needles, ctx.profile.exclude):
         if isinstance(item, ParsedModule):
             modules.append(item)
         else:

@@ -88,7 +88,7 @@ class Probe:
 def context_identity(ctx: CheckContext) -> Verdict:
     entry = ctx.role("user_context")
     class_name = entry.split(":", 1)[1].split(".")[-1]
-    modules, problems = scan(ctx, [class_name])
+    modules, problems = scan(ctx, [f"class {class_name}"])  # only definitions matter here
     definitions = [f for f in find_definitions(modules, class_name) if f.data["kind"] == "class"]
     evidence = [Evidence("location", f"class {class_name} defined in {d.data['module']}",
                          d.relpath, d.line) for d in definitions]

@@ -178,8 +178,9 @@ def says_deprecated(text: str) -> bool:
 
 
 def _judge_source(ctx: CheckContext) -> Verdict:
-    """``--static``: read each entry point's definition for a ``warnings.warn(...,
-    DeprecationWarning)`` naming its replacement (nothing is imported or run)."""
+    """``--static``: read each entry point's definition for a ``warnings.warn(...)`` of a
+    deprecation category, or of any category saying deprecated, naming its replacement
+    (nothing is imported or run)."""
     from netra_diag.support.survey import survey
 
     tree = survey(ctx.root, [d.attr for d in ctx.profile.deprecated], ctx.profile.exclude)
@@ -200,7 +201,7 @@ def _judge_source(ctx: CheckContext) -> Verdict:
         judged += 1
         d = found[0]
         how = d.deprecation
-        if how is None or how.how != "warns":
+        if how is None or how.how not in ("warns", "message"):  # a message saying so counts
             said = " (its docstring says deprecated)" if how is not None else ""
             failures.append(f"{dep.attr} does not warn that it is deprecated when used{said}")
             evidence.append(Evidence("location", f"{dep.attr} defined here emits no "
@@ -213,8 +214,7 @@ def _judge_source(ctx: CheckContext) -> Verdict:
         else:
             evidence.append(Evidence("location", f"{dep.attr} warns: {how.message}",
                                      d.relpath, how.line))
-        if how is not None and how.how == "warns" and how.category not in (
-                "", "DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"):
+        if how is not None and how.how == "message":
             evidence.append(Evidence("note", f"{dep.attr} warns with {how.category}: "
                                      "DeprecationWarning would be conventional; not a failure"))
     if failures:

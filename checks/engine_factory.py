@@ -270,6 +270,15 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
             getattr(v, opens, None)), depth=LOCATE_DEPTH)
         if source is not None:  # the engine opens its emitter per run: judge a run
             return await _judge_run(ctx, engine, source[0], mine, other, evidence)
+        notify = set(ctx.profile.event_methods.values())
+        alike = find_attribute(engine, lambda v: v is not engine and any(
+            callable(getattr(v, n, None)) for n in notify), depth=LOCATE_DEPTH)
+        if alike is not None:  # an emitter by its notify methods: the assumed name is wrong
+            raise SetupError(
+                f"engine.{alike[0]} ({describe_type(alike[1])}) has the notify methods of an "
+                f"emitter but no {send}(), the name netra-diag assumed for sending an event",
+                fix="set 'methods: {send_event: <your method>}' in the profile (and "
+                "'create_user_emitter' for the method that opens an emitter)")
         return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}(), "
                 f"and none offers {opens}() to open one per run)", True)
     attr, emitter = found

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
-from netra_diag.support.capture import Capture, public_url
+from netra_diag.support.capture import Capture, is_loopback, public_url
 from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
 
@@ -111,7 +111,9 @@ def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: st
     judgement = judge_run(normalise_events(capture.frames, fields), critical=critical,
                           user_id=capture.user_id, thread_id=capture.thread_id,
                           run_id=capture.run_id,
-                          absent=frozenset(k for k, v in fields.items() if v is None))
+                          absent=frozenset(k for k, v in fields.items() if v is None),
+                          received_at=capture.received_at,
+                          clock_offset_s=0.0 if is_loopback(url) else capture.clock_offset_s)
     events = Evidence(
         "events",
         f"events received in order: {received_text(judgement.received)}",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
 from netra_diag.support.capture import Capture, is_loopback, public_url
@@ -46,6 +47,11 @@ free of blocking work (move it off the event loop or after the send), and keep p
 work constant-time."""
 
 
+#: Receipt before emission by more than this (plus half the clock sync's round trip) is
+#: not latency but an impossible timestamp.
+_TOLERANCE_MS = 5.0
+
+
 @dataclass(frozen=True)
 class Samples:
     """Latencies (ms) of one measurement and how the clocks were compared."""
@@ -53,6 +59,8 @@ class Samples:
     values_ms: list[float]
     method: str
     by_type_ms: dict[str, float]
+    #: events whose timestamp is impossible: not finite, or after their receipt (ms ahead)
+    impossible: list[str] = field(default_factory=list)
 
 
 @check(id="event-latency", why="e2e", title="Event latency within budget", explain=EXPLAIN,
@@ -84,6 +92,7 @@ async def _observe(ctx: CheckContext, runs: int) -> tuple[list[Capture], str, li
 def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
     """Per-event latencies of each client's own run; None when the clocks cannot be
     compared (another host and no clock exchange)."""
+    tolerance_ms = _TOLERANCE_MS
     if same_host:
         method = "same-host clock (client and server read one clock)"
         offsets = {id(c): 0.0 for c in captures}
@@ -97,8 +106,10 @@ def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
                   f"client's, within +/- {rtt * 500:.1f} ms")
         offsets = {id(c): (c.clock_offset_s if c.clock_offset_s is not None else offset)
                    for c in captures}
+        tolerance_ms += rtt * 500
     values: list[float] = []
     by_type: dict[str, float] = {}
+    impossible: list[str] = []
     for cap in captures:
         for frame, received in zip(cap.frames, cap.received_at, strict=True):
             stamp = frame.get("timestamp")
@@ -106,10 +117,15 @@ def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
                     or isinstance(stamp, bool) or not isinstance(stamp, int | float)):
                 continue
             ms = (received - (stamp - offsets[id(cap)])) * 1000.0
+            if not math.isfinite(ms) or ms < -tolerance_ms or stamp <= 0:  # after receipt?
+                impossible.append(f"{frame.get('type')} stamped {stamp!r}"
+                                  + (f" ({-ms:.0f} ms after it was received)"
+                                     if math.isfinite(ms) else ""))
+                continue
             values.append(ms)
             kind = str(frame.get("type"))
             by_type[kind] = max(by_type.get(kind, ms), ms)
-    return Samples(values, method, by_type)
+    return Samples(values, method, by_type, impossible)
 
 
 def judge_latency(captures: Sequence[Capture], url: str, budget_ms: float) -> Verdict:
@@ -129,6 +145,16 @@ def judge_latency(captures: Sequence[Capture], url: str, budget_ms: float) -> Ve
             '({"type": "time"}), so its clock offset cannot be told apart from latency',
             fix='probe from the same host as the server, or answer {"type":"time"} with '
             '{"type":"time","server_time":<epoch seconds>} (see the reference protocol)')
+    if samples.impossible:
+        return failed(f"{len(samples.impossible)} event(s) carry an impossible timestamp (not "
+                      "finite, or later than their receipt), so the endpoint's latency cannot "
+                      f"be trusted: {samples.impossible[0]}",
+                      Evidence("observed", "impossible timestamps: "
+                               + "; ".join(samples.impossible[:5]),
+                               data={"count": len(samples.impossible),
+                                     "method": samples.method}),
+                      fix="stamp each event with the emission time (seconds since the epoch, "
+                      "a finite number) when it is emitted")
     if not samples.values_ms:
         return skipped("the events carry no numeric timestamp, so latency cannot be measured: "
                        "event-flow reports the malformed events")

@@ -112,12 +112,17 @@ def import_chain(ctx: CheckContext) -> Verdict:
                       Evidence("note", f"the wiring path was not run: {exc}"))
     evidence += trace.observed
     factory = ctx.profile.roles.get("manager_factory")
+    # another link's crash after this check saw what it needed: one line, not its traceback
+    aside = [Evidence("note", f"the wiring path then crashed"
+                      f"{f' at {trace.crash_site}' if trace.crash_site else ''}: "
+                      f"{trace.crash_summary} (another link's defect; not judged here)")
+             ] if trace.crash else []
     if trace.deprecated_calls:
         who = "an agent run" if trace.during_run else "the wiring path"
         return failed(f"{who} uses a deprecated entry point: {trace.deprecated_calls[0]}",
-                      *evidence, *trace.crash, *problems)
+                      *evidence, *aside, *problems)
     if static:
-        return failed(static_head, *evidence, *trace.crash, *problems)
+        return failed(static_head, *evidence, *aside, *problems)
     if factory is None:
         return errored(
             "the profile names no 'manager_factory' role (the per-user WebSocket manager "

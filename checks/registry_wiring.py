@@ -100,7 +100,12 @@ def registry_wiring(ctx: CheckContext) -> Verdict:
                            "registry wires its bridge to its agents needs a run",
                            *evidence, *problems)
         return _verdict(failures, evidence, problems)
-    verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+    try:
+        verdict = dynamic_half(ctx, lambda: _exercise(ctx), failures, evidence, problems)
+    except NotApplicable as exc:
+        if failures:
+            return _verdict(failures, evidence, problems)
+        return skipped(str(exc), *evidence, *problems)
     return verdict or _verdict(failures, evidence, problems)
 
 
@@ -166,6 +171,10 @@ def _about_registry(exc: TargetFailure, registry_cls: Any) -> bool:
     return False
 
 
+class NotApplicable(Exception):
+    """The registry's agents hold no bridge to wire: the property does not apply."""
+
+
 def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
                   bridge_method: str) -> tuple[str, Any] | str | None:
     """Where ``agent`` keeps its bridge: ``(path, bridge)``; the path of an empty attribute
@@ -175,6 +184,11 @@ def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
         return value is not registry and callable(getattr(value, bridge_method, None))
 
     path = located_path(ctx, "agent_bridge")
+    if path == "none":  # the profile says the agents hold no bridge
+        raise NotApplicable(
+            "the profile says the registry's agents hold no bridge ('build.locate."
+            "agent_bridge: none'): they are handed their emitter per run, which engine-factory "
+            "and event-flow judge; nothing here is wired to judge")
     if path:
         value = follow_path(agent, path, "agent_bridge")
         return (path, value) if offers(value) else path
@@ -194,14 +208,15 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     registry, evidence = await _obtain_registry(ctx, user_context)
     recorder, manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
                                      attach_recorder(ctx, user_context))
-    if manager is None and ctx.has_role("manager_factory"):  # a hook joined the connection
+    wire = ctx.profile.method("set_websocket_manager")
+    wired_later = callable(getattr(registry, wire, None)) or \
+        wire != DEFAULT_METHODS["set_websocket_manager"]  # the default name, absent
+    if wired_later and manager is None and ctx.has_role("manager_factory"):  # a hook joined
         manager, _ = await set_up(ctx, "building the user's manager", build_role(
             ctx, "manager_factory", context_values(user_context)))
     available = {"manager": manager, "websocket_manager": manager, "ws_manager": manager,
                  **context_values(user_context)}
-    wire = ctx.profile.method("set_websocket_manager")
-    if callable(getattr(registry, wire, None)) or wire != DEFAULT_METHODS[
-            "set_websocket_manager"]:  # the default name, absent: wired when built
+    if wired_later:
         await on_tool_context(ctx, "wiring the registry to a per-user manager", method_call(
             ctx, registry, "set_websocket_manager", available,
             what="wiring the registry to a per-user manager"))
@@ -210,8 +225,11 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
                                  "wired when it is built, so its agents are judged as it "
                                  "hands them out (name the wiring method under "
                                  "'methods.set_websocket_manager' if it has one)"))
-    names, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
-    names = list(names or [])
+    names: list[Any] = []
+    lister = ctx.profile.method("list_agents")
+    if callable(getattr(registry, lister, None)) or lister != DEFAULT_METHODS["list_agents"]:
+        listed, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
+        names = list(listed or [])
     failures: list[str] = []
     agents: list[tuple[str, Any]] = []
     if names:
@@ -303,7 +321,9 @@ async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
             f"levels offers {bridge_method}(), and none named like a bridge is empty, so "
             "the check cannot tell where this agent keeps its bridge",
             fix="point at it with 'build: {locate: {agent_bridge: path.to.bridge}}' in the "
-            "profile (attributes or dict keys, from the agent)")
+            "profile (attributes or dict keys, from the agent); or, when your agents hold no "
+            "bridge (they are handed their emitter per run), say so with "
+            "'build: {locate: {agent_bridge: none}}'")
     attr, bridge = found
     emitter, _ = await on_tool_context(
         ctx, f"agent {label}'s bridge creating an emitter",

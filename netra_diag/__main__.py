@@ -1,5 +1,5 @@
 """``python -m netra_diag``: the same CLI as the ``netra-diag`` console script."""
 
-from .cli import main
+from ._entry import main
 
 main()

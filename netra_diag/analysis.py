@@ -36,7 +36,7 @@ __all__ = [
     "why_tag",
 ]
 
-#: The built-in checks in chain order (DESIGN.md contract ids).
+#: The built-in checks in chain order (contract ids: docs/architecture.md).
 CHAIN_IDS: tuple[str, ...] = (
     "import-chain",
     "emitter-methods",

@@ -7,8 +7,11 @@ carries only that document: progress, logs and errors go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +20,7 @@ import typer
 from ._version import __version__
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
+from .limits import MAX_TIMEOUT_S
 
 __all__ = ["app", "main"]
 
@@ -120,12 +124,33 @@ ScenarioOpt = Annotated[str | None, typer.Option(
     "--scenario", help="A named set of faults for the reference: healthy, incident.")]
 JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=1, help="Checks run in parallel (default: the CPU count).")]
+
+
+def _finite_number(maximum: float) -> Any:
+    """An option callback: the value must be finite, above 0 and at most ``maximum``
+    (``nan``, ``inf`` and ``1e10`` parse as floats; a usage error, exit 4)."""
+
+    def check(value: float | None) -> float | None:
+        import math
+
+        if value is not None and (not math.isfinite(value) or value <= 0 or value > maximum):
+            raise typer.BadParameter(f"must be a finite number above 0 and at most "
+                                     f"{maximum:g} (got {value!r})")
+        return value
+
+    return check
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=0.1, help="Seconds before a check is killed and reported as error.")]
+    "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+    help="Seconds before a check is killed and reported as error.")]
 ChecksDirOpt = Annotated[list[Path] | None, typer.Option(
     "--checks-dir", help="A folder of check plugins (repeatable).")]
 StaticOpt = Annotated[bool, typer.Option(
     "--static", help="Judge from source only; never import the target.")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Neither read nor write the per-file scan cache (in the user's cache "
+    "folder).")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", help="A saved JSON run to compare against (fixed, regressed, ...).")]
 BackplaneOpt = Annotated[str | None, typer.Option(
@@ -151,6 +176,7 @@ def run(
     checks_dir: ChecksDirOpt = None,
     static: StaticOpt = False,
     baseline: BaselineOpt = None,
+    no_cache: NoCacheOpt = False,
     backplane: BackplaneOpt = None,
     backplane_env: BackplaneEnvOpt = None,
 ) -> None:
@@ -179,8 +205,9 @@ def run(
         command=tuple(_scrub_all(("netra-diag", *sys.argv[1:]), fleet_secrets)),
         options=fleet_options, secrets=tuple(fleet_secrets),
     )
-    with private_env(BACKPLANE_ENV, private):
-        raise typer.Exit(int(_guard(execute_run, request)))
+    with private_env(BACKPLANE_ENV, private), _no_cache(no_cache):
+        code = _guard(execute_run, request, defer=True)
+    raise typer.Exit(int(code))
 
 
 def _scrub_all(args: tuple[str, ...], secrets: list[str]) -> list[str]:
@@ -190,6 +217,24 @@ def _scrub_all(args: tuple[str, ...], secrets: list[str]) -> list[str]:
             arg = arg.replace(secret, "***")
         out.append(arg)
     return out
+
+
+@contextlib.contextmanager
+def _no_cache(on: bool) -> Iterator[None]:
+    """``--no-cache``: for this run, the scan caches are neither read nor written (the check
+    interpreters inherit the variable: ``support.summaries.cache_enabled``)."""
+    if not on:
+        yield
+        return
+    previous = os.environ.get("NETRA_DIAG_NO_CACHE")
+    os.environ["NETRA_DIAG_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("NETRA_DIAG_NO_CACHE", None)
+        else:
+            os.environ["NETRA_DIAG_NO_CACHE"] = previous
 
 
 @app.command("list")
@@ -294,18 +339,32 @@ def init(
     name: Annotated[str | None, typer.Option(
         "--name", help="The profile's name (default: the top-level package).")] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing profile.")] = False,
+        "--force", help="Overwrite an existing profile (and hooks template).")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write a commented profile for a source tree, found with ast alone (nothing imported)."""
 
     def body() -> ExitCode:
         from .init import write_profile
 
-        result = write_profile(path, root=root, force=force, name=name)
+        result = write_profile(path, root=root, force=force, name=name, cache=not no_cache)
         proposal = result.proposal
+        active = sum(1 for d in proposal.deprecated if d.active)
+        others = len(proposal.deprecated) - active
+        listed = f" ({others} more listed, commented out)" if others else ""
         print(f"netra-diag: wrote {result.path}: {len(proposal.roles)} role(s) found, "
-              f"{len(proposal.deprecated)} deprecated entry point(s), "
+              f"{active} deprecated entry point(s) connected to the pipeline{listed}, "
               f"{proposal.todo_count} TODO(s) to review")
+        from .init import source_root_for
+        from .support.source import unfollowed_links
+
+        skipped = unfollowed_links(source_root_for(result.path.parent, root))
+        if skipped:  # loops, dangling links, links out of the root: never followed
+            print(f"netra-diag: note: skipped {len(skipped)} symbolic link(s) that loop, "
+                  f"dangle or leave the source root: {', '.join(skipped[:10])}",
+                  file=sys.stderr)
+        if result.hooks is not None:
+            print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")
         return ExitCode.OK
 
     raise typer.Exit(int(_guard(body)))
@@ -388,8 +447,8 @@ def probe(
     profile: Annotated[Path | None, typer.Option(
         "--profile", help="Take the critical events and budgets from this profile.")] = None,
     latency_budget_ms: Annotated[float | None, typer.Option(
-        "--latency-budget-ms", help="Per-event latency budget (default 50, or the "
-        "profile's).")] = None,
+        "--latency-budget-ms", callback=_finite_number(3_600_000.0),
+        help="Per-event latency budget (default 50, or the profile's).")] = None,
     format: RunFormatOpt = "rich",
     output: OutputOpt = None,
     report: ReportOpt = None,
@@ -397,8 +456,8 @@ def probe(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each check may take; every network wait ends "
-        "within it.")] = 30.0,
+        "--timeout", min=0.1, callback=_finite_number(MAX_TIMEOUT_S),
+        help="Seconds each check may take; every network wait ends within it.")] = 30.0,
     checks_dir: ChecksDirOpt = None,
 ) -> None:
     """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint (or fleet)."""
@@ -414,13 +473,22 @@ def probe(
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
     )
-    raise typer.Exit(int(_guard(probe_endpoint, request)))
+    raise typer.Exit(int(_guard(probe_endpoint, request, defer=True)))
 
 
-def _guard(func: Any, *args: Any) -> ExitCode:
-    """Run a command body, turning the tool's own errors into messages and exit codes."""
+def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
+    """Run a command body, turning the tool's own errors into messages and exit codes.
+
+    Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` in the body (one that arrived while the CLI
+    started acts now), or, with ``defer`` (``run``, ``probe``), stay remembered until the run
+    can report them (``session.execute_run``)."""
+    from . import interrupts
+
     try:
-        return func(*args)
+        with interrupts.handlers("defer" if defer else "raise"):
+            if not defer:
+                interrupts.raise_pending()
+            return func(*args)
     except OutputError as exc:
         print(f"netra-diag: error: {exc}", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -436,7 +504,7 @@ def _guard(func: Any, *args: Any) -> ExitCode:
 
 
 def main() -> None:
-    """Console-script entry point: usage errors exit 4 (DESIGN.md), not click's 2."""
+    """Console-script entry point: usage errors exit 4 (docs/exit-codes.md), not click's 2."""
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # a usage error: bad option, missing argument
@@ -449,6 +517,9 @@ def main() -> None:
     except typer.Abort:
         print("netra-diag: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:  # between the commands' own handling (parsing, start-up)
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except Exception:  # noqa: BLE001 - a defect of the tool: say so, never exit 1 ("failed")
         import traceback
 
@@ -456,4 +527,9 @@ def main() -> None:
         print("netra-diag: internal error: this is a defect in netra-diag, not a finding "
               "about the target; please report it with the traceback above", file=sys.stderr)
         sys.exit(int(ExitCode.UNDECIDED))
+    from . import interrupts
+
+    if interrupts.pending() is not None:  # arrived after the command's own handling
+        print("netra-diag: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else 0)

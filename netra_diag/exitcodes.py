@@ -1,4 +1,4 @@
-"""Exit codes (a DESIGN.md contract; pytest's numbering where the meaning is the same)."""
+"""Exit codes (a contract, docs/exit-codes.md; pytest's numbering where the meaning is the same)."""
 
 from __future__ import annotations
 

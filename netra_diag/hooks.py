@@ -21,7 +21,7 @@ tool has at hand (so a hook may take fewer parameters than listed, in any order)
 ``run_agent(user_context, message)``
     drive one agent run for that user, in-process, to completion.
 
-The boundary (docs/boundary in the README): an exception raised *inside a hook's own code*
+The boundary (docs/statuses.md): an exception raised *inside a hook's own code*
 is the user's set-up failing, an ``error``; an exception raised by the target while a hook
 drives it is judged like any other call into the target. This module knows nothing of checks.
 """

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .init_hooks import HOOKS_FILENAME, render_hooks
 from .init_proposal import Proposal, infer_profile
 from .init_render import render_profile
 from .profile import PROFILE_FILENAME
@@ -24,6 +25,7 @@ __all__ = ["write_profile"]
 class InitResult:
     path: Path
     proposal: Proposal
+    hooks: Path | None = None  # the hooks template written (None: one was there already)
 
 
 def source_root_for(folder: Path, root: Path | None) -> Path:
@@ -40,9 +42,11 @@ def source_root_for(folder: Path, root: Path | None) -> Path:
 
 
 def write_profile(target: Path, *, root: Path | None = None, force: bool = False,
-                  name: str | None = None) -> InitResult:
-    """Write a proposed profile to ``target`` (a folder, or a ``.yaml`` path). An existing
-    file is a ``ConfigError`` (exit 4) unless ``force``."""
+                  name: str | None = None, cache: bool = True) -> InitResult:
+    """Write a proposed profile to ``target`` (a folder, or a ``.yaml`` path), and the
+    commented hooks template beside it (``init_hooks``). An existing profile is a
+    ``ConfigError`` (exit 4) unless ``force``; an existing hooks file is kept unless
+    ``force``. ``cache=False``: the scan neither reads nor writes its per-file cache."""
     is_yaml = target.suffix in (".yaml", ".yml")
     if not is_yaml and target.exists() and not target.is_dir():
         raise ConfigError(f"{target} is a file: init takes a folder to write "
@@ -54,11 +58,15 @@ def write_profile(target: Path, *, root: Path | None = None, force: bool = False
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     source = source_root_for(folder, root)
-    proposal = infer_profile(source, name=name)
+    proposal = infer_profile(source, name=name, cache=cache)
     rel = os.path.relpath(source.resolve(), folder.resolve())
     where = source.resolve().as_posix() if rel.startswith("..") else Path(rel).as_posix()
-    text = render_profile(proposal, root=where)
+    text = render_profile(proposal, root=where, hooks=HOOKS_FILENAME)
     from .reporters.atomic import write_atomic
 
+    hooks = folder / HOOKS_FILENAME
     write_atomic(path, text)
+    if force or not hooks.exists():
+        write_atomic(hooks, render_hooks(proposal))
+        return InitResult(path, proposal, hooks)
     return InitResult(path, proposal)

@@ -21,14 +21,16 @@ from pathlib import Path
 from .init_roles import (
     CONTEXT_NAMES,
     FAKE_WORDS,
-    VOCABULARY,
     Definition,
     RoleChoice,
     choose_roles,
     params_of,
+    returned_class,
 )
+from .init_survey import survey_tree
 from .profile import CRITICAL_EVENTS, DEFAULT_METHODS
-from .support.survey import ClassInfo, FunctionDefInfo, Param, Survey, survey
+from .support.source import SourceProblem
+from .support.survey import ClassInfo, Param, Survey
 
 __all__ = ["BuildValue", "Proposal", "infer_profile"]
 
@@ -65,11 +67,17 @@ class BuildValue:
 
 @dataclass
 class DeprecatedChoice:
+    """A deprecated entry point; ``active`` when connected to the event pipeline (else it is
+    written commented out, for the user to opt in), ``why`` says how it connects."""
+
     entry: str
     replacement: str | None
     where: str
     how: str
     message: str
+    category: str = ""
+    active: bool = True
+    why: str = ""
 
 
 @dataclass
@@ -79,13 +87,16 @@ class Proposal:
     name: str
     roles: dict[str, RoleChoice] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # role -> why it is a TODO
+    #: role -> candidates of a TODO role, each with why it was not taken
+    candidates: dict[str, list[tuple[Definition, str]]] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
     method_todos: dict[str, str] = field(default_factory=dict)
     event_methods: dict[str, str] = field(default_factory=dict)
     deprecated: list[DeprecatedChoice] = field(default_factory=list)
     build: dict[str, dict[str, BuildValue]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    files: int = 0
+    files: int = 0  # distinct production files read
+    parsed: int = 0  # of which parsed
     problems: list[str] = field(default_factory=list)
     tree: Survey | None = field(default=None, repr=False)
 
@@ -95,19 +106,21 @@ class Proposal:
             return sum((v.todo is not None) + count(v.args) for v in values.values())
 
         return (len(self.missing) + len(self.method_todos)
-                + sum(1 for d in self.deprecated if d.replacement is None)
+                + sum(1 for d in self.deprecated if d.replacement is None and d.active)
                 + sum(count(v) for v in self.build.values()))
 
 
-def infer_profile(root: Path, *, exclude: tuple[str, ...] = (), name: str | None = None
-                  ) -> Proposal:
-    """Survey ``root`` and propose roles, methods, deprecated entries and build arguments."""
-    tree = survey(root, VOCABULARY, exclude)
-    _extend_with_annotated(tree, root, exclude)
-    proposal = Proposal(name=name or _default_name(root), files=tree.files, tree=tree,
+def infer_profile(root: Path, *, exclude: tuple[str, ...] = (), name: str | None = None,
+                  cache: bool = True) -> Proposal:
+    """Survey ``root`` and propose roles, methods, deprecated entries and build arguments
+    (one read of each file, and one parse of the few that can matter: ``init_survey``)."""
+    tree, scan = survey_tree(root, exclude, cache=cache)
+    proposal = Proposal(name=name or _default_name(root), files=len(scan.files),
+                        parsed=sum(1 for s in scan.summaries.values()
+                                   if not isinstance(s, SourceProblem)), tree=tree,
                         problems=[f"{p.relpath}{f':{p.line}' if p.line else ''}: {p.message}"
                                   for p in tree.problems])
-    proposal.roles, proposal.missing = choose_roles(tree)
+    proposal.roles, proposal.missing, proposal.candidates = choose_roles(tree)
     _choose_methods(tree, proposal)
     _choose_deprecated(tree, proposal)
     _choose_build(tree, proposal)
@@ -118,22 +131,6 @@ def _default_name(root: Path) -> str:
     packages = sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file()) \
         if root.is_dir() else []
     return packages[0] if len(packages) == 1 else (root.resolve().name or "target")
-
-
-def _extend_with_annotated(tree: Survey, root: Path, exclude: tuple[str, ...]) -> None:
-    """Survey the files defining classes that parameters name but the first pass skipped."""
-    known = {c.name for c in tree.classes}
-    wanted = {p.annotation for d in [*tree.functions, *tree.classes]
-              for p in (d.params if isinstance(d, FunctionDefInfo) else tree.constructor(d))
-              if p.annotation and p.annotation[:1].isupper() and p.annotation not in known}
-    if not wanted:
-        return
-    seen = set(tree.imports)
-    extra = survey(root, [f"class {n}" for n in sorted(wanted)], exclude)
-    extra.classes = [c for c in extra.classes if c.module not in seen]
-    extra.functions = [f for f in extra.functions if f.module not in seen]
-    extra.imports = {m: v for m, v in extra.imports.items() if m not in seen}
-    tree.add(extra)
 
 
 # -- methods, events, deprecations ---------------------------------------------------------
@@ -158,10 +155,7 @@ def _role_class(tree: Survey, proposal: Proposal, role: str) -> ClassInfo | None
     choice = proposal.roles.get(role)
     if choice is None:
         return None
-    d = choice.definition
-    if isinstance(d, ClassInfo):
-        return d
-    return tree.class_for(d.returns, d.module) if d.returns else None
+    return returned_class(tree, choice.definition)
 
 
 def _choose_methods(tree: Survey, proposal: Proposal) -> None:
@@ -172,7 +166,7 @@ def _choose_methods(tree: Survey, proposal: Proposal) -> None:
         methods = {n: m for n, m in tree.methods(cls).items() if not n.startswith("_")}
         if DEFAULT_METHODS[key] in methods:
             continue
-        alternatives = sorted(n for n in methods if any(w in n.lower() for w in words))
+        alternatives = sorted(n for n in methods if _alternative(key, n, words))
         if len(alternatives) == 1:
             proposal.methods[key] = alternatives[0]
         else:
@@ -195,14 +189,54 @@ def _choose_methods(tree: Survey, proposal: Proposal) -> None:
                                   f"no {', '.join(absent)}: emitter-methods will report it")
 
 
+def _alternative(key: str, name: str, words: tuple[str, ...]) -> bool:
+    """Whether method ``name`` can stand for ``key`` (``send_event``: a verb that sends, never
+    a getter such as ``get_emitter_status``)."""
+    lower = name.lower()
+    if lower.startswith(("get_", "is_", "has_")) and key != "get_agent":
+        return False
+    if key == "send_event":
+        return lower.startswith(("send", "emit"))
+    return any(w in lower for w in words)
+
+
+_SOCKET_WORDS = ("socket", "ws", "websocket", "websockets", "websocket_core", "realtime")
+
+
+def _connection(tree: Survey, proposal: Proposal, d: Definition, module: str) -> str:
+    """How deprecated ``d`` connects to the event pipeline ('' when it does not): the
+    manager getter, a notifier or emitter, what a role's module imports, or what a role
+    replaces it with."""
+    lower = d.name.lower()
+    parts = set(d.module.split("."))
+    if "manager" in lower and ("socket" in lower or parts & set(_SOCKET_WORDS)):
+        return "the WebSocket manager getter"
+    if any(w in lower for w in ("notifier", "emitter", "notify")):
+        return "a notifier or emitter"
+    replacement = d.deprecation.replacement if d.deprecation else None
+    for role, choice in proposal.roles.items():
+        names = {choice.definition.name}
+        made = returned_class(tree, choice.definition)
+        if made is not None:
+            names.add(made.name)
+        if replacement and replacement in names:
+            return f"replaced by the {role} role ({replacement})"
+        imports = tree.imports.get(choice.definition.module, ())
+        if (d.module, d.name) in imports or (module, d.name) in imports:
+            return f"imported by the {role} role's module"
+    return ""
+
+
 def _choose_deprecated(tree: Survey, proposal: Proposal) -> None:
     for d in sorted([*tree.classes, *tree.functions], key=lambda d: (d.relpath, d.line)):
         if d.deprecation is None:
             continue
         module = _public_module(tree, d)
+        why = _connection(tree, proposal, d, module)
         proposal.deprecated.append(DeprecatedChoice(
             f"{module}:{d.name}", d.deprecation.replacement, f"{d.relpath}:{d.line}",
-            d.deprecation.how, d.deprecation.message))
+            d.deprecation.how, d.deprecation.message, d.deprecation.category,
+            active=bool(why), why=why))
 
 
 def _public_module(tree: Survey, d: Definition) -> str:

@@ -1,6 +1,6 @@
 """The result model: statuses, evidence, verdicts, per-check results and the run report.
 
-This module owns the ``netra-diag/run/v1`` JSON contract (see DESIGN.md). Everything here
+This module owns the ``netra-diag/run/v1`` JSON contract (see docs/run-json.md). Everything here
 is plain data: no I/O, no knowledge of checks, runners or reporters.
 """
 
@@ -19,7 +19,9 @@ __all__ = [
     "Verdict",
     "Why",
     "errored",
+    "evidence_problem",
     "failed",
+    "json_safe",
     "passed",
     "skipped",
 ]
@@ -32,7 +34,7 @@ Why = int | str | None
 
 
 class Status(enum.StrEnum):
-    """A check's verdict (a DESIGN.md contract).
+    """A check's verdict (a contract: docs/statuses.md).
 
     ``fail`` means the target's own code violates the property; ``error`` means the tool
     could not decide and the message says how to fix the set-up. They are never blurred.
@@ -67,7 +69,7 @@ class Evidence:
         if self.line is not None:
             out["line"] = self.line
         if self.data is not None:
-            out["data"] = self.data
+            out["data"] = json_safe(self.data)
         return out
 
     @classmethod
@@ -137,6 +139,13 @@ class CheckResult:
         fix: str | None = None,
     ) -> CheckResult:
         """Bind ``verdict``; the check's own fix hint stands in when the verdict has none."""
+        problem = evidence_problem(verdict.evidence)
+        if problem is not None:  # validated when produced, not when a report is read back
+            return cls(id, why, title, Status.ERROR,
+                       f"the check {id} returned malformed evidence: {problem}",
+                       fix="build evidence as Evidence(kind: str, message: str, file: str | "
+                       "None, line: int | None, data: JSON-able)",
+                       duration_s=round(duration_s, 6))
         hint = verdict.fix or (fix if verdict.status in (Status.FAIL, Status.ERROR) else None)
         return cls(id, why, title, verdict.status, verdict.summary, verdict.evidence, hint,
                    round(duration_s, 6))
@@ -155,6 +164,12 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CheckResult:
+        """Rebuild a result; ``ValueError`` when its evidence is malformed."""
+        for index, ev in enumerate(raw.get("evidence", ())):
+            if not isinstance(ev, dict):
+                raise ValueError(f"evidence[{index}] is not an object")
+            _expect_types(ev, {"kind": str, "message": str, "file": str, "line": int},
+                          where=f"evidence[{index}].")
         return cls(
             id=str(raw["id"]),
             why=raw.get("why"),
@@ -165,6 +180,41 @@ class CheckResult:
             fix=raw.get("fix"),
             duration_s=float(raw.get("duration_s", 0.0)),
         )
+
+
+def evidence_problem(evidence: Any) -> str | None:
+    """What is wrong with a verdict's evidence (the first problem), or ``None``: each item
+    an ``Evidence`` with a str kind and message, a str (or no) file and an int (or no) line,
+    so that the JSON run it is written to can be read back."""
+    for index, ev in enumerate(evidence):
+        where = f"evidence[{index}]"
+        if not isinstance(ev, Evidence):
+            return f"{where} is {type(ev).__name__}, not Evidence"
+        for name, kinds, form in (("kind", (str,), "a string"), ("message", (str,), "a string"),
+                                  ("file", (str, type(None)), "a string or None"),
+                                  ("line", (int, type(None)), "an int or None")):
+            value = getattr(ev, name)
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                return f"{where}.{name} should be {form} (got {type(value).__name__} " \
+                       f"{value!r:.40})"
+    return None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by a string (``"NaN"``, ``"Infinity"``,
+    ``"-Infinity"``): JSON has no such numbers, and a bare ``NaN`` makes a document that
+    strict readers refuse. Containers are copied only when something changes."""
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def count_statuses(results: tuple[CheckResult, ...] | list[CheckResult]) -> dict[str, int]:

@@ -88,9 +88,7 @@ def probe(request: ProbeRequest) -> ExitCode:
     url = fleet[0]
     token_envs, secrets, private = _tokens(request)
     for each in fleet:
-        password = urlsplit(each).password
-        if password:  # credentials in the URL are secrets too
-            secrets.append(password)
+        secrets += url_secrets(each)  # credentials in the URLs are secrets too
     tags = (WIRE_TAG, FLEET_TAG) if len(fleet) > 1 else (WIRE_TAG,)
     _check_selection(request, tags)
     with _private_env(private):
@@ -140,13 +138,41 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
+#: Query keys whose values are credentials (``?access_token=``, ``?api_key=``, ``?sig=``...).
+_CREDENTIAL_KEY = re.compile(r"token|key|secret|pass|auth|sig|session|credential|jwt|code",
+                             re.IGNORECASE)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials ``url`` carries: its user-info (name and password, raw and decoded)
+    and every query value whose key looks like a credential."""
+    from urllib.parse import parse_qsl, unquote
+
+    parts = urlsplit(url.strip())
+    found: list[str] = []
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    for piece in userinfo.split(":") if userinfo else ():
+        found += [piece, unquote(piece)]
+    for raw in parts.query.split("&") if parts.query else ():
+        key, _, value = raw.partition("=")
+        if value and _CREDENTIAL_KEY.search(unquote(key)):
+            found += [value, unquote(value)]
+    found += [v for k, v in parse_qsl(parts.query) if v and _CREDENTIAL_KEY.search(k)]
+    return [s for s in dict.fromkeys(found) if s]
+
+
 def _public_url(url: str) -> str:
-    """``url`` without a password in its user-info part (it may hold credentials)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """``url`` as shown: any user-info and credential query values replaced by ``***``."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{key}=***" if value and _CREDENTIAL_KEY.search(key) else
+        (f"{key}={value}" if sep else key)
+        for key, sep, value in (item.partition("=") for item in parts.query.split("&"))
+    ) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _tokens(request: ProbeRequest) -> tuple[dict[str, str], list[str], str | None]:
@@ -224,10 +250,11 @@ def live_target(url: str, profile_path: Path | None, latency_budget_ms: float | 
         else:
             profile = Profile(name="live-endpoint", root=root, source=f"probe of {url}")
         if latency_budget_ms is not None:
-            if latency_budget_ms <= 0:
-                raise ConfigError("--latency-budget-ms must be a positive number")
-            profile = replace(profile, budgets={**profile.budgets,
-                                                "event_latency_ms": float(latency_budget_ms)})
+            from .limits import finite_positive
+
+            budget = finite_positive(latency_budget_ms, "--latency-budget-ms",
+                                     maximum=3_600_000.0)
+            profile = replace(profile, budgets={**profile.budgets, "event_latency_ms": budget})
     except BaseException:
         tmp.cleanup()
         raise

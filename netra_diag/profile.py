@@ -47,6 +47,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,7 @@ __all__ = [
 PROFILE_FILENAME = "netra-diag.yaml"
 PROFILE_SCHEMA = "netra-diag/profile/v1"
 
-#: The roles a profile can name, with what each is for (DESIGN.md "target / profile").
+#: The roles a profile can name, with what each is for (docs/profile.md "roles").
 ROLES: dict[str, str] = {
     "user_context": "per-request user execution context class (user, request, thread, run ids)",
     "manager_factory": "per-user WebSocket manager factory: create_websocket_manager(user_context)",
@@ -115,6 +116,14 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "latency_runs": 4.0,
     "backplane_users": 4.0,
     "backplane_recovery_s": 5.0,
+}
+
+#: The largest value each budget may take (beyond them a run would never end).
+_BUDGET_MAX: dict[str, float] = {
+    "event_latency_ms": 3_600_000.0,
+    "run_timeout_s": 86_400.0,
+    "isolation_users": 1_000.0,
+    "latency_runs": 1_000.0,
 }
 
 _TOP_KEYS = {
@@ -233,12 +242,12 @@ def load_profile(path: Path) -> Profile:
     """Read and validate a profile file (or a folder holding ``netra-diag.yaml``)."""
     if path.is_dir():
         path = path / PROFILE_FILENAME
+    from .limits import MAX_PROFILE_BYTES, read_bounded_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path, MAX_PROFILE_BYTES, "a profile")
     except FileNotFoundError:
         raise ConfigError(f"{path}: profile not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
     return parse_profile(text, path)
 
 
@@ -246,8 +255,11 @@ def parse_profile(text: str, path: Path) -> Profile:
     """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
     import yaml  # deferred: the check interpreters never parse YAML
 
+    from .limits import check_yaml_size
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        check_yaml_size(node, path)  # before anything expands the aliases
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -541,8 +553,10 @@ class _Validator:
         budgets = dict(DEFAULT_BUDGETS)
         self.known_keys("budgets", self.plain_mapping(data, "budgets"), DEFAULT_BUDGETS)
         for name, value in self.plain_mapping(data, "budgets").items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise self.error(f"budgets.{name}", "a positive number", value)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 \
+                    or not math.isfinite(value) or value > _BUDGET_MAX[name]:
+                raise self.error(f"budgets.{name}", "a positive number (finite, at most "
+                                 f"{_BUDGET_MAX[name]:g})", value)
             budgets[name] = float(value)
         return budgets
 

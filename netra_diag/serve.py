@@ -173,7 +173,8 @@ async def _serve(start: Any, request: ServeRequest, users: dict[str, str],
                   f"runs {stats.get('runs_finished', 0)} finished, "
                   f"{stats.get('runs_failed', 0)} failed; frames sent "
                   f"{stats.get('frames_sent', 0)}, dropped {stats.get('frames_dropped', 0)}; "
-                  f"auth failures {stats.get('auth_failures', 0)}", file=err, flush=True)
+                  f"auth failures {stats.get('auth_failures', 0)} "
+                  f"({stats.get('auth_throttled', 0)} slowed down)", file=err, flush=True)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

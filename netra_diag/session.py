@@ -13,7 +13,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,78 +90,150 @@ def assemble_report(
     )
 
 
+def _shared_scan(profile: Any, specs: Sequence[Any]) -> contextlib.AbstractContextManager:
+    """One scan of the source for the whole run, when a selected check reads the source and
+    the profile names something to look for (``support.snapshot``); else nothing at all."""
+    if not any(s.static for s in specs) or not (profile.roles or profile.deprecated):
+        return contextlib.nullcontext()
+    from .support.snapshot import shared_scan
+
+    return shared_scan(profile)
+
+
 def execute_run(request: RunRequest) -> ExitCode:
-    """Run the checks the request selects and write its outputs; returns the exit code."""
-    with interrupt_handling():
-        return _execute_run(request)
+    """Run the checks the request selects and write its outputs; returns the exit code.
+
+    The options are validated with interrupts deferred; from then on Ctrl-C and SIGTERM
+    (one that arrived earlier included) stop the run, and the reports are written all the
+    same: what finished, a check cut short ``error``, one never started ``skip``."""
+    from . import interrupts
+
+    with interrupts.handlers("defer"):
+        outputs = _validate(request)
+    with interrupts.handlers("raise"):
+        return _execute_run(request, *outputs)
 
 
-def _execute_run(request: RunRequest) -> ExitCode:
-    from .cli import build_registry, parse_report_option, select_specs
+def _validate(request: RunRequest) -> tuple[list[tuple[str, Path]], RunReport | None]:
+    """The ``--report`` outputs and the baseline; ``ConfigError`` (exit 4) for bad options."""
+    from .cli import parse_report_option
+    from .limits import MAX_TIMEOUT_S, finite_positive
+
+    finite_positive(request.timeout, "--timeout", maximum=MAX_TIMEOUT_S)
+    extra_reports = parse_report_option(list(request.reports))
+    check_distinct_outputs(request.output, extra_reports)
+    baseline = load_saved(request.baseline) if request.baseline else None
+    return extra_reports, baseline
+
+
+def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
+                 baseline: RunReport | None) -> ExitCode:
+    from . import interrupts
+    from .cli import build_registry, select_specs
+    from .runner import ignore_further_interrupts
     from .target import open_target
 
-    extra_reports = parse_report_option(list(request.reports))
-    baseline = load_saved(request.baseline) if request.baseline else None
-    prepared = request.target or open_target(request.profile, inject=request.inject,
-                                             scenario=request.scenario)
-    with prepared as target:
-        registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
-                                  import_timeout_s=request.timeout)
-        specs = select_specs(registry, list(request.only), list(request.skip))
-        if request.tags:
-            specs = [s for s in specs if set(s.tags) & set(request.tags)]
-        from .runner import Runner, load_failure_result
+    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    known: dict[str, Any] = {}  # what the run knew when an interrupt came: target, specs
+    try:
+        interrupts.raise_pending()  # a signal during start-up: report every check skip
+        prepared = request.target or open_target(request.profile, inject=request.inject,
+                                                 scenario=request.scenario)
+        with prepared as target:
+            known["target"] = target.describe()
+            registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
+                                      import_timeout_s=request.timeout)
+            specs = select_specs(registry, list(request.only), list(request.skip))
+            if request.tags:
+                specs = [s for s in specs if set(s.tags) & set(request.tags)]
+            known["specs"] = specs
+            from .runner import Runner, load_failure_result
 
-        load_errors = [load_failure_result(f) for f in registry.failures]
-        if not specs and not load_errors:
-            print("netra-diag: no check selected", file=sys.stderr)
-            return ExitCode.NO_CHECKS
-        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        t0 = time.perf_counter()
-        progress = _progress(request.format, request.output, specs)
-        runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
-                        static=request.static, options=request.options,
-                        on_start=progress.on_start if progress else None,
-                        on_result=progress.on_result if progress else None)
-        if progress:
-            with progress:
-                outcome = runner.run(specs)
-        else:
-            outcome = runner.run(specs)
-        results = [*load_errors, *outcome.results]
-        report = assemble_report(
-            target=target.describe(), results=results, started_at=started_at,
-            duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
-            command=request.command, specs=specs,
-        )
+            load_errors = [load_failure_result(f) for f in registry.failures]
+            if not specs and not load_errors:
+                print("netra-diag: no check selected", file=sys.stderr)
+                return ExitCode.NO_CHECKS
+            started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            t0 = time.perf_counter()
+            progress = _progress(request.format, request.output, specs)
+            runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
+                            static=request.static, options=request.options,
+                            on_start=progress.on_start if progress else None,
+                            on_result=progress.on_result if progress else None)
+            with _shared_scan(target.profile, specs):
+                if progress:
+                    with progress:
+                        outcome = runner.run(specs)
+                else:
+                    outcome = runner.run(specs)
+            ignore_further_interrupts()  # the results are in: nothing may lose them now
+            results = [*load_errors, *outcome.results]
+            report = assemble_report(
+                target=known["target"], results=results, started_at=started_at,
+                duration_s=time.perf_counter() - t0, interrupted=outcome.interrupted,
+                command=request.command, specs=specs,
+            )
+    except KeyboardInterrupt:
+        ignore_further_interrupts()  # a second Ctrl-C must not lose the report
+        print("netra-diag: interrupted before any check started", file=sys.stderr)
+        report = _not_started(request, known, started_at, time.perf_counter() - t0)
     write_outputs(report, request.format, request.output, extra_reports, baseline,
                   request.secrets)
     return exit_code_for(report.results, interrupted=report.interrupted)
 
 
-@contextlib.contextmanager
-def interrupt_handling() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) stops a run like Ctrl-C; both handlers are restored on exit.
+def _not_started(request: RunRequest, known: dict[str, Any], started_at: str,
+                 duration_s: float) -> RunReport:
+    """The report of a run interrupted before any check started: every selected check
+    ``skip`` (the built-in ones when the selection was not made yet)."""
+    from .model import Status
 
-    The runner ignores further interrupts after the first one, until this block ends: by
-    then the partial report has been written.
-    """
-    import signal
+    specs = known.get("specs")
+    if specs is None:
+        try:
+            from .registry import Registry
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+            registry = Registry()
+            registry.load_builtin()
+            specs = [s for s in registry.specs
+                     if (not request.only or s.id in request.only)
+                     and s.id not in request.skip
+                     and (not request.tags or set(s.tags) & set(request.tags))]
+        except Exception:  # noqa: BLE001 - the report is written without a check list
+            specs = []
+    target = known.get("target") or _unopened_target(request)
+    results = [CheckResult(id=s.id, why=s.why, title=s.title, status=Status.SKIP,
+                           summary="not run: the run was interrupted before it started")
+               for s in specs]
+    return assemble_report(target=target, results=results, started_at=started_at,
+                           duration_s=duration_s, interrupted=True, command=request.command,
+                           specs=specs)
 
-    try:
-        saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (an embedding application): leave it alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
+
+def _unopened_target(request: RunRequest) -> dict[str, Any]:
+    """The ``target`` of a run interrupted before its target was opened."""
+    if request.target is not None:
+        return request.target.describe()
+    builtin = request.profile is None
+    return {"name": "netra-diag reference" if builtin else str(request.profile), "root": None,
+            "builtin": builtin, "scenario": request.scenario, "faults": list(request.inject)}
+
+
+def check_distinct_outputs(output: Path | None, extra: Sequence[tuple[str, Path]]) -> None:
+    """``ConfigError`` (exit 4, before anything runs) when two outputs name one file: one
+    would silently overwrite the other."""
+    import os
+
+    seen: dict[str, str] = {}
+    named = ([("--output", output)] if output is not None else []) + \
+        [(f"--report {fmt}:{path}", path) for fmt, path in extra]
+    for label, path in named:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ConfigError(f"{seen[key]} and {label} write the same file {path}; give "
+                              "each output its own path")
+        seen[key] = label
 
 
 def _progress(fmt: str, output: Path | None, specs: Sequence[Any]) -> Any:
@@ -180,10 +252,12 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     """Render the main format (stdout or ``output``) and every ``--report`` file."""
     import os
 
-    from .reporters.atomic import redact, write_atomic
+    from .reporters.atomic import write_atomic
 
-    if secrets:  # every format, the terminal's included, renders the redacted report
+    if secrets:  # every format, the terminal's included, renders the redacted report(s)
         report = redact_report(report, secrets)
+        if baseline is not None:
+            baseline = redact_report(baseline, secrets)
     problems: list[str] = []
     ignoring = [f for f in dict.fromkeys((fmt, *(f for f, _ in extra)))
                 if f in ("junit", "sarif", "github")] if baseline is not None else []
@@ -194,7 +268,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
     # the JSON run first: it is what every other format can be rebuilt from
     for extra_fmt, path in sorted(extra, key=lambda item: item[0] != "json"):
         try:
-            write_atomic(path, redact(_render(report, extra_fmt, baseline), secrets))
+            write_atomic(path, _render(report, extra_fmt, baseline))
         except OutputError as exc:
             problems.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a renderer defect must not lose the others
@@ -210,7 +284,7 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
             comparison = compare(baseline, report).to_text()
         render_report(report, make_console(), comparison=comparison)
     else:
-        text = redact(_render(report, fmt, baseline), secrets)
+        text = _render(report, fmt, baseline)
         if output is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -231,18 +305,35 @@ def write_outputs(report: RunReport, fmt: str, output: Path | None,
         raise OutputError("; ".join(problems))
 
 
+#: Fields of the JSON run that hold identifiers or enum values, never rendered free text:
+#: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
+_IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
+                                "schema", "duration_s", "counts", "verdict", "symptom_checks",
+                                "undecided", "interrupted", "builtin", "probe"})
+
+
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
-    """A copy of ``report`` with every secret replaced in every string it holds (keys,
-    values, evidence, command line), before any reporter escapes or wraps the text."""
+    """A copy of ``report`` with every secret replaced in the text it holds (summaries,
+    evidence, fixes, the target, the command line, data keys and values), before any
+    reporter escapes or wraps the text. Identifiers and enum values are never touched:
+    check ids and status names inside text are kept whole."""
+    from .model import Status
     from .reporters.atomic import redact
 
-    def clean(value: Any) -> Any:
+    keep = {r.id for r in report.results} | set(report.checks) | {s.value for s in Status}
+    for meta in report.checks.values():
+        keep.update(str(d) for d in meta.get("depends_on", ()) or ())
+
+    def clean(value: Any, field: str = "", data: bool = False) -> Any:
+        if field in _IDENTIFIER_FIELDS and not data:  # evidence data is all free text
+            return value
         if isinstance(value, str):
-            return redact(value, secrets)
+            return redact(value, secrets, keep)
         if isinstance(value, dict):
-            return {clean(k): clean(v) for k, v in value.items()}
+            return {(k if k in keep else clean(k)): clean(v, k, data or k == "data")
+                    for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
+            return [clean(v, "", data) for v in value]
         return value
 
     return RunReport.from_dict(clean(report.to_dict()))
@@ -266,8 +357,10 @@ def _render(report: RunReport, fmt: str, baseline: RunReport | None) -> str:
 
 def load_saved(path: Path) -> RunReport:
     """Read a saved JSON run; ``ConfigError`` (exit 4) when it is missing or foreign."""
+    from .limits import MAX_RUN_BYTES, read_bounded_text
+
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_bounded_text(path, MAX_RUN_BYTES, "a saved JSON run"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

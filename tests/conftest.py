@@ -19,6 +19,16 @@ from netra_diag.cli import app
 PLUGINS = Path(__file__).parent / "plugins"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _scan_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The scan caches (support.scan, support.summaries) go to a folder of the test session
+    (inherited by the CLI and check subprocesses), never to the user's own cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def plugin_dir(tmp_path: Path):
     """Copy named plugin files from tests/plugins into a fresh folder."""

@@ -490,3 +490,45 @@ def test_context_identity_does_not_pass_on_a_class_it_could_not_count(tmp_path):
     profile = write_backend(tmp_path, None, {**extra, "roles": roles})
     result = run_checks(profile, "context-identity", static=True)["context-identity"]
     assert result.status is Status.SKIP, messages(result)
+
+
+def test_without_a_server_a_cross_user_leak_is_caught_in_process(tmp_path):
+    leaky = FILES["synthapp/channels.py"].replace(
+        "conns = list(_CONNS.get(self.user_id, []))",
+        "conns = [c for cs in _CONNS.values() for c in cs]  # every user's sockets")
+    assert leaky != FILES["synthapp/channels.py"]
+    profile = write_backend(tmp_path, {"synthapp/channels.py": leaky})
+    results = run_checks(profile, "user-isolation", "event-flow")
+    assert results["event-flow"].status is Status.PASS, table(results)
+    isolation = results["user-isolation"]
+    assert isolation.status is Status.FAIL, table(results)
+    assert "reached the wrong user" in isolation.summary
+    assert "in-process runs, the wire was not exercised" in messages(isolation)
+
+
+def test_agents_handed_their_emitter_per_run_are_not_applicable_when_the_profile_says_so(
+        tmp_path):
+    registry = FILES["synthapp/registry.py"].replace(
+        "                    agent.websocket_bridge = make_bridge()\n",
+        "                    pass\n")
+    agents = FILES["synthapp/agents.py"].replace("self.websocket_bridge = None",
+                                                 "self.tools = []")
+    files = {"synthapp/registry.py": registry, "synthapp/agents.py": agents}
+    unsaid = run_checks(write_backend(tmp_path / "a", files),
+                        "registry-wiring")["registry-wiring"]
+    assert unsaid.status is Status.ERROR, messages(unsaid)
+    assert "agent_bridge: none" in (unsaid.fix or "")
+    said = run_checks(write_backend(tmp_path / "b", files, {"build": {
+        **PROFILE["build"], "locate": {"agent_bridge": "none"}}}),
+        "registry-wiring")["registry-wiring"]
+    assert said.status is Status.SKIP, messages(said)
+    assert "hold no bridge" in said.summary
+
+
+def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
+    roles = {**PROFILE["roles"],
+             "manager_factory": "synthapp.channels:ChannelManager.add_connection"}
+    profile = write_backend(tmp_path, None, {"roles": roles})
+    result = run_checks(profile, "emitter-methods")["emitter-methods"]
+    assert result.status is Status.ERROR, messages(result)
+    assert "is a method of a class, not bound to an object" in result.summary

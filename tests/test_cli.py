@@ -1,4 +1,4 @@
-"""The CLI: commands, options, output streams and every exit code of DESIGN.md."""
+"""The CLI: commands, options, output streams and every exit code of docs/exit-codes.md."""
 
 import json
 import os

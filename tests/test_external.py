@@ -33,7 +33,7 @@ INCIDENT_FAILS = ("import-chain", "emitter-methods", "registry-wiring", "event-f
 #: beacon's engine factory calls the async emitter factory without await: emitter-methods
 #: owns that defect, and engine-factory says it is blocked by it (one defect, one owner)
 BLOCKED = {"engine-factory": "emitter-methods"}
-WIRE_ONLY = ("user-isolation", "event-latency")
+WIRE_ONLY = ("event-latency",)  # user-isolation runs in-process without a server
 FLEET = ("cross-instance-delivery", "backplane-isolation", "backplane-resilience")
 
 
@@ -85,6 +85,9 @@ def test_healthy_beacon_passes_everything(runs, profile):
     assert events.data["received"] == ["agent_started", "agent_thinking", "tool_executing",
                                        "tool_completed", "agent_completed"]
     assert "wire was not exercised" in flow.summary
+    isolation = results["user-isolation"]
+    assert isolation.status is Status.PASS, describe(results)
+    assert "the wire was not exercised" in " ".join(e.message for e in isolation.evidence)
 
 
 @pytest.mark.parametrize("profile", ["hand", "init"])
@@ -181,7 +184,7 @@ def test_missing_dependency_on_healthy_code_is_undecided_never_pass(no_sqlite, c
     assert result.exit_code == ExitCode.UNDECIDED
     doc = json.loads(result.stdout)
     for row in doc["results"]:
-        if row["id"] in WIRE_ONLY or row["id"] in FLEET:
+        if row["id"] in (*WIRE_ONLY, "user-isolation", *FLEET):  # skip: event-flow; no fleet
             continue
         assert row["status"] == "error", row
         assert "sqlite3" in row["summary"]

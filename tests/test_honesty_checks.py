@@ -1,6 +1,6 @@
 """Honesty of the built-in checks on a synthetic backend: each reviewer finding, reproduced.
 
-The contract (DESIGN.md, statuses): ``fail`` only when the target's own code violates the
+The contract (docs/statuses.md): ``fail`` only when the target's own code violates the
 property (a crash inside the target's code path is a fail with its traceback); ``error``
 when the tool could not decide, saying how to fix the set-up; never ``pass`` without looking.
 """

@@ -542,10 +542,11 @@ def test_each_fault_alone_breaks_delivery_only_if_event_flow_must_catch_it(tmp_p
     """Faults whose detected_by names event-flow deliver 0 of 5 events (an error frame or
     silence until run_finished); the others still deliver all five, in order."""
 
-    async def one(name: str) -> tuple[str, list[dict[str, Any]]]:
+    async def one(name: str, slots: asyncio.Semaphore) -> tuple[str, list[dict[str, Any]]]:
         workdir = tmp_path / name
         workdir.mkdir()
         async with (
+            slots,  # two servers at a time, one per core: more only compete for the CPU
             faulted_server(workdir, (name,)) as url,
             await open_client(url, USERS["alice"]) as ws,
         ):
@@ -553,9 +554,11 @@ def test_each_fault_alone_breaks_delivery_only_if_event_flow_must_catch_it(tmp_p
             return name, await run_once(ws, "r1")
 
     async def scenario() -> list[tuple[str, list[dict[str, Any]]]]:
-        return await asyncio.gather(*(one(name) for name in FAULTS))
+        slots = asyncio.Semaphore(2)
+        return await asyncio.gather(*(one(name, slots) for name in FAULTS))
 
-    for name, frames in run(scenario()):
+    # a safety net only, far above the few seconds this takes
+    for name, frames in asyncio.run(asyncio.wait_for(scenario(), 30 * TIMEOUT)):
         assert frames[0]["type"] == "run_accepted", name
         kinds = [e["type"] for e in events_of(frames)]
         if "event-flow" in FAULTS[name].detected_by:
@@ -563,3 +566,82 @@ def test_each_fault_alone_breaks_delivery_only_if_event_flow_must_catch_it(tmp_p
         else:
             assert kinds == CRITICAL, f"{name}: {frames}"
             assert frames[-1]["type"] == "run_finished", name
+
+
+# -- issue 11: hostile frames and guessing tokens ---------------------------------------------
+
+
+def test_deeply_nested_json_is_bad_json_and_the_connection_stays_usable(nb, hub):
+    async def scenario() -> dict[str, int]:
+        async with (
+            healthy_server(nb) as server,
+            await open_client(server.url, USERS["alice"]) as ws,
+        ):
+            await recv(ws)
+            for _ in range(3):  # every such frame, not only the first
+                await ws.send("[" * 60000)
+                frame = await recv(ws)
+                assert (frame["type"], frame["code"]) == ("error", "bad_json"), frame
+                assert "nested too deeply" in frame["message"]
+            frames = await run_once(ws, "r1")
+            assert len(events_of(frames)) == 5
+            return server.stats()
+
+    stats = run(scenario())
+    assert stats["protocol_errors"] == 3
+
+
+def test_deeply_nested_json_before_authentication_is_a_counted_failure(nb, hub):
+    async def scenario() -> tuple[Any, Any, dict[str, int]]:
+        async with healthy_server(nb) as server:
+            ws = await open_client(server.url)
+            await ws.send("[" * 60000)
+            code, why = await closed(ws)
+            return code, why, server.stats()
+
+    code, why, stats = run(scenario())
+    assert (code, why) == (1008, "authentication required")
+    assert stats["auth_failures"] == 1
+
+
+def test_failed_authentication_is_slowed_down_per_address_and_counted(nb, hub):
+    """After the free failures, every attempt from the address waits (counted); a right
+    token still gets in, and clears the address."""
+    async def attempt(url: str, token: str) -> int | None:
+        ws = await open_client(url, token)
+        if token == USERS["alice"]:
+            assert (await recv(ws))["type"] == "auth_ok"
+            await ws.close()
+            return None
+        code, _ = await closed(ws)
+        return code
+
+    async def scenario() -> tuple[list[Any], dict[str, int], dict[str, int]]:
+        # tiny delays keep the test fast; the policy is what is checked
+        async with healthy_server(nb, auth_free_failures=3, auth_base_delay=0.001,
+                                  auth_max_delay=0.004) as server:
+            codes = [await attempt(server.url, f"guess-{i}") for i in range(8)]
+            before = server.stats()
+            codes.append(await attempt(server.url, USERS["alice"]))  # throttled, then in
+            codes.append(await attempt(server.url, "guess-again"))  # cleared: free again
+            return codes, before, server.stats()
+
+    codes, before, after = run(scenario())
+    assert codes == [1008] * 8 + [None, 1008]
+    assert before["auth_failures"] == 8 and before["auth_throttled"] == 5
+    assert after["auth_throttled"] == 6 and after["auth_failures"] == 9
+
+
+def test_the_auth_throttle_policy(nb):
+    throttle = nb("app.routes.protocol").AuthThrottle(free=2, window_s=10, base_delay_s=0.5,
+                                                      max_delay_s=3, max_addresses=2)
+    delays = []
+    for now in range(6):
+        delays.append(throttle.delay_for("a", now))
+        throttle.failed("a", now)
+    assert delays == [0, 0, 0.5, 1.0, 2.0, 3.0]
+    assert throttle.delay_for("b", 5) == 0  # per address
+    assert throttle.delay_for("a", 100) == 0  # failures age out of the window
+    for index, address in enumerate(("x", "y", "z")):
+        throttle.failed(address, 200 + index)
+    assert len(throttle._failures) == 2  # bounded: the oldest address is forgotten

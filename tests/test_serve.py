@@ -20,8 +20,9 @@ from websockets.asyncio.client import connect
 
 from netra_diag.exitcodes import ExitCode
 
-#: One bound for every wait here (a line, a frame, a close, an exit).
-WAIT = 10.0
+#: One bound for every wait here (a line, a frame, a close, an exit): a safety net, far above
+#: what each takes on an idle machine.
+WAIT = 30.0
 _URL = re.compile(r"listening on (ws://\S+)")
 _DEMO = re.compile(r"user: (\S+)\s+token: (\S+)")
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
-import shutil
 import sys
 from pathlib import Path
-
-import pytest
 
 from netra_diag.exitcodes import ExitCode
 from netra_diag.faults import apply_faults, copy_reference
@@ -150,32 +146,44 @@ def test_static_mode_never_imports_the_target(tmp_path, cli):
     assert not [r for r in rows.values() if r["status"] == "error"], rows
 
 
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("static_scan_bench",
-                                                  REPO / "benchmarks" / "static_scan.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _realistic_tree(tmp_path: Path, modules: int) -> Path:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import realistic_tree
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return realistic_tree.generate(tmp_path / "tree", modules=modules)
 
 
-def test_the_benchmark_tree_is_scanned_like_grep_would_pick_it(tmp_path):
-    bench = _load_benchmark()
-    root = bench.generate_tree(tmp_path, modules=300, importers=6, mentions=4)
-    src = root / "src"
-    needles = [attr.encode() for _, attr, _ in bench.DEPRECATED]
-    grep_like = sum(1 for p in src.rglob("*.py") if any(n in p.read_bytes() for n in needles))
-    parsed, findings = bench.static_scan(src, workers=1)
-    assert parsed == grep_like
-    assert findings == 6 * 4  # each importer: two imports and two calls
-    assert shutil.which("grep") is None or bench.time_grep(src)[1] == grep_like
+def _scan_result(src: Path, needles: list[str], **kwargs) -> tuple[list, list]:
+    from netra_diag.support.static import deprecated_usages
+    from netra_diag.support.summaries import ModuleSummary, summarize_matching
+
+    items = list(summarize_matching(src, needles, **kwargs))
+    modules = [m for m in items if isinstance(m, ModuleSummary)]
+    findings = [f for n in needles for f in deprecated_usages(modules, "acme.websocket_core", n)]
+    return sorted(m.relpath for m in modules), findings
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_the_benchmark_scan_agrees_in_both_modes(tmp_path, workers):
-    bench = _load_benchmark()
-    root = bench.generate_tree(tmp_path, modules=120, importers=4, mentions=2)
-    assert bench.static_scan(root / "src", workers=workers) == (4 + 2 + 3, 16)
+def test_the_shared_scan_picks_the_files_grep_would_and_caches_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = _realistic_tree(tmp_path, 120) / "src"
+    needles = ["get_websocket_manager", "UserExecutionContext"]
+    wanted = [n.encode() for n in needles]
+    grep_like = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.py")
+                       if any(n in p.read_bytes() for n in wanted))
+    cold = _scan_result(src, needles, cache=False)
+    assert cold[0] == grep_like
+    assert _scan_result(src, needles) == cold  # writes the cache
+    assert list((tmp_path / "cache").rglob("static-*.pickle"))
+    assert _scan_result(src, needles) == cold  # served from it
+    assert _scan_result(src, needles, cache=False, workers=2) == cold  # the process pool
+    changed = src / "acme" / "dependencies.py"
+    changed.write_text(changed.read_text() + "\nfrom acme.websocket_core import "
+                       "get_websocket_manager\n")
+    relpaths, findings = _scan_result(src, needles)  # size and mtime changed: read again
+    assert "acme/dependencies.py" in relpaths
+    assert any(f.relpath == "acme/dependencies.py" for f in findings)
 
 
 # -- names resolve to the role's module, never by bare name ---------------------------------
@@ -266,3 +274,43 @@ def test_a_same_named_class_elsewhere_does_not_fail_registry_wiring(tmp_path, cl
     assert rows["registry-wiring"]["status"] == "skip", rows
     assert rows["registry-wiring"]["summary"].startswith(
         "--static: judged from source that every production call")
+
+
+def test_a_run_snapshot_serves_every_check_the_one_scan(tmp_path, monkeypatch):
+    from netra_diag.support.snapshot import SNAPSHOT_ENV, warm
+
+    monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")  # the snapshot needs no persistent cache
+    src = _realistic_tree(tmp_path, 60) / "src"
+    needles = ["get_websocket_manager", "UserExecutionContext"]
+    expected = _scan_result(src, needles, cache=False)
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    assert warm(src, [*needles, "AgentRegistry"], (), folder)
+    monkeypatch.setenv(SNAPSHOT_ENV, str(folder))
+    assert _scan_result(src, needles) == expected
+    assert _scan_result(src, needles[:1])[0] == _scan_result(src, needles[:1], cache=False)[0]
+    # served from the snapshot: the tree is not read again during the run
+    (src / "acme" / "dependencies.py").write_text("from acme.websocket_core import "
+                                                   "get_websocket_manager\n")
+    assert _scan_result(src, needles) == expected
+    assert _scan_result(src, needles, cache=False) != expected  # a real scan sees it
+    # a needle the snapshot was not made for: the check scans on its own
+    assert _scan_result(src, ["WebSocketNotifier"])[0] == \
+        _scan_result(src, ["WebSocketNotifier"], cache=False)[0]
+
+
+def test_no_cache_neither_reads_nor_writes_the_scan_caches(cli, tmp_path, monkeypatch):
+    import os
+
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    root = _realistic_tree(tmp_path, 30)
+    code, rows = run_json(cli, str(root), "--static", "--no-cache", "--only", "import-chain")
+    assert code == ExitCode.OK and rows["import-chain"]["status"] == "pass", rows
+    assert "NETRA_DIAG_NO_CACHE" not in os.environ  # only for the run
+    assert cli("init", str(tmp_path / "out.yaml"), "--root", str(root / "src"),
+               "--no-cache").exit_code == ExitCode.OK
+    assert not list(cache.rglob("*.pickle"))
+    code, rows = run_json(cli, str(root), "--static", "--only", "import-chain")
+    assert code == ExitCode.OK and rows["import-chain"]["status"] == "pass", rows
+    assert list(cache.rglob("static-*.pickle"))  # without the flag the next run reuses it

@@ -86,14 +86,27 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret with ``***``.
+def redact(text: str, secrets: Iterable[str], keep: Iterable[str] = ()) -> str:
+    """Replace every occurrence of each secret with ``***``, except inside the words of
+    ``keep`` (identifiers such as check ids and status names: a token ``event`` must not
+    turn ``event-flow`` into ``***-flow``).
 
     Empty secrets and ones shorter than ``MIN_SECRET_LEN`` are ignored; longer secrets are
     replaced first so that one containing another is removed whole.
     """
+    import re
+
     usable = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len,
                     reverse=True)
-    for secret in usable:
-        text = text.replace(secret, REDACTED)
-    return text
+    if not usable:
+        return text
+    kept = sorted({k for k in keep if k and any(s in k for s in usable)}, key=len,
+                  reverse=True)
+    if not kept:
+        for secret in usable:
+            text = text.replace(secret, REDACTED)
+        return text
+    # one pass, identifiers first: where one starts, it is matched whole and kept
+    pattern = re.compile("|".join(re.escape(w) for w in (*kept, *usable)))
+    protected = set(kept)
+    return pattern.sub(lambda m: m.group(0) if m.group(0) in protected else REDACTED, text)

@@ -1,6 +1,6 @@
 """The ``github`` format: GitHub Actions workflow commands, and the step summary.
 
-Rules (CI-FORMATS.md): ``::error`` for each located piece of evidence of a failed check
+Rules (docs/ci-formats.md): ``::error`` for each located piece of evidence of a failed check
 (a failed check with none gets one ``::error`` without a file), ``::warning`` for checks that
 could not decide, ``file=`` relative to the repository root (the target's ``source_prefix``
 before the evidence's path); a notice with the diagnosis, and one more when the run was

@@ -1,6 +1,6 @@
 """The ``junit`` format: one JUnit XML suite, one test case per check result.
 
-Follows the subset CI consumers agree on (CI-FORMATS.md): pass is a bare ``<testcase/>``;
+Follows the subset CI consumers agree on (docs/ci-formats.md): pass is a bare ``<testcase/>``;
 fail is ``<failure type="FAIL">``, error is ``<error type="ERROR">`` saying the property was
 not evaluated, skip is ``<skipped>``; the evidence goes in the element *text* (GitLab ignores
 ``message``); suite-level ``<properties>`` only; counts on the suite elements match the

@@ -2,7 +2,7 @@
 
 One rule per check in the run (title, explain text, fix hint); one result per located
 piece of evidence of a non-passing check (``fail`` -> ``error``, ``error`` -> ``warning``);
-``pass`` and ``skip`` produce none, and findings without a file stay out (CI-FORMATS.md:
+``pass`` and ``skip`` produce none, and findings without a file stay out (docs/ci-formats.md:
 they belong to JUnit, JSON and annotations). Checks that could not decide are also listed as
 tool execution notifications. URIs are relative to the repository root (``%SRCROOT%``),
 as GitHub code scanning resolves them against the checkout: the evidence's path (relative

@@ -154,6 +154,12 @@ def fill_arguments(
             invented[name] = value
         elif param.default is not param.empty:
             continue
+        elif name in ("self", "cls") and not filled:
+            raise SetupError(
+                f"{what} is a method of a class, not bound to an object (its first parameter "
+                f"is '{name}')",
+                fix="name a method of an object instead ('module:OBJECT.method', for a "
+                "module-level object), or a function of your hooks file that calls it")
         else:
             raise SetupError(
                 f"{what} needs the parameter '{name}', and neither the run nor the profile "

@@ -72,7 +72,7 @@ def annotation_name(node: ast.AST | None) -> str:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         try:
             return annotation_name(ast.parse(node.value, mode="eval").body)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # not a usable name
             return ""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return annotation_name(node.left) or annotation_name(node.right)

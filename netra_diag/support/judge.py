@@ -2,7 +2,7 @@
 
 Pure: takes the decoded frames a client received (in arrival order) and what the request
 was, returns a ``Judgement``. The same rules serve ``run`` (reference server), ``probe``
-(a live endpoint) and the in-process flow. Rules (DESIGN.md "Events on the wire"):
+(a live endpoint) and the in-process flow. Rules (docs/wire-protocol.md "3. Events"):
 
 * every critical event arrives; exactly one ``agent_started``, first; exactly one
   ``agent_completed``, last;
@@ -10,11 +10,16 @@ was, returns a ``Judgement``. The same rules serve ``run`` (reference server), `
 * ``user_id``, ``thread_id`` and ``run_id`` match the request and the accepted run;
 * ``seq`` runs 1, 2, 3... in arrival order, with no gap, duplicate or reordering;
 * each event carries ``type``, ``user_id``, ``thread_id``, ``run_id`` (strings), ``seq``
-  (int), ``timestamp`` (number) and ``data`` (object).
+  (int), ``timestamp`` (a finite number above 0: seconds since the epoch) and ``data``
+  (object);
+* when the receipt times are given with a known clock offset (the same host: 0), no event is
+  stamped after it was received (beyond ``clock_tolerance_s``): such a timestamp is
+  impossible, a failed schema rule like a missing one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,10 +81,18 @@ def judge_run(
     thread_id: str | None,
     run_id: str | None,
     absent: frozenset[str] = frozenset(),
+    received_at: Sequence[float] | None = None,
+    clock_offset_s: float | None = None,
+    clock_tolerance_s: float = 1.0,
 ) -> Judgement:
     """Judge the events of one run among ``frames`` (see the module docstring). Fields in
     ``absent`` are ones the target's events do not carry (profile ``events.fields``): they
-    are neither required nor compared."""
+    are neither required nor compared.
+
+    ``received_at`` (one client-clock time per frame, aligned with ``frames``) and
+    ``clock_offset_s`` (server clock minus client clock; 0 on the same host) enable the
+    rule that no event is stamped after it arrived."""
+    future = _future_problems(frames, received_at, clock_offset_s, clock_tolerance_s, run_id)
     events = [f for f in frames if f.get("type") not in CONTROL_TYPES]
     mine = [e for e in events if run_id is None or e.get("run_id") == run_id]
     foreign = [e for e in events if run_id is not None and e.get("run_id") != run_id]
@@ -100,6 +113,7 @@ def judge_run(
         if "seq" not in absent:
             problems += _seq_problems(mine)
         problems += _schema_problems(mine, absent)
+        problems += future
     return Judgement(not problems, delivered, len(critical), types, problems)
 
 
@@ -170,14 +184,41 @@ def _short(values: list[Any], limit: int = 20) -> str:
     return str(values) if len(values) <= limit else f"{values[:limit]} ... ({len(values)} in all)"
 
 
+def _field_ok(event: dict[str, Any], key: str, kinds: tuple[type, ...]) -> bool:
+    value = event.get(key)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        return False
+    return key != "timestamp" or (math.isfinite(value) and value > 0)
+
+
+def _future_problems(frames: Sequence[dict[str, Any]], received_at: Sequence[float] | None,
+                     offset: float | None, tolerance: float, run_id: str | None) -> list[str]:
+    """Events stamped after they arrived (by more than ``tolerance`` s), as one line."""
+    if received_at is None or offset is None or len(received_at) != len(frames):
+        return []
+    ahead = []
+    for frame, received in zip(frames, received_at, strict=True):
+        stamp = frame.get("timestamp")
+        if frame.get("type") in CONTROL_TYPES or (run_id is not None
+                                                   and frame.get("run_id") != run_id):
+            continue
+        if isinstance(stamp, int | float) and not isinstance(stamp, bool) and \
+                math.isfinite(stamp) and stamp - offset > received + tolerance:
+            ahead.append(stamp - offset - received)
+    if not ahead:
+        return []
+    return [f"{len(ahead)} event(s) carry an impossible timestamp: stamped up to "
+            f"{max(ahead):.1f} s after they were received"]
+
+
 def _schema_problems(events: list[dict[str, Any]],
                      absent: frozenset[str] = frozenset()) -> list[str]:
     """One problem per (event type, fields wrong), counted: a thousand bad frames are one
-    line, not a thousand."""
+    line, not a thousand. A timestamp that is not finite or not above 0 is wrong."""
     counts: dict[tuple[str, tuple[str, ...]], int] = {}
     for e in events:
-        bad = tuple(k for k, kinds in EVENT_FIELDS.items() if k not in absent and (
-                    not isinstance(e.get(k), kinds) or isinstance(e.get(k), bool)))
+        bad = tuple(k for k, kinds in EVENT_FIELDS.items()
+                    if k not in absent and not _field_ok(e, k, kinds))
         if bad:
             key = (str(e.get("type")), bad)
             counts[key] = counts.get(key, 0) + 1

@@ -2,12 +2,15 @@
 
 Scanning rules: files under the root ending in ``.py``, minus the profile's ``exclude``
 globs and test code (``tests/`` and ``test/`` folders, ``test_*.py``, ``*_test.py``,
-``conftest.py``); a cheap byte search picks the files that mention any wanted symbol, and
-only those are parsed with ``ast``, one at a time (never all trees in memory). Files are
-parsed from their bytes, as the interpreter reads them (a UTF-8 BOM and a ``coding:`` cookie
-are honoured). A file that cannot be read, decoded or parsed becomes a ``SourceProblem``,
-never an exception: checks must not pass from source over such a file (it mentions what
-they look for, and was not judged).
+``conftest.py``). Folders reached through symbolic links are never entered, and a linked
+file is read only when it resolves to a regular file inside the root (a link loop, a
+dangling link or a link out of the root is skipped). A cheap byte search picks the files
+that mention any wanted symbol, and only those are parsed with ``ast``, one at a time (never
+all trees in memory). Files are parsed from their bytes, as the interpreter reads them (a
+UTF-8 BOM and a ``coding:`` cookie are honoured). A file that cannot be read, decoded or
+parsed (a syntax error, or code nested too deeply for the parser: ``RecursionError``,
+``MemoryError``) becomes a ``SourceProblem``, never an exception: checks must not pass from
+source over such a file (it mentions what they look for, and was not judged).
 
 Speed (measured by ``benchmarks/static_scan.py``): the walk is one ``os.scandir`` per folder
 with test folders pruned whole; each file is read with one raw ``os.read`` (no buffered file
@@ -40,6 +43,7 @@ __all__ = [
     "module_name_for",
     "parse_bytes",
     "parse_matching",
+    "unfollowed_links",
 ]
 
 #: Below this many candidate files the read-and-search stage runs in this process.
@@ -63,6 +67,10 @@ class ParsedModule:
     def line(self, lineno: int) -> str:
         lines = self.lines
         return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+
+    def mentions(self, name: str) -> bool:
+        """Whether the module's text mentions ``name`` at all."""
+        return name in self.source
 
     @functools.cached_property
     def lines(self) -> list[str]:
@@ -128,7 +136,8 @@ def _walk(root: Path, exclude: Iterable[str], include_tests: bool) -> Iterator[t
     """``(path, relpath)`` as strings, depth first in name order (see the module doc)."""
     patterns = [fnmatch.translate(p) for p in exclude]
     excluded = re.compile("|".join(patterns)).match if patterns else None
-    stack = [(str(root.resolve()), "")]
+    root_real = os.path.realpath(root)
+    stack = [(root_real, "")]
     while stack:
         folder, rel = stack.pop()
         try:
@@ -139,7 +148,7 @@ def _walk(root: Path, exclude: Iterable[str], include_tests: bool) -> Iterator[t
         subdirs = []
         for entry in entries:
             name = entry.name
-            if name.endswith(".py") and entry.is_file():
+            if name.endswith(".py") and _regular_inside(entry, root_real):
                 relpath = rel + name
                 if not include_tests and (name.startswith("test_") or name.endswith("_test.py")
                                           or name == "conftest.py"):
@@ -151,6 +160,41 @@ def _walk(root: Path, exclude: Iterable[str], include_tests: bool) -> Iterator[t
                     entry.is_dir(follow_symlinks=False):
                 subdirs.append((entry.path, f"{rel}{name}/"))
         stack.extend(reversed(subdirs))
+
+
+def _regular_inside(entry: os.DirEntry[str], root_real: str) -> bool:
+    """A regular file; a symbolic link only when it resolves to one inside the root (a link
+    loop, a dangling link, a link out of the root or to a device is skipped, never read)."""
+    try:
+        if not entry.is_symlink():
+            return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
+    return _link_inside(entry.path, root_real)
+
+
+def _link_inside(path: str, root_real: str) -> bool:
+    try:
+        real = os.path.realpath(path, strict=True)
+        return os.path.commonpath([real, root_real]) == root_real and os.path.isfile(real)
+    except (OSError, ValueError):  # ELOOP, ENOENT; paths on different drives
+        return False
+
+
+def unfollowed_links(root: Path) -> list[str]:
+    """The ``.py`` symbolic links under ``root`` that the scan skips (a loop, a dangling
+    link, a link out of the root or to something not a regular file), relative, sorted:
+    for a note, since a skipped file is never judged."""
+    root_real = os.path.realpath(root)
+    out: list[str] = []
+    for folder, dirs, files in os.walk(root_real):  # never follows linked folders
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and os.path.islink(path) and \
+                    not _link_inside(path, root_real):
+                out.append(os.path.relpath(path, root_real).replace(os.sep, "/"))
+    return sorted(out)
 
 
 def _read(path: str) -> bytes:
@@ -246,6 +290,9 @@ def parse_bytes(relpath: str, data: bytes) -> ParsedModule | SourceProblem:
         return SourceProblem(relpath, line, f"syntax error: {exc.msg}")
     except (ValueError, UnicodeError) as exc:  # null bytes; an unknown encoding
         return SourceProblem(relpath, None, f"cannot parse: {exc}")
+    except (RecursionError, MemoryError) as exc:  # 200k `1+1+...` terms, 100k nested ops
+        return SourceProblem(relpath, None, f"cannot parse: nested too deeply for Python's "
+                             f"parser ({type(exc).__name__}; generated code?)")
     return ParsedModule(relpath, module_name_for(relpath), _decode(data), tree)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .source import ParsedModule
+from .summaries import _awaited as awaited_rule
 from .symbols import Symbol, calls_of, dotted_name, is_package, resolve_relative
 
 __all__ = [
@@ -39,9 +40,6 @@ __all__ = [
     "unawaited_calls",
 ]
 
-CORO_CONSUMERS = {"create_task", "ensure_future", "gather", "wait_for", "run", "shield",
-                  "run_until_complete", "run_coroutine_threadsafe", "wait", "as_completed",
-                  "start_soon", "TaskGroup"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def deprecated_usages(modules: list[ParsedModule], entry_module: str, name: str,
     for mod in modules:
         if mod.module in homes:
             continue
-        if name not in mod.source:  # parsed for another needle: cannot use this one
+        if not mod.mentions(name):  # parsed for another needle: cannot use this one
             continue
         local_names: set[str] = set()
         module_aliases: set[str] = set()
@@ -110,27 +108,13 @@ def deprecated_usages(modules: list[ParsedModule], entry_module: str, name: str,
     return sorted(out, key=lambda f: (f.relpath, f.line))
 
 
-def _call_name(node: ast.Call) -> str | None:
-    if isinstance(node.func, ast.Name):
-        return node.func.id
-    if isinstance(node.func, ast.Attribute):
-        return node.func.attr
-    return None
-
-
 def _awaited(mod: ParsedModule, node: ast.Call) -> bool:
-    """True when the coroutine of call ``node`` is awaited or handed on (module doc)."""
-    parents = mod.parents
-    parent = parents.get(node)
-    if isinstance(parent, ast.Await | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda):
-        return True  # a lambda hands its coroutine to whoever calls it
-    if isinstance(parent, ast.Call) and _call_name(parent) in CORO_CONSUMERS:
-        return True
-    if isinstance(parent, ast.Call) and node in parent.args and \
-            isinstance(parents.get(parent), ast.Await):
-        return True  # handed to a call that is itself awaited: await helper(coro())
-    return isinstance(parent, ast.keyword) and isinstance(parents.get(parent), ast.Call) \
-        and _call_name(parents[parent]) in CORO_CONSUMERS
+    """True when the coroutine of call ``node`` is awaited or handed on (the one rule:
+    ``summaries._awaited``; a summary's call carries its answer)."""
+    known = getattr(node, "awaited", None)
+    if known is not None:
+        return bool(known)
+    return awaited_rule(node, mod.parents)
 
 
 def unawaited_calls(modules: Iterable[ParsedModule], async_methods: Iterable[str] = (),

@@ -9,11 +9,12 @@ are parsed one at a time and only summaries are kept, so memory stays flat on la
 Deprecation rules (``deprecation_of``): a function, or a class through ``__init__``,
 ``__new__`` or ``__post_init__``, is deprecated when its body calls ``warnings.warn`` (or a
 bare ``warn``) with ``DeprecationWarning``, ``PendingDeprecationWarning`` or
-``FutureWarning`` (or with any category, ``UserWarning`` by default, whose message says
-"deprecated"); or when the first line of its docstring says "deprecated" (and not "not
-deprecated"). The replacement is read from the warning text, then the docstring: the name
-after "use" (``use create_websocket_manager(...)`` -> ``create_websocket_manager``), when it
-looks like an identifier of code (has ``_``, a capital, or a call) rather than prose.
+``FutureWarning`` (``how="warns"``), or with another category (``UserWarning``...) whose
+message says deprecated (``how="message"``); or when the first line of its docstring says
+"deprecated" (and not "not deprecated"). The replacement is read from the warning text,
+then the docstring: the name after "use" (``use create_websocket_manager(...)`` ->
+``create_websocket_manager``), when it looks like an identifier of code (has ``_``, a
+capital, or a call) rather than prose.
 
 This module knows nothing about roles, checks or profiles.
 """
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .definitions import Param, annotation_name, parameters
-from .source import ParsedModule, SourceProblem, parse_matching
+from .source import ParsedModule, SourceProblem, parse_bytes, parse_matching
+from .summaries import summarize_matching
 from .symbols import resolve_relative
 
 __all__ = [
@@ -44,7 +46,6 @@ __all__ = [
 _WARNING_CATEGORIES = {"DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"}
 _USE_RE = re.compile(r"\b[Uu]se\s+[`'\"]*([A-Za-z_][\w.]*)(\()?")
 _DEPRECATED_RE = re.compile(r"(?<![\w-])(?<!not )deprecated\b", re.IGNORECASE)
-_SAYS_DEPRECATED_RE = re.compile(r"deprecat", re.IGNORECASE)
 _CLASS_HOOKS = ("__init__", "__new__", "__post_init__")
 
 
@@ -52,7 +53,8 @@ _CLASS_HOOKS = ("__init__", "__new__", "__post_init__")
 class Deprecation:
     """How a definition says it is deprecated, its message and the replacement it names."""
 
-    how: str  # "warns" or "docstring"
+    how: str  # "warns" (a deprecation category), "message" (another category whose
+    #           message says deprecated) or "docstring"
     message: str
     replacement: str | None
     line: int
@@ -73,6 +75,10 @@ class FunctionDefInfo:
     doc: str
     returns: str
     deprecation: Deprecation | None
+    #: names this function calls (``f(...)``, ``x.f(...)``: ``f``), in its own body
+    calls: frozenset[str] = frozenset()
+    #: names it returns a call of (``return X(...)``): what it constructs for its caller
+    constructs: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -98,6 +104,9 @@ class ClassInfo:
     doc: str
     deprecation: Deprecation | None
     is_protocol: bool
+    #: attribute names its instances carry: ``self.x = ...`` in methods, annotated fields,
+    #: properties and methods
+    attrs: frozenset[str] = frozenset()
 
     @property
     def entry(self) -> str:
@@ -115,8 +124,11 @@ class Survey:
     packages: set[str] = field(default_factory=set)
     problems: list[SourceProblem] = field(default_factory=list)
     files: int = 0
+    _importers: dict[tuple[str, str], set[str]] | None = field(default=None, repr=False,
+                                                               compare=False)
 
     def add(self, other: Survey) -> None:
+        self._importers = None
         self.classes += other.classes
         self.functions += other.functions
         self.imports.update(other.imports)
@@ -162,13 +174,30 @@ class Survey:
 
     def importers(self, module: str, name: str) -> list[str]:
         """Modules that import ``name`` from ``module``."""
-        return sorted(m for m, names in self.imports.items() if (module, name) in names)
+        return sorted(self.importer_modules(module, name))
+
+    def importer_modules(self, module: str, name: str) -> set[str]:
+        """Modules that import ``name`` from ``module`` (indexed once, on first use)."""
+        if self._importers is None:
+            index: dict[tuple[str, str], set[str]] = {}
+            for importer, names in self.imports.items():
+                for key in names:
+                    index.setdefault(key, set()).add(importer)
+            self._importers = index
+        return self._importers.get((module, name), set())
 
 
 def survey(root: Path, needles: Iterable[str] = (), exclude: Iterable[str] = ()) -> Survey:
-    """Survey the production files under ``root`` that mention any of ``needles``."""
+    """Survey the production files under ``root`` that mention any of ``needles`` (which
+    files do comes from the run's shared scan, ``support.summaries``: only those are read
+    again and parsed whole)."""
+    wanted = [n for n in needles if n]
+    if not wanted:
+        items: Iterable[ParsedModule | SourceProblem] = parse_matching(root, (), exclude)
+    else:
+        items = _parse_those(root, summarize_matching(root, wanted, exclude))
     out = Survey()
-    for item in parse_matching(root, needles, exclude):
+    for item in items:
         if isinstance(item, SourceProblem):
             out.problems.append(item)
             continue
@@ -176,8 +205,24 @@ def survey(root: Path, needles: Iterable[str] = (), exclude: Iterable[str] = ())
     return out
 
 
-def survey_module(mod: ParsedModule) -> Survey:
-    """The summary of one parsed module."""
+def _parse_those(root: Path, found: Iterable[object]) -> Iterator[ParsedModule | SourceProblem]:
+    base = root.resolve()
+    for item in found:
+        if isinstance(item, SourceProblem):
+            yield item
+            continue
+        relpath = item.relpath  # type: ignore[attr-defined]
+        try:
+            data = (base / relpath).read_bytes()
+        except OSError as exc:
+            yield SourceProblem(relpath, None, f"cannot read: {exc.strerror or exc}")
+            continue
+        yield parse_bytes(relpath, data)
+
+
+def survey_module(mod: ParsedModule, *, deprecation: bool = True) -> Survey:
+    """The summary of one parsed module (``deprecation=False``: the file mentions neither
+    ``warn`` nor ``deprecat``, so no definition is read for it)."""
     out = Survey(files=1)
     if mod.relpath.endswith("__init__.py"):
         out.packages.add(mod.module)
@@ -190,28 +235,62 @@ def survey_module(mod: ParsedModule) -> Survey:
     out.imports[mod.module] = imports
     for node in mod.tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            out.functions.append(_function(node, mod, method=False))
+            out.functions.append(_function(node, mod, method=False, deprecation=deprecation))
         elif isinstance(node, ast.ClassDef):
-            out.classes.append(_class(node, mod))
+            out.classes.append(_class(node, mod, deprecation=deprecation))
     return out
 
 
+def _mentions_deprecation(node: ast.AST, mod: ParsedModule) -> bool:
+    """Whether the lines of ``node`` mention ``warn`` or ``deprecat`` (else it cannot be
+    deprecated, and reading it is skipped)."""
+    start, end = getattr(node, "lineno", 1), getattr(node, "end_lineno", None) or 10**9
+    text = "\n".join(mod.lines[start - 1:end]).lower()
+    return "warn" in text or "deprecat" in text
+
+
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, mod: ParsedModule, *,
-              method: bool) -> FunctionDefInfo:
+              method: bool, deprecation: bool = True) -> FunctionDefInfo:
     is_static = any(_dotted(d) == "staticmethod" for d in node.decorator_list)
+    calls: set[str] = set()
+    for call in _walk_calls(node):
+        name = _dotted(call.func).split(".")[-1]
+        if name:
+            calls.add(name)
+    constructs = []
+    for child in _walk_own(node):
+        if isinstance(child, ast.Return) and isinstance(child.value, ast.Call):
+            name = _dotted(child.value.func).split(".")[-1]
+            if name:
+                constructs.append(name)
     return FunctionDefInfo(
         name=node.name, module=mod.module, relpath=mod.relpath, line=node.lineno,
         is_async=isinstance(node, ast.AsyncFunctionDef),
         params=parameters(node.args, skip_first=method and not is_static),
         doc=ast.get_docstring(node) or "",
         returns=annotation_name(node.returns),
-        deprecation=deprecation_of(node),
+        deprecation=deprecation_of(node) if deprecation and _mentions_deprecation(node, mod)
+        else None,
+        calls=frozenset(calls), constructs=tuple(dict.fromkeys(constructs)),
     )
 
 
-def _class(node: ast.ClassDef, mod: ParsedModule) -> ClassInfo:
-    methods = {item.name: _function(item, mod, method=True) for item in node.body
+def _class(node: ast.ClassDef, mod: ParsedModule, *, deprecation: bool = True) -> ClassInfo:
+    deprecation = deprecation and _mentions_deprecation(node, mod)
+    methods = {item.name: _function(item, mod, method=True, deprecation=deprecation)
+               for item in node.body
                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)}
+    attrs = set(methods)
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            attrs.add(item.target.id)
+        elif isinstance(item, ast.Assign):
+            attrs |= {t.id for t in item.targets if isinstance(t, ast.Name)}
+        elif isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            for child in ast.walk(item):
+                if isinstance(child, ast.Attribute) and isinstance(child.ctx, ast.Store) \
+                        and isinstance(child.value, ast.Name) and child.value.id == "self":
+                    attrs.add(child.attr)
     bases = tuple(_dotted(b).split(".")[-1] for b in node.bases if _dotted(b))
     own: tuple[Param, ...] | None = None
     if "__init__" in methods:
@@ -222,7 +301,8 @@ def _class(node: ast.ClassDef, mod: ParsedModule) -> ClassInfo:
     return ClassInfo(
         name=node.name, module=mod.module, relpath=mod.relpath, line=node.lineno, bases=bases,
         methods=methods, own_params=own, doc=ast.get_docstring(node) or "",
-        deprecation=deprecation_of(node), is_protocol="Protocol" in bases or "ABC" in bases,
+        deprecation=deprecation_of(node) if deprecation else None,
+        is_protocol="Protocol" in bases or "ABC" in bases, attrs=frozenset(attrs),
     )
 
 
@@ -257,13 +337,13 @@ def deprecation_of(node: ast.AST) -> Deprecation | None:
                 continue
             category = call.args[1] if len(call.args) > 1 else next(
                 (k.value for k in call.keywords if k.arg == "category"), None)
-            kind = _dotted(category).split(".")[-1] if category is not None else "UserWarning"
             message = _text(call.args[0]) if call.args else ""
-            # a conventional category, or any warning whose text says deprecated
-            if kind not in _WARNING_CATEGORIES and not _SAYS_DEPRECATED_RE.search(message):
-                continue
-            return Deprecation("warns", message, _replacement(message, doc or ""),
-                               call.lineno, kind)
+            kind = _dotted(category).split(".")[-1] if category is not None else "UserWarning"
+            named = kind in _WARNING_CATEGORIES
+            if not named and not _DEPRECATED_RE.search(message):
+                continue  # another category (UserWarning...) counts when it says deprecated
+            return Deprecation("warns" if named else "message", message,
+                               _replacement(message, doc or ""), call.lineno, kind)
     first = (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
     if _DEPRECATED_RE.search(first):
         return Deprecation("docstring", first, _replacement(doc or "", ""),
@@ -271,16 +351,20 @@ def deprecation_of(node: ast.AST) -> Deprecation | None:
     return None
 
 
-def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
-    """Calls in ``node``'s own body (nested functions and classes are their own business)."""
+def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of ``node``'s own body (nested functions and classes are their own business)."""
     stack = list(ast.iter_child_nodes(node))
     while stack:
         child = stack.pop()
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             continue
-        if isinstance(child, ast.Call):
-            yield child
+        yield child
         stack.extend(ast.iter_child_nodes(child))
+
+
+def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
+    """Calls in ``node``'s own body."""
+    return (child for child in _walk_own(node) if isinstance(child, ast.Call))
 
 
 def _replacement(*texts: str) -> str | None:

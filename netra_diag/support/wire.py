@@ -2,7 +2,7 @@
 
 The tool's client sockets live here (it imports ``websockets`` lazily), and in its fleet
 counterpart ``support.fleet_client`` (watching sockets on several instances).
-Protocol (the reference endpoint's; DESIGN.md "Events on the wire"):
+Protocol (the reference endpoint's; docs/wire-protocol.md):
 
 * connect with ``Authorization: Bearer <token>``; the server answers ``{"type": "auth_ok",
   "user_id": ...}`` or closes with 1008 (policy violation);
@@ -46,6 +46,7 @@ from .capture import (
     keep,
     new_capture,
     next_frame,
+    public_url,
 )
 
 __all__ = ["await_auth", "bounded", "drive_run", "guarded", "start_and_follow"]
@@ -98,20 +99,32 @@ async def guarded(cap: Capture, raw_url: str, token: str, ssl: Any, timeout: flo
     holds. ``raw_url`` may carry credentials: they are stripped (``public_url``), so only
     the bearer token authenticates and nothing secret reaches ``cap``.
     """
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
     url = cap.url  # public_url(raw_url): no user-info, so no second Authorization header
     kwargs: dict[str, Any] = {"additional_headers": {"Authorization": f"Bearer {token}"},
                               "open_timeout": timeout, "close_timeout": 2,
                               "max_size": MAX_FRAME_BYTES, "max_queue": 16,
-                              "user_agent_header": "netra-diag"}
+                              "user_agent_header": "netra-diag",
+                              "create_connection": _connection_class()}
     if ssl is not None:
         kwargs["ssl"] = ssl
     try:
-        ws = await connect(url, **kwargs)
+        ws = await _no_redirect_connect()(url, **kwargs)
     except InvalidURI as exc:
         cap.failure = f"not a WebSocket URL: {_redact(str(exc), token)}"
+        return
+    except InvalidStatus as exc:
+        response = exc.response
+        location = response.headers.get("Location")
+        if 300 <= response.status_code < 400 and location:
+            cap.failure = (f"the endpoint redirected (HTTP {response.status_code}) to "
+                           f"{_redact(public_url(location), token)}: netra-diag does not follow "
+                           "redirects (the report would judge another endpoint than the one "
+                           "asked for); probe that URL directly if it is the right one")
+            return
+        cap.failure = f"the WebSocket handshake failed: {_redact(str(exc), token)}"
+        cap.auth_refused = response.status_code in (401, 403)
         return
     except InvalidHandshake as exc:
         cap.failure = f"the WebSocket handshake failed: {_redact(str(exc), token)}"
@@ -140,8 +153,15 @@ async def guarded(cap: Capture, raw_url: str, token: str, ssl: Any, timeout: flo
         if cap.close_code == 1008:
             cap.auth_refused = cap.user_id is None
         if rcvd is None and sent is not None and sent.code == 1009:
-            cap.failure = (f"the endpoint sent a frame larger than {human_size(MAX_FRAME_BYTES)} "
-                           "(the client's limit): the client closed the connection (1009)")
+            cap.failure = (f"frame too large: the endpoint announced a frame larger than "
+                           f"{human_size(MAX_FRAME_BYTES)} (the client's limit): the client "
+                           "closed the connection (1009)")
+        elif rcvd is None and sent is not None and sent.code in (1002, 1007):
+            seen = getattr(ws, "failed_on", b"")
+            cap.failure = (f"the endpoint sent bytes that are not a valid WebSocket frame "
+                           f"({sent.reason or 'protocol error'}): the client closed the "
+                           f"connection ({sent.code}); received: "
+                           f"{_redact(repr(seen[:80]), token)}")
         elif not (cap.completed or cap.finished):
             what = f"code {cap.close_code}" if cap.close_code else "no close frame"
             cap.failure = (f"the server closed the connection ({what}"
@@ -152,6 +172,53 @@ async def guarded(cap: Capture, raw_url: str, token: str, ssl: Any, timeout: flo
         cap.failure = _describe_os_error(exc, url)
     except Exception as exc:  # noqa: BLE001 - the contract: a Capture, never an exception
         cap.failure = _redact(f"the client failed: {type(exc).__name__}: {exc}", token)
+
+
+#: After the client fails the connection (a frame too large, bytes that are no frame), how
+#: long the server has to close TCP before the client aborts it: a hostile server that stays
+#: silent must not hold the client until its deadline.
+FAILED_CLOSE_GRACE_S = 0.2
+
+
+def _connection_class() -> Any:
+    """A ``ClientConnection`` that aborts the transport soon after it failed the protocol,
+    and remembers the bytes that made it fail (``failed_on``) to say what was received."""
+    from websockets.asyncio.client import ClientConnection
+
+    class BoundedClientConnection(ClientConnection):
+        failed_on: bytes = b""
+        _abort_timer: Any = None
+
+        def data_received(self, data: bytes) -> None:
+            failed_before = self.protocol.close_sent is not None
+            super().data_received(data)
+            proto = self.protocol
+            if failed_before or proto.close_sent is None or proto.close_rcvd is not None:
+                return
+            head, sep, rest = data.partition(b"\r\n\r\n")
+            self.failed_on = rest if sep and head.startswith(b"HTTP/") else data
+            if self._abort_timer is None:
+                self._abort_timer = self.loop.call_later(FAILED_CLOSE_GRACE_S,
+                                                         self.transport.abort)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._abort_timer is not None:
+                self._abort_timer.cancel()
+            super().connection_lost(exc)
+
+    return BoundedClientConnection
+
+
+def _no_redirect_connect() -> Any:
+    """``websockets``' ``connect`` without following redirects: a redirect is reported
+    (where it pointed), never followed silently."""
+    from websockets.asyncio.client import connect
+
+    class connect_no_redirect(connect):
+        def process_redirect(self, exc: Exception) -> Exception | str:
+            return exc
+
+    return connect_no_redirect
 
 
 async def await_auth(ws: Any, cap: Capture) -> None:

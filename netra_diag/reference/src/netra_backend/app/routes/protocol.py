@@ -17,6 +17,7 @@ from netra_backend.app.websocket_core.events import decode
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "AuthThrottle",
     "ProtocolError",
     "StartAgent",
     "TokenTable",
@@ -93,6 +94,47 @@ class TokenTable:
         return found
 
 
+class AuthThrottle:
+    """Slows down failed authentication per client address (plain code; the clock is given).
+
+    Each address may fail ``free`` times within ``window_s`` seconds; after that, every
+    attempt from it waits ``base_delay_s`` doubled per further failure (at most
+    ``max_delay_s``) before its token is even checked. A success clears the address. At most
+    ``max_addresses`` addresses are remembered (the oldest is forgotten first), so the table
+    itself cannot be used to exhaust memory.
+    """
+
+    def __init__(self, *, free: int = 5, window_s: float = 60.0, base_delay_s: float = 0.25,
+                 max_delay_s: float = 4.0, max_addresses: int = 10_000) -> None:
+        self.free = free
+        self.window_s = window_s
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.max_addresses = max_addresses
+        self._failures: dict[str, list[float]] = {}
+
+    def delay_for(self, address: str, now: float) -> float:
+        """Seconds an attempt from ``address`` must wait before its token is checked."""
+        recent = [t for t in self._failures.get(address, ()) if now - t < self.window_s]
+        if recent:
+            self._failures[address] = recent
+        else:
+            self._failures.pop(address, None)
+        extra = len(recent) - self.free
+        if extra < 0:
+            return 0.0
+        return min(self.max_delay_s, self.base_delay_s * (2 ** min(extra, 32)))
+
+    def failed(self, address: str, now: float) -> None:
+        self._failures.setdefault(address, []).append(now)
+        del self._failures[address][:-(self.free + 64)]  # bounded per address too
+        while len(self._failures) > self.max_addresses:
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+
 def bearer_token(header: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, else ``None``."""
     if not header:
@@ -111,6 +153,8 @@ def parse_frame(raw: str | bytes) -> dict[str, Any]:
         frame = decode(raw)
     except ValueError as exc:
         raise ProtocolError("bad_json", f"malformed JSON: {exc.args[0]}") from None
+    except RecursionError:  # '[' * 60000 fits in a frame: refused like any malformed JSON
+        raise ProtocolError("bad_json", "malformed JSON: nested too deeply") from None
     if not isinstance(frame, dict):
         raise ProtocolError("bad_json", "a frame must be a JSON object")
     if not isinstance(frame.get("type"), str):

@@ -13,7 +13,11 @@ keepalive pings every 20 s (closed if no pong within 20 s), no compression.
    header, closes the connection with 1008 (policy violation) and a reason that never
    contains the token: ``invalid credentials``, ``authentication required`` or
    ``authentication timeout`` (each counted in ``auth_failures``). On success the server sends
-   ``{"type":"auth_ok","user_id":"<user>"}``.
+   ``{"type":"auth_ok","user_id":"<user>"}``. Failed authentication is slowed down per
+   client address (``AuthThrottle``): after 5 failures within 60 s, each further attempt
+   from that address waits 0.25 s, doubled per further failure up to 4 s, before its token
+   is checked (counted in ``auth_throttled``); a success clears the address. One connection
+   gets one attempt: a failure closes it.
 2. **Runs.** The client sends ``{"type":"start_agent","request_id":"r1","thread_id":"t1",
    "message":"hello","agent":"demo"}`` (``agent`` defaults to ``demo``; a ``user_id`` field,
    if present, must name the authenticated user or the reply is an ``error`` with code
@@ -76,6 +80,7 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
 from netra_backend.app.routes.protocol import (
+    AuthThrottle,
     ProtocolError,
     StartAgent,
     TokenTable,
@@ -139,6 +144,9 @@ class ServerOptions:
     queue_maxsize: int = QUEUE_MAXSIZE
     max_runs: int = MAX_RUNS_PER_CONNECTION
     run_timeout: float = 30.0
+    auth_free_failures: int = 5
+    auth_base_delay: float = 0.25
+    auth_max_delay: float = 4.0
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     close_timeout: float = 5.0
@@ -151,6 +159,7 @@ class ServerOptions:
 @dataclass
 class _Counters:
     auth_failures: int = 0
+    auth_throttled: int = 0
     protocol_errors: int = 0
     runs_started: int = 0
     runs_finished: int = 0
@@ -163,6 +172,9 @@ class _Endpoint:
     def __init__(self, users: Mapping[str, str], options: ServerOptions) -> None:
         self.tokens = TokenTable(users)
         self.options = options
+        self.throttle = AuthThrottle(free=options.auth_free_failures,
+                                     base_delay_s=options.auth_base_delay,
+                                     max_delay_s=options.auth_max_delay)
         self.delivery = DeliveryStats()
         self.counters = _Counters()
         self.live = 0
@@ -207,6 +219,21 @@ class _Endpoint:
             await self._count(-1)
 
     async def _authenticate(self, ws: ServerConnection) -> str | None:
+        address = _address(ws)
+        loop = asyncio.get_running_loop()
+        delay = self.throttle.delay_for(address, loop.time())
+        if delay > 0:  # failed too often lately: slow this attempt down before judging it
+            self.counters.auth_throttled += 1
+            await asyncio.sleep(delay)
+        failures = self.counters.auth_failures
+        user_id = await self._check_credentials(ws)
+        if user_id is not None:
+            self.throttle.succeeded(address)
+        elif self.counters.auth_failures > failures:  # refused (not a client that left)
+            self.throttle.failed(address, loop.time())
+        return user_id
+
+    async def _check_credentials(self, ws: ServerConnection) -> str | None:
         headers = ws.request.headers.get_all("Authorization") if ws.request else []
         if len(headers) > 1:  # ambiguous: which credentials count? Neither: a failed auth
             return await self._reject(ws, "invalid credentials")
@@ -297,6 +324,12 @@ class _Endpoint:
         async with self.changed:
             self.live += delta
             self.changed.notify_all()
+
+
+def _address(ws: ServerConnection) -> str:
+    """The client's address (host only: a new port per connection must not reset it)."""
+    peer = ws.remote_address
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
 
 
 class RunningServer:

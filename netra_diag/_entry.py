@@ -1,0 +1,20 @@
+"""The console script's entry point: SIGINT and SIGTERM are remembered from the first instant
+(``interrupts.install_deferred``), before the CLI and its libraries are imported, so that an
+early interrupt ends in exit 2 with the run's reports, never in a default death (143)."""
+
+from __future__ import annotations
+
+import sys
+
+from . import interrupts
+
+
+def main() -> None:
+    interrupts.install_deferred()
+    from .cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m netra_diag uses __main__.py
+    sys.exit(main())
