@@ -124,6 +124,8 @@ _BUDGET_MAX: dict[str, float] = {
     "run_timeout_s": 86_400.0,
     "isolation_users": 1_000.0,
     "latency_runs": 1_000.0,
+    "backplane_users": 1_000.0,
+    "backplane_recovery_s": 3_600.0,
 }
 
 _TOP_KEYS = {
