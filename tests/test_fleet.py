@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from helpers import WAIT_S, netra_diag_cmd, run_subprocess
 
+from netra_diag.errors import ConfigError
 from netra_diag.faults import copy_reference
-from netra_diag.profile import reference_profile_path
+from netra_diag.profile import load_profile, reference_profile_path
 
 FLEET = ("cross-instance-delivery", "backplane-isolation", "backplane-resilience")
 
@@ -167,13 +168,13 @@ def test_an_unreachable_backplane_is_an_error_and_its_password_never_shows(tmp_p
      "--instances must be between 1 and 16"),
     (["probe", "--token-env", "NETRA_A"], "probe needs a URL"),
 ])
-def test_bad_fleet_options_exit_4_with_a_clear_message(args, message, tmp_path):
-    env = {"NETRA_A": "alice-token"}
-    os.environ.pop("NETRA_UNSET_VAR", None)
-    proc = run_subprocess(*args, cwd=tmp_path, env=env)
-    assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert message in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_bad_fleet_options_exit_4_with_a_clear_message(args, message, cli, monkeypatch):
+    monkeypatch.setenv("NETRA_A", "alice-token")
+    monkeypatch.delenv("NETRA_UNSET_VAR", raising=False)
+    result = cli(*args)
+    assert result.exit_code == 4, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -183,13 +184,13 @@ def test_bad_fleet_options_exit_4_with_a_clear_message(args, message, tmp_path):
     ("\nbackplane: {url: redis://x, url_env: X}\n", "either 'url' or 'url_env'"),
     ("\nbackplane: {urls: redis://x}\n", "a known key"),
 ])
-def test_bad_fleet_profile_keys_exit_4_naming_the_line(extra, message, tmp_path):
+def test_bad_fleet_profile_keys_are_refused_naming_the_line(extra, message, tmp_path):
+    """(A ConfigError is exit 4 through the CLI, as every profile error.)"""
     folder = write_profile(tmp_path, extra)
-    proc = run_subprocess("run", str(folder), "--only", "cross-instance-delivery",
-                          cwd=tmp_path)
-    assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert message in proc.stderr
-    assert "netra-diag.yaml:" in proc.stderr
+    with pytest.raises(ConfigError) as caught:
+        load_profile(folder)
+    assert message in str(caught.value)
+    assert "netra-diag.yaml:" in str(caught.value)
 
 
 def test_the_default_run_never_needs_redis(tmp_path):
@@ -211,9 +212,9 @@ def test_the_default_run_never_needs_redis(tmp_path):
     assert "redis imported" not in proc.stdout + proc.stderr
 
 
-def test_a_fleet_fault_without_a_backplane_says_how_to_see_it(tmp_path):
-    proc = run_subprocess("run", "--inject", "duplicate-delivery", "--only",
-                          "cross-instance-delivery", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "duplicate-delivery acts only between instances: add --backplane" in proc.stderr
-    assert statuses(json.loads(proc.stdout)) == {"cross-instance-delivery": "skip"}
+def test_a_fleet_fault_without_a_backplane_says_how_to_see_it(cli):
+    result = cli("run", "--inject", "duplicate-delivery", "--only", "cross-instance-delivery",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "duplicate-delivery acts only between instances: add --backplane" in result.stderr
+    assert statuses(json.loads(result.stdout)) == {"cross-instance-delivery": "skip"}
