@@ -14,4 +14,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "event_flow",
     "user_isolation",
     "event_latency",
+    # the fleet (opt-in: skipped without a backplane or several probed instances)
+    "cross_instance_delivery",
+    "backplane_isolation",
+    "backplane_resilience",
 )

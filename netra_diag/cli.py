@@ -19,6 +19,8 @@ import typer
 from ._version import __version__
 from .cli_options import (
     RUN_FORMATS,
+    BackplaneEnvOpt,
+    BackplaneOpt,
     BaselineOpt,
     ChecksDirOpt,
     ColorOpt,
@@ -129,22 +131,47 @@ def run(
     verbose: VerboseOpt = False,
     color: ColorOpt = "auto",
     no_cache: NoCacheOpt = False,
+    backplane: BackplaneOpt = None,
+    backplane_env: BackplaneEnvOpt = None,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
     _choice(format, RUN_FORMATS, "--format")
     level = _guard_value(verbosity, quiet, verbose, color)
+    from .fleet import BACKPLANE_ENV, backplane_run_options, private_env
     from .session import RunRequest, execute_run
 
+    try:
+        fleet_options, fleet_secrets, private = backplane_run_options(backplane, backplane_env)
+    except ConfigError as exc:
+        raise fail_usage(str(exc)) from None
+    if inject and not fleet_options:
+        from .faults import FAULTS
+
+        between = [n for n in inject if n in FAULTS and "backplane" in FAULTS[n].needs]
+        if between:
+            print(f"netra-diag: note: {', '.join(between)} acts only between instances: add "
+                  "--backplane redis://HOST:PORT to run the fleet checks that catch it",
+                  file=sys.stderr)
     request = RunRequest(
         profile=profile, format=format, output=output, reports=report or [],
         only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,
         jobs=jobs, timeout=timeout, checks_dirs=checks_dir or [], static=static,
         baseline=baseline, verbosity=level, color=color,
-        command=("netra-diag", *sys.argv[1:]),
+        command=tuple(_scrub_all(("netra-diag", *sys.argv[1:]), fleet_secrets)),
+        options=fleet_options, secrets=tuple(fleet_secrets),
     )
-    with _no_cache(no_cache):
+    with private_env(BACKPLANE_ENV, private), _no_cache(no_cache):
         code = _guard(execute_run, request, defer=True)
     raise typer.Exit(int(code))
+
+
+def _scrub_all(args: tuple[str, ...], secrets: list[str]) -> list[str]:
+    out = []
+    for arg in args:
+        for secret in secrets:
+            arg = arg.replace(secret, "***")
+        out.append(arg)
+    return out
 
 
 @contextlib.contextmanager
@@ -235,8 +262,8 @@ def faults(format: ListFormatOpt = "rich") -> None:
     _choice(format, LIST_FORMATS, "--format")
     from . import faults as faults_mod
 
-    rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by)}
-            for f in faults_mod.FAULTS.values()]
+    rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by),
+             "needs": list(f.needs)} for f in faults_mod.FAULTS.values()]
     if format == "json":
         import json
 
@@ -250,7 +277,8 @@ def faults(format: ListFormatOpt = "rich") -> None:
     for col in ("fault", "description", "caught by"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["description"], ", ".join(row["detected_by"]))
+        needs = " (with --backplane URL)" if "backplane" in row["needs"] else ""
+        table.add_row(row["name"], row["description"], ", ".join(row["detected_by"]) + needs)
     console = make_console()
     console.print(table)
     for name, members in faults_mod.SCENARIOS.items():
@@ -346,20 +374,41 @@ def serve(
         "its bearer token (repeatable; preferred).")] = None,
     inject: InjectOpt = None,
     scenario: ScenarioOpt = None,
+    instances: Annotated[int, typer.Option(
+        "--instances", help="Serve a fleet: this many instances, each its own process and "
+        "port, sharing --backplane.")] = 1,
+    backplane: Annotated[str | None, typer.Option(
+        "--backplane", metavar="URL", help="The Redis URL the instances share "
+        "(redis://HOST:PORT).")] = None,
+    backplane_env: Annotated[str | None, typer.Option(
+        "--backplane-env", metavar="VAR", help="The environment variable holding the "
+        "backplane URL.")] = None,
 ) -> None:
-    """Serve the reference pipeline's WebSocket endpoint until Ctrl-C or SIGTERM."""
+    """Serve the reference pipeline's WebSocket endpoint (or a fleet) until Ctrl-C or SIGTERM."""
+    import os
+
     from .serve import ServeRequest
     from .serve import serve as serve_endpoint
 
+    if backplane is not None and backplane_env is not None:
+        raise fail_usage("give the backplane once: --backplane URL or --backplane-env VAR")
+    if backplane_env is not None:
+        backplane = os.environ.get(backplane_env, "").strip() or None
+        if backplane is None:
+            raise fail_usage(f"--backplane-env: the environment variable {backplane_env} is "
+                             f"not set or is empty; export {backplane_env}=redis://HOST:PORT")
     request = ServeRequest(host=host, port=port, users=user or [], user_envs=user_env or [],
-                           inject=tuple(inject or ()), scenario=scenario)
+                           inject=tuple(inject or ()), scenario=scenario,
+                           instances=instances, backplane=backplane)
     raise typer.Exit(int(_guard(serve_endpoint, request)))
 
 
 @app.command()
 def probe(
-    url: Annotated[str, typer.Argument(
-        metavar="URL", help="The live endpoint, ws://HOST:PORT/PATH or wss://...")],
+    url: Annotated[list[str] | None, typer.Argument(
+        metavar="URL...", help="The live endpoint, ws://HOST:PORT/PATH or wss://...; two or "
+        "more: the instances of one fleet (the fleet checks run across them). Default: the "
+        "profile's fleet: list.", show_default=False)] = None,
     token_env: Annotated[str | None, typer.Option(
         "--token-env", metavar="VAR",
         help="The environment variable holding the bearer token (preferred).")] = None,
@@ -389,14 +438,16 @@ def probe(
     verbose: VerboseOpt = False,
     color: ColorOpt = "auto",
 ) -> None:
-    """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint."""
+    """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint (or fleet)."""
     _choice(format, RUN_FORMATS, "--format")
     level = _guard_value(verbosity, quiet, verbose, color)
     from .probe import ProbeRequest
     from .probe import probe as probe_endpoint
 
+    urls = list(url or [])
     request = ProbeRequest(
-        url=url, token=token, token_env=token_env, user_token_envs=user_token_env or [],
+        url=urls[0] if urls else "", fleet=tuple(urls), token=token, token_env=token_env,
+        user_token_envs=user_token_env or [],
         profile=profile, latency_budget_ms=latency_budget_ms, format=format, output=output,
         reports=report or [], only=only or [], skip=skip or [], jobs=jobs, timeout=timeout,
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),

@@ -148,3 +148,9 @@ def select(specs: Sequence[Any], only: Iterable[str], skip: Iterable[str]) -> li
     keep = expand(wanted, "--only") if wanted else set(ids)
     drop = expand(unwanted, "--skip")
     return [s for s in specs if s.id in keep and s.id not in drop]
+BackplaneOpt = Annotated[str | None, typer.Option(
+    "--backplane", metavar="URL", help="A Redis URL (redis://HOST:PORT): the fleet checks "
+    "start instances of the server role sharing it. Default: no fleet (they are skipped).")]
+BackplaneEnvOpt = Annotated[str | None, typer.Option(
+    "--backplane-env", metavar="VAR", help="The environment variable holding the backplane "
+    "URL (preferred when it holds a password).")]

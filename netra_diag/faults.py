@@ -63,6 +63,9 @@ class Fault:
     description: str
     detected_by: tuple[str, ...]
     mutations: tuple[Mutation, ...]
+    #: what its checks need to see it: "backplane" for the fleet's faults (they act only
+    #: between instances, so a single process, and event-flow, never sees them)
+    needs: tuple[str, ...] = ()
 
 
 _DEPS = "netra_backend/app/dependencies.py"
@@ -74,6 +77,7 @@ _MANAGER = "netra_backend/app/websocket_core/websocket_manager_factory.py"
 _SINGLETON = "netra_backend/app/websocket_core/unified_manager.py"
 _NOTIFIER = "netra_backend/app/agents/supervisor/websocket_notifier.py"
 _BRIDGE = "netra_backend/app/services/agent_websocket_bridge.py"
+_BACKPLANE = "netra_backend/app/websocket_core/backplane.py"
 
 _NOTIFY_METHODS = """
     async def notify_agent_started(
@@ -319,6 +323,77 @@ _ALL: tuple[Fault, ...] = (
         ),
         detected_by=("engine-factory",),
         mutations=(Mutation(_ENGINE, _ENGINE_GUARD, ""),),
+    ),
+    # -- the fleet: several instances sharing a Redis backplane ------------------------------
+    Fault(
+        name="local-only-emit",
+        description=(
+            "the per-user manager delivers to the connections of its own instance and never "
+            "publishes to the backplane, so a user whose socket is on another instance than "
+            "the run sees nothing (a single process is unaffected)"
+        ),
+        detected_by=("cross-instance-delivery",),
+        needs=("backplane",),
+        mutations=(
+            Mutation(
+                _MANAGER,
+                "            await backplane.publish(channel_for(backplane.prefix, ctx.user_id, "
+                "ctx.thread_id),\n                                    event)\n",
+                "            pass  # delivered locally above\n",
+            ),
+        ),
+    ),
+    Fault(
+        name="duplicate-delivery",
+        description=(
+            "the backplane reader does not skip the messages its own instance published, so "
+            "the run's instance delivers every event twice: locally, then again through Redis"
+        ),
+        detected_by=("cross-instance-delivery",),
+        needs=("backplane",),
+        mutations=(
+            Mutation(
+                _BACKPLANE,
+                "        if origin == self.instance_id:\n"
+                "            return  # delivered locally when it was published\n",
+                "",
+            ),
+        ),
+    ),
+    Fault(
+        name="channel-per-thread-not-user",
+        description=(
+            "the backplane channel is keyed by thread id instead of user id, so two users "
+            "who both call their conversation 'main' receive each other's events on every "
+            "other instance"
+        ),
+        detected_by=("backplane-isolation",),
+        needs=("backplane",),
+        mutations=(
+            Mutation(
+                _BACKPLANE,
+                '    return f"{prefix}user:{user_id}"\n',
+                '    return f"{prefix}thread:{thread_id}"\n',
+            ),
+        ),
+    ),
+    Fault(
+        name="no-resubscribe-after-reconnect",
+        description=(
+            "after the backplane connection drops, the reader reconnects but never subscribes "
+            "again: the connection is back, the channel is not, and no event crosses "
+            "instances any more"
+        ),
+        detected_by=("backplane-resilience",),
+        needs=("backplane",),
+        mutations=(
+            Mutation(
+                _BACKPLANE,
+                "                        pubsub = await self._connect()\n"
+                "                        await self._subscribe(pubsub)\n",
+                "                        pubsub = await self._connect()\n",
+            ),
+        ),
     ),
 )
 

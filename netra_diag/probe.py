@@ -39,6 +39,7 @@ from .target import Target
 __all__ = ["PRIVATE_TOKEN_ENV", "WIRE_TAG", "LiveTarget", "ProbeRequest", "probe"]
 
 WIRE_TAG = "wire"
+FLEET_TAG = "fleet"  # the fleet checks: selected when two URLs or more are probed
 PRIVATE_TOKEN_ENV = "NETRA_DIAG_PROBE_TOKEN"
 MAIN_LABEL = "token"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,6 +66,8 @@ class ProbeRequest:
     command: tuple[str, ...] = ()
     verbosity: int = 0  # -q / -v, as for run
     color: str = "auto"
+    #: every URL given (two or more: the instances of one fleet); ``url`` is the first
+    fleet: Sequence[str] = ()
 
 
 @dataclass
@@ -83,10 +86,13 @@ def probe(request: ProbeRequest) -> ExitCode:
     """Run the wire checks against ``request.url`` and write the outputs; the exit code."""
     from .session import RunRequest, execute_run
 
-    url = check_url(request.url)
+    fleet = [check_url(u) for u in _fleet_urls(request)]
+    url = fleet[0]
     token_envs, secrets, private = _tokens(request)
-    secrets += url_secrets(url)  # credentials in the URL are secrets too
-    _check_selection(request)
+    for each in fleet:
+        secrets += url_secrets(each)  # credentials in the URLs are secrets too
+    tags = (WIRE_TAG, FLEET_TAG) if len(fleet) > 1 else (WIRE_TAG,)
+    _check_selection(request, tags)
     with _private_env(private):
         target = live_target(url, request.profile, request.latency_budget_ms)
         try:
@@ -95,13 +101,30 @@ def probe(request: ProbeRequest) -> ExitCode:
                 only=request.only, skip=request.skip, jobs=request.jobs,
                 timeout=request.timeout, checks_dirs=request.checks_dirs,
                 command=tuple(_scrub(arg, secrets) for arg in request.command),
-                options={"url": url, "token_envs": token_envs},
-                secrets=tuple(secrets), target=target, tags=(WIRE_TAG,),
+                options={"url": url, "token_envs": token_envs,
+                         **({"fleet": fleet} if len(fleet) > 1 else {})},
+                secrets=tuple(secrets), target=target, tags=tags,
                 verbosity=request.verbosity, color=request.color,
             )
             return execute_run(run)
         finally:
             target.close()
+
+
+def _fleet_urls(request: ProbeRequest) -> list[str]:
+    """The URLs to probe: those given, else the profile's ``fleet:`` list; one at least."""
+    urls = [u for u in (request.fleet or ([request.url] if request.url else []))]
+    if not urls and request.profile is not None:
+        from .profile import load_profile
+
+        urls = list(load_profile(request.profile).fleet)
+    if not urls:
+        raise ConfigError("probe needs a URL: netra-diag probe ws://HOST:PORT/ws (two or more "
+                          "for a fleet), or a profile with a fleet: list (--profile FILE)")
+    if len(set(urls)) != len(urls):
+        raise ConfigError("probe: the same URL is given twice; a fleet's instances each have "
+                          "their own address")
+    return urls
 
 
 def check_url(url: str) -> str:
@@ -195,21 +218,25 @@ def _env_var(var: str, option: str, env: Any) -> str:
     return var
 
 
-def _check_selection(request: ProbeRequest) -> None:
-    """``--only`` must name wire checks (an unknown id is reported by the run itself)."""
+def _check_selection(request: ProbeRequest, tags: tuple[str, ...] = (WIRE_TAG,)) -> None:
+    """``--only`` must name wire checks, or fleet checks when a fleet is probed (an unknown
+    id is reported by the run itself)."""
     if not request.only:
         return
     from .cli import build_registry
 
     registry = build_registry(list(request.checks_dirs))
-    wire = [s.id for s in registry.specs if WIRE_TAG in s.tags]
+    wire = [s.id for s in registry.specs if set(tags) & set(s.tags)]
     from .cli_options import split_list
 
     other = [c for c in split_list(request.only) if c in registry and c not in wire]
     if other:
-        raise ConfigError(f"{', '.join(other)} cannot run against a live endpoint: probe runs "
-                          f"the checks tagged '{WIRE_TAG}' ({', '.join(wire)}); use "
-                          "`netra-diag run` for the others")
+        fleet_only = [c for c in other if FLEET_TAG in registry.get(c).tags]
+        hint = (" (the fleet checks need two URLs or more: probe URL1 URL2 ...)"
+                if fleet_only else "")
+        raise ConfigError(f"{', '.join(other)} cannot run against a live endpoint{hint}: "
+                          f"probe runs the checks tagged {' or '.join(repr(t) for t in tags)} "
+                          f"({', '.join(wire)}); use `netra-diag run` for the others")
 
 
 def live_target(url: str, profile_path: Path | None, latency_budget_ms: float | None
@@ -223,6 +250,7 @@ def live_target(url: str, profile_path: Path | None, latency_budget_ms: float | 
 
             base = load_profile(profile_path)
             profile = replace(base, roles={}, root=root, build={}, deprecated=(),
+                              backplane={}, fleet=(),
                               source=f"{base.source} (events and budgets) at {url}")
         else:
             profile = Profile(name="live-endpoint", root=root, source=f"probe of {url}")

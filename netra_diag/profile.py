@@ -38,6 +38,10 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     server: {path: /ws}
     checks_dirs: [extra_checks]       # more check folders, relative to this file
     isolation: process                # or shared-import (import the target once), interpreter
+    backplane:                        # the fleet checks under `run` (opt-in)
+      url_env: REDIS_URL              # the variable holding the Redis URL (or url: ...)
+      instances: 2                    # how many instances of the server role to start
+    fleet: [ws://10.0.0.5:8765/ws, ws://10.0.0.6:8765/ws]   # live instances, for `probe`
     hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
                                       # connect, disconnect, run_agent), relative to this file
 """
@@ -111,6 +115,8 @@ DEFAULT_BUDGETS: dict[str, float] = {
     "run_timeout_s": 10.0,
     "isolation_users": 8.0,
     "latency_runs": 4.0,
+    "backplane_users": 4.0,
+    "backplane_recovery_s": 5.0,
 }
 
 #: The largest value each budget may take (beyond them a run would never end).
@@ -119,13 +125,16 @@ _BUDGET_MAX: dict[str, float] = {
     "run_timeout_s": 86_400.0,
     "isolation_users": 1_000.0,
     "latency_runs": 1_000.0,
+    "backplane_users": 1_000.0,
+    "backplane_recovery_s": 3_600.0,
 }
 
 _TOP_KEYS = {
     "schema", "name", "root", "exclude", "roles", "methods", "deprecated", "build",
-    "events", "budgets", "server", "checks_dirs", "hooks",
+    "events", "budgets", "server", "checks_dirs", "hooks", "backplane", "fleet",
     "isolation",  # how checks are isolated (issue 13)
 }
+_BACKPLANE_KEYS = {"url", "url_env", "instances"}
 #: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
 ISOLATION_MODES = ("process", "shared-import", "interpreter")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
@@ -168,6 +177,10 @@ class Profile:
     exclude: tuple[str, ...] = ()
     checks_dirs: tuple[Path, ...] = ()
     isolation: str = "process"
+    #: the fleet checks' backplane under ``run``: ``url`` or ``url_env``, ``instances``
+    backplane: dict[str, Any] = field(default_factory=dict)
+    #: live instances' URLs for ``probe`` (two or more)
+    fleet: tuple[str, ...] = ()
     #: the user's hooks file (absolute), see ``netra_diag.hooks``
     hooks: Path | None = None
 
@@ -199,6 +212,8 @@ class Profile:
             "exclude": list(self.exclude),
             "checks_dirs": [str(p) for p in self.checks_dirs],
             "isolation": self.isolation,
+            "backplane": self.backplane,
+            "fleet": list(self.fleet),
             "hooks": None if self.hooks is None else str(self.hooks),
         }
 
@@ -221,6 +236,8 @@ class Profile:
             exclude=tuple(raw["exclude"]),
             checks_dirs=tuple(Path(p) for p in raw["checks_dirs"]),
             isolation=raw.get("isolation", "process"),
+            backplane=dict(raw.get("backplane") or {}),
+            fleet=tuple(raw.get("fleet") or ()),
             hooks=Path(raw["hooks"]) if raw.get("hooks") else None,
         )
 
@@ -356,8 +373,35 @@ class _Validator:
             exclude=tuple(self.list_of_strings(data, "exclude")),
             checks_dirs=self.folders(data, "checks_dirs"),
             isolation=self.choice(data, "isolation", ISOLATION_MODES),
+            backplane=self.backplane(data),
+            fleet=tuple(self.fleet(data)),
             hooks=self.hooks_file(data),
         )
+
+    def backplane(self, data: dict) -> dict[str, Any]:
+        conf = self.plain_mapping(data, "backplane")
+        self.known_keys("backplane", conf, dict.fromkeys(_BACKPLANE_KEYS))
+        if "url" in conf and "url_env" in conf:
+            raise self.error("backplane.url_env", "either 'url' or 'url_env', not both")
+        for key in ("url", "url_env"):
+            if key in conf and (not isinstance(conf[key], str) or not conf[key].strip()):
+                raise self.error(f"backplane.{key}", "a non-empty string", conf[key])
+        if "url" in conf and not conf["url"].startswith(("redis://", "rediss://", "unix://")):
+            raise self.error("backplane.url", "a redis://, rediss:// or unix:// URL",
+                             conf["url"])
+        count = conf.get("instances", 2)
+        if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= 8:
+            raise self.error("backplane.instances", "an integer from 2 to 8", count)
+        return {**conf, "instances": count} if conf else {}
+
+    def fleet(self, data: dict) -> list[str]:
+        urls = self.list_of_strings(data, "fleet")
+        for index, url in enumerate(urls):
+            if not url.startswith(("ws://", "wss://")):
+                raise self.error(f"fleet.{index}", "a ws:// or wss:// URL", url)
+        if len(urls) == 1:
+            raise self.error("fleet", "two instances' URLs or more (one is not a fleet)", urls)
+        return urls
 
     def choice(self, data: dict, key: str, allowed: tuple[str, ...]) -> str:
         value = data.get(key, allowed[0])

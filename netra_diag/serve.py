@@ -51,6 +51,10 @@ class ServeRequest:
     inject: tuple[str, ...] = ()
     scenario: str | None = None
     user_envs: Sequence[str] = ()  # NAME=VAR: the token is read from the variable VAR
+    #: a fleet: this many instances (each its own process, ports ``port``, ``port+1``...
+    #: or free ones) sharing the Redis backplane at ``backplane``
+    instances: int = 1
+    backplane: str | None = None
 
 
 def parse_users(values: Sequence[str], user_envs: Sequence[str] = (),
@@ -109,6 +113,15 @@ def serve(request: ServeRequest, *, out: IO[str] | None = None,
     if not request.host.strip():
         raise ConfigError("--host must not be empty")
     users, generated = parse_users(request.users, request.user_envs)
+    if request.instances < 1 or request.instances > 16:
+        raise ConfigError(f"--instances must be between 1 and 16 (got {request.instances})")
+    if request.instances > 1 and request.backplane is None:
+        raise ConfigError("several instances share events through a backplane: give "
+                          "--backplane redis://HOST:PORT (see the README's Fleet section)")
+    if request.backplane is not None:
+        from .serve_fleet import serve_fleet
+
+        return serve_fleet(request, users, generated, out, err)
     from .context import import_string
     from .target import open_target
 

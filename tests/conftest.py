@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -82,3 +83,21 @@ def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
     shared.clear()
     yield shared
     shared.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free loopback port for this test session (worker);
+    the tests that need it skip, saying why, only when redis-server is not installed."""
+    from netra_diag.support.redis_server import RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        if os.environ.get("CI"):  # .ci/run installs it: a missing server there is a defect
+            pytest.fail("redis-server is not installed, yet CI must run the fleet tests")
+        pytest.skip("redis-server is not installed (apt-get install redis-server): the "
+                    "fleet tests need a real Redis backplane")
+    server = RedisServer.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

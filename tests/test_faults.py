@@ -37,6 +37,9 @@ CHECK_IDS = {
     "user-isolation",
     "event-latency",
     "context-identity",
+    "cross-instance-delivery",
+    "backplane-isolation",
+    "backplane-resilience",
 }
 INCIDENT = (
     "deprecated-singleton-import",
@@ -57,7 +60,8 @@ def fresh_copy(tmp_path: Path, label: str = "src") -> Path:
 def test_table_shape():
     assert SCENARIOS == {"healthy": (), "incident": INCIDENT}
     assert tuple(FAULTS)[:5] == INCIDENT
-    assert len(FAULTS) == 11
+    assert len(FAULTS) == 15  # 11 of one process, 4 of the fleet (need a backplane)
+    assert sum("backplane" in f.needs for f in FAULTS.values()) == 4
     for name, fault in FAULTS.items():
         assert fault.name == name and re.fullmatch(r"[a-z]+(-[a-z]+)+", name)
         assert fault.description and fault.mutations

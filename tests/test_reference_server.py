@@ -414,8 +414,9 @@ def test_time_exchange_answers_in_order_and_keeps_the_connection_usable(nb, hub)
 
 
 def test_a_client_cannot_watch_another_users_run(nb, hub):
-    """There is no way to subscribe to a run: a made-up watch frame is refused, and starting
-    a run with another user's request and thread ids starts a run of one's own."""
+    """There is no way to subscribe to another user's run: a subscribe naming another user
+    is forbidden, a made-up watch frame is refused, and starting a run with another user's
+    request and thread ids starts a run of one's own."""
 
     async def scenario() -> None:
         async with healthy_server(nb) as server:
@@ -426,11 +427,11 @@ def test_a_client_cannot_watch_another_users_run(nb, hub):
                 await recv(bob)
                 mine = await run_once(alice, "shared-req", "shared-thread")
                 alice_run = mine[0]["run_id"]
-                for kind in ("subscribe", "watch"):
+                for kind, code in (("subscribe", "forbidden"), ("watch", "unknown_type")):
                     await bob.send(json.dumps({"type": kind, "run_id": alice_run,
                                                "user_id": "alice"}))
                     frame = await recv(bob)
-                    assert (frame["type"], frame["code"]) == ("error", "unknown_type")
+                    assert (frame["type"], frame["code"]) == ("error", code)
                 theirs = await run_once(bob, "shared-req", "shared-thread")
                 assert theirs[0]["run_id"] != alice_run
                 assert {e["user_id"] for e in events_of(theirs)} == {"bob"}

@@ -1,6 +1,7 @@
 """The client side of the agent WebSocket protocol: connect, authenticate, start a run, listen.
 
-The only module of the tool that opens client sockets (it imports ``websockets`` lazily).
+The tool's client sockets live here (it imports ``websockets`` lazily), and in its fleet
+counterpart ``support.fleet_client`` (watching sockets on several instances).
 Protocol (the reference endpoint's; docs/wire-protocol.md):
 
 * connect with ``Authorization: Bearer <token>``; the server answers ``{"type": "auth_ok",

@@ -27,8 +27,10 @@ __all__ = [
     "parse_auth",
     "parse_frame",
     "parse_start_agent",
+    "parse_subscribe",
     "run_accepted",
     "run_finished",
+    "subscribed",
     "time_reply",
 ]
 
@@ -198,6 +200,17 @@ def parse_start_agent(frame: dict[str, Any], user_id: str) -> StartAgent:
             "bad_request", "'agent' must be a non-empty string", request_id=rid or ""
         )
     return StartAgent(values["request_id"], values["thread_id"], message, agent)
+
+
+def parse_subscribe(frame: dict[str, Any], user_id: str) -> StartAgent:
+    """Validate a ``subscribe`` frame of ``user_id`` (its ``request_id``, ``thread_id``)."""
+    fields = dict(frame, message="", type="start_agent")
+    fields.setdefault("request_id", "subscribe")
+    return parse_start_agent(fields, user_id)
+
+
+def subscribed(ctx: UserExecutionContext) -> dict[str, Any]:
+    return {"type": "subscribed", "request_id": ctx.request_id, "thread_id": ctx.thread_id}
 
 
 def auth_ok(user_id: str) -> dict[str, Any]:

@@ -53,7 +53,14 @@ keepalive pings every 20 s (closed if no pong within 20 s), no compression.
    reader never blocks a run. A client that lets the queue fill is a slow consumer: its
    pending frames are dropped and the connection is closed with 1013 (try again later).
    Drops are counted in ``RunningServer.stats()``, never silent.
-6. **Lifecycle.** However a connection ends (close, error, abort, server shutdown), its runs
+6. **Subscribe.** ``{"type":"subscribe","request_id":"s1","thread_id":"t1"}`` registers
+   this connection for the authenticated user's events without starting a run (a socket
+   that only watches), answered by ``{"type":"subscribed","request_id":"s1",
+   "thread_id":"t1"}`` once it is registered. With a backplane (``start_server(backplane=
+   "redis://...", instance_id=..., channel_prefix=...)``, several instances sharing one
+   Redis), the user's events reach it whichever instance runs the agent: see
+   ``websocket_core.backplane``.
+7. **Lifecycle.** However a connection ends (close, error, abort, server shutdown), its runs
    are cancelled and it leaves the hub in a ``finally:``. ``RunningServer.close()`` closes
    open connections with 1001 (going away).
 """
@@ -86,11 +93,18 @@ from netra_backend.app.routes.protocol import (
     parse_auth,
     parse_frame,
     parse_start_agent,
+    parse_subscribe,
     run_accepted,
     run_finished,
+    subscribed,
     time_reply,
 )
 from netra_backend.app.services.user_execution_context import UserExecutionContext
+from netra_backend.app.websocket_core.backplane import (
+    configure_backplane,
+    get_backplane,
+    shutdown_backplane,
+)
 from netra_backend.app.websocket_core.connection_hub import get_connection_hub
 from netra_backend.app.websocket_core.events import encode
 from netra_backend.app.websocket_core.outbound import (
@@ -143,6 +157,10 @@ class ServerOptions:
     #: Write a frame straight through when nothing waits (see ``outbound``); False queues
     #: every frame (the design before write-through, kept to measure against).
     write_through: bool = True
+    #: A Redis URL shared by several instances (``websocket_core.backplane``); None: alone.
+    backplane: str | None = None
+    instance_id: str = "instance-1"
+    channel_prefix: str = "netra:"
 
 
 @dataclass
@@ -199,6 +217,9 @@ class _Endpoint:
             if runs:
                 await asyncio.wait(runs, timeout=self.options.close_timeout)
             get_connection_hub().remove(user_id, channel)
+            backplane = get_backplane()
+            if backplane is not None:
+                backplane.leave(channel)
             channel.close()
             done, _ = await asyncio.wait({writer}, timeout=self.options.close_timeout)
             if not done:
@@ -257,6 +278,11 @@ class _Endpoint:
             raise ProtocolError("bad_request", "already authenticated")
         if kind == "time":
             channel.offer(encode(time_reply(frame)))
+            return
+        if kind == "subscribe":
+            ctx = parse_subscribe(frame, user_id).context_for(user_id)
+            await create_websocket_manager(ctx).add_connection(channel)
+            channel.offer(encode(subscribed(ctx)))
             return
         if kind != "start_agent":
             raise ProtocolError("unknown_type", f"unknown frame type {kind[:64]!r}")
@@ -370,6 +396,8 @@ class RunningServer:
         """Stop accepting, close open connections with 1001, wait for the handlers."""
         self._server.close()
         await self._server.wait_closed()
+        if self._endpoint.options.backplane is not None:
+            await shutdown_backplane()
 
     async def __aenter__(self) -> RunningServer:
         return self
@@ -403,5 +431,12 @@ async def start_server(
         ping_timeout=opts.ping_timeout,
         close_timeout=opts.close_timeout,
     )
+    if opts.backplane is not None:
+        try:
+            await configure_backplane(opts.backplane, opts.instance_id, opts.channel_prefix)
+        except BaseException:
+            server.close()
+            await server.wait_closed()
+            raise
     bound_port = server.sockets[0].getsockname()[1]
     return RunningServer(server, endpoint, host, bound_port)

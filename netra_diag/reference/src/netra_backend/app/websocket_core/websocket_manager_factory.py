@@ -9,6 +9,9 @@ Rules:
   enforced here, not hoped for upstream.
 * A connection whose send raises is dropped from the hub and counted; delivery to the
   user's other connections continues. A send that reaches nobody is counted too.
+* With a backplane (several instances, ``websocket_core.backplane``), a connection also
+  joins its user's backplane channel, and every event, once delivered here, is published
+  for the user's connections on the other instances.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from typing import Any
 
 from netra_backend.app.services.user_execution_context import UserExecutionContext
+from netra_backend.app.websocket_core.backplane import channel_for, get_backplane
 from netra_backend.app.websocket_core.connection_hub import (
     ConnectionHub,
     deliver,
@@ -41,11 +45,18 @@ class UserWebSocketManager:
         self.failed_sends = 0
 
     async def add_connection(self, conn: Any) -> None:
-        """Register one of this user's connections."""
+        """Register one of this user's connections (and its backplane room, if any)."""
         self._hub.add(self.user_id, conn)
+        backplane = get_backplane()
+        if backplane is not None:
+            ctx = self.user_context
+            backplane.join(channel_for(backplane.prefix, ctx.user_id, ctx.thread_id), conn)
 
     async def remove_connection(self, conn: Any) -> None:
         self._hub.remove(self.user_id, conn)
+        backplane = get_backplane()
+        if backplane is not None:
+            backplane.leave(conn)
 
     def connection_count(self) -> int:
         return len(self._hub.connections_for(self.user_id))
@@ -70,6 +81,11 @@ class UserWebSocketManager:
                 self._hub.remove(self.user_id, conn)
             else:
                 reached += 1
+        backplane = get_backplane()
+        if backplane is not None:  # the user's connections on the other instances
+            ctx = self.user_context
+            await backplane.publish(channel_for(backplane.prefix, ctx.user_id, ctx.thread_id),
+                                    event)
         if reached:
             self.sent_frames += 1
         else:
