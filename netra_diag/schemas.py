@@ -255,6 +255,16 @@ PROFILE_SCHEMA_DOC: dict[str, Any] = {
                                  "disconnect, run_agent): a Python file relative to this file"},
         "checks_dirs": {"type": ["array", "null"], "items": {"type": "string", "minLength": 1},
                         "description": "more check folders, relative to this file"},
+        "backplane": {"type": ["object", "null"], "additionalProperties": False,
+                      "properties": {
+                          "url": {"type": "string", "pattern": "^(redis|rediss|unix)://"},
+                          "url_env": {"type": "string", "minLength": 1},
+                          "instances": {"type": "integer", "minimum": 2, "maximum": 8}},
+                      "description": "the fleet checks under `run`: a Redis URL (or the "
+                                     "variable holding it) and how many instances to start"},
+        "fleet": {"type": ["array", "null"], "minItems": 2,
+                  "items": {"type": "string", "pattern": "^wss?://"},
+                  "description": "live instances' URLs, for `probe --profile`"},
         "isolation": {"enum": ["process", "shared-import", "interpreter"],
                       "description": "how checks are isolated: process (default), "
                                      "shared-import (import the target once) or interpreter"},
