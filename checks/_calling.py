@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -98,6 +99,20 @@ def in_target(exc: BaseException, root: Path, hooks: Path | None = None) -> bool
     return False
 
 
+_ID_READ_RE = re.compile(r"""\.(user_id|thread_id|run_id|request_id)\b"""
+                         r"""|\[['"](user_id|thread_id|run_id|request_id)['"]\]""")
+
+
+def _on_synthetic_ids(ctx: CheckContext, exc: BaseException) -> bool:
+    """Whether a wrong-value error was raised at a line of the target that reads a user
+    context's ids (``uuid.UUID(ctx.user_id)``): the tool invented those ids."""
+    if not isinstance(exc, ValueError | TypeError | KeyError):
+        return False
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if ctx.in_target(f.filename)
+              and Path(f.filename).resolve() != (ctx.profile.hooks or Path()).resolve()]
+    return bool(frames) and _ID_READ_RE.search(frames[-1].line or "") is not None
+
+
 #: The tool's own objects a target may trip on, and the hook that supplies the real thing.
 TOOL_OBJECTS: dict[str, str] = {"RecordingConnection": "connect"}
 
@@ -121,13 +136,24 @@ def target_crash(ctx: CheckContext, exc: BaseException, doing: str) -> TargetFai
     tool_object = tool_object_blamed(exc)
     if tool_object is not None:
         hook = TOOL_OBJECTS.get(tool_object, "connect")
+        fix = (f"your {hook}() hook hands netra-diag's {tool_object} on as it is: wrap it in "
+               "the record your code expects (it offers send, send_text, send_json, user_id "
+               "and connection_id)") if ctx.hooks.get(hook) is not None else (
+               f"define {hook}() in your hooks file (profile key 'hooks:') to do this step "
+               "the way your application does (wrap the connection in your own record)")
         return SetupError(
             f"{doing} raised {type(exc).__name__}: {exc}: the target tripped on netra-diag's "
-            f"own {tool_object}, so this says nothing about your code",
-            fix=f"define {hook}() in your hooks file (profile key 'hooks:') to do this step "
-            "the way your application does (wrap the connection in your own record)",
+            f"own {tool_object}, so this says nothing about your code", fix=fix,
             evidence=tuple(target_traceback(exc, ctx.root)[1:]))
     if in_target(exc, ctx.root, ctx.profile.hooks):
+        if ctx.hooks.get("make_user_context") is None and _on_synthetic_ids(ctx, exc):
+            return SetupError(
+                f"{doing} raised {type(exc).__name__}: {exc}, at a line that reads the user "
+                "context's ids, which netra-diag made up (netra-diag-<check>-<n>): the call "
+                "cannot judge the target",
+                fix="define make_user_context(user_id, thread_id, run_id) in your hooks file "
+                "(profile key 'hooks:') to build a context with ids your code accepts",
+                evidence=tuple(target_traceback(exc, ctx.root)[1:]))
         return TargetFailure(f"{doing} raised {type(exc).__name__}: {exc}",
                              *target_traceback(exc, ctx.root))
     return SetupError(
@@ -227,7 +253,7 @@ async def call_hook(ctx: CheckContext, name: str, available: dict[str, Any]) -> 
     try:
         return await settle(func(*args, **kwargs))
     except Exception as exc:
-        if in_target(exc, ctx.root, ctx.profile.hooks) or tool_object_blamed(exc):
+        if in_target(exc, ctx.root, ctx.profile.hooks):
             raise target_crash(ctx, exc, f"{hooks.label(name)} (driving the target)") from exc
         raise SetupError(f"{hooks.label(name)} raised {type(exc).__name__}: {exc}",
                          fix=f"fix {name}() in {hooks.path} (your set-up code)",
@@ -249,19 +275,19 @@ async def set_up(ctx: CheckContext, what: str, step: Awaitable[T]) -> T:
 _SHAPE_ERRORS = (TypeError, AttributeError, ValueError, KeyError)
 
 
-async def on_tool_context(ctx: CheckContext, what: str, step: Awaitable[T]) -> T:
-    """Await a step that hands the target a user context (the check's property is what the
-    component does with it, not whether it accepts it). If the target rejects the context
-    with an error of the wrong-value kind (``TypeError``, ``AttributeError``,
-    ``ValueError``, ``KeyError``), that is a set-up failure, never this check's ``fail``: a
-    context-type split is context-identity's to report (the run names it as the owner,
-    see ``netra_diag.blocking``); and a context netra-diag built itself (no
+async def on_tool_context(ctx: CheckContext, what: str, step: Awaitable[T],
+                          user_context: Any) -> T:
+    """Await a step that hands the target ``user_context`` (the check's property is what
+    the component does with it, not whether it accepts it). When the target **rejects the
+    context itself** (``rejects_context``), that is a set-up failure, never this check's
+    ``fail``: a context-type split is context-identity's to report (the run names it as
+    the owner, see ``netra_diag.blocking``), and a context netra-diag built itself (no
     ``make_user_context`` hook) may simply not be what the application builds, so the fix
-    names that hook."""
+    names that hook. Any other crash of the step is the target's, as usual."""
     try:
         return await step
     except TargetFailure as exc:
-        if not isinstance(exc.__cause__, _SHAPE_ERRORS):
+        if not rejects_context(exc.__cause__, user_context):
             raise
         hooked = ctx.hooks.get("make_user_context") is not None
         built = "your make_user_context() built" if hooked else "netra-diag built"
@@ -271,6 +297,18 @@ async def on_tool_context(ctx: CheckContext, what: str, step: Awaitable[T]) -> T
                      "; or define make_user_context() in your hooks file (profile key "
                      "'hooks:') to build the context your application builds"))
         raise error from exc
+
+
+def rejects_context(exc: BaseException | None, user_context: Any) -> bool:
+    """Whether ``exc`` is about the user context itself: an error of the wrong-value kind
+    (``TypeError``, ``AttributeError``, ``ValueError``, ``KeyError``) that reads an
+    attribute the context lacks, or names the context's class (``needs a
+    UserExecutionContext, not ...``)."""
+    if not isinstance(exc, _SHAPE_ERRORS) or user_context is None:
+        return False
+    if isinstance(exc, AttributeError) and getattr(exc, "obj", None) is user_context:
+        return True
+    return type(user_context).__name__ in str(exc)
 
 
 def setup_failure(exc: TargetFailure, what: str) -> SetupError:
@@ -374,16 +412,11 @@ async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "re
     defined; else the ``manager_factory`` role's manager and its ``add_connection``.
     Callers treat this as set-up (see ``set_up``) unless connecting is their property."""
     recorder = RecordingConnection(label, user_id=user_id_of(user_context))
+    available = connection_values(recorder, user_context)
     if ctx.hooks.get("connect") is not None:
-        available = {"connection": recorder, "websocket": recorder, "conn": recorder,
-                     "ws": recorder, "connection_id": recorder.connection_id,
-                     "user_id": recorder.user_id, **context_values(user_context)}
         recorder.handle, _ = await call_hook(ctx, "connect", available)
         return recorder, None
     manager, _ = await build_role(ctx, "manager_factory", context_values(user_context))
-    available = {"connection": recorder, "websocket": recorder, "conn": recorder, "ws": recorder,
-                 "connection_id": recorder.connection_id, "user_id": recorder.user_id,
-                 **context_values(user_context)}
     try:
         await method_call(ctx, manager, "add_connection", available,
                           what="registering a connection with the per-user manager")
@@ -395,17 +428,22 @@ async def attach_recorder(ctx: CheckContext, user_context: Any, label: str = "re
     return recorder, manager
 
 
+def connection_values(recorder: RecordingConnection, user_context: Any) -> dict[str, Any]:
+    """The names under which target code (or a hook) may ask for a connection, with the
+    user context and its ids."""
+    return {**context_values(user_context), "connection": recorder, "websocket": recorder,
+            "conn": recorder, "ws": recorder, "connection_id": recorder.connection_id,
+            **({"user_id": recorder.user_id} if recorder.user_id else {})}
+
+
 async def detach_recorder(ctx: CheckContext, user_context: Any,
                           recorder: RecordingConnection) -> None:
     """Undo ``attach_recorder`` with the hooks' ``disconnect`` when defined (the recording
     connection is otherwise dropped with the check's interpreter); the caller notes a
     failure here, never a verdict (the check's property was judged before)."""
     if ctx.hooks.get("disconnect") is not None:
-        await call_hook(ctx, "disconnect", {"connection": recorder, "websocket": recorder,
-                                            "conn": recorder, "ws": recorder,
-                                            "handle": recorder.handle,
-                                            "user_id": recorder.user_id,
-                                            **context_values(user_context)})
+        await call_hook(ctx, "disconnect", {**connection_values(recorder, user_context),
+                                            "handle": recorder.handle})
 
 
 def joined_by(ctx: CheckContext) -> str:

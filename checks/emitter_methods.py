@@ -146,7 +146,7 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
     emitter, awaited = await on_tool_context(
         ctx, "asking the bridge for a user emitter",
         method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
-                    what="asking the bridge for a user emitter"))
+                    what="asking the bridge for a user emitter"), user_context)
     factory = ctx.profile.method("create_user_emitter")
     how = "is async: awaited it and " if awaited else ""
     evidence.append(Evidence("observed", f"{factory}() {how}got {describe_type(emitter)}"))

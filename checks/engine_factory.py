@@ -215,7 +215,7 @@ async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],
         engine, awaited = await on_tool_context(
             ctx, f"creating an engine for the {label} user",
             method_call(ctx, factory, "create_engine", {**components, **context_values(user)},
-                        what=f"creating an engine for the {label} user"))
+                        what=f"creating an engine for the {label} user"), user)
         evidence.append(Evidence("observed", f"{ctx.profile.method('create_engine')}() "
                                  f"{'(awaited) ' if awaited else ''}built "
                                  f"{describe_type(engine)} for {label} user"))

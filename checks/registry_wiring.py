@@ -219,7 +219,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     if wired_later:
         await on_tool_context(ctx, "wiring the registry to a per-user manager", method_call(
             ctx, registry, "set_websocket_manager", available,
-            what="wiring the registry to a per-user manager"))
+            what="wiring the registry to a per-user manager"), user_context)
     else:
         evidence.append(Evidence("note", f"{describe_type(registry)} has no {wire}(): it is "
                                  "wired when it is built, so its agents are judged as it "
@@ -252,7 +252,33 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
                                      evidence)
         if failure:
             failures.append(failure)
+    if failures and not wired_later and (others := _wiring_candidates(registry)):
+        # the wiring method may just have another name: the check cannot tell
+        raise SetupError(
+            f"{failures[0]}; but the registry has no {wire}() (netra-diag's default name), "
+            f"so it was never asked to wire itself, and it has methods that take a manager "
+            f"({', '.join(o + '()' for o in others)})",
+            fix="set 'methods: {set_websocket_manager: <the method that wires the registry "
+            "for a user>}' in the profile")
     return failures, evidence
+
+
+def _wiring_candidates(registry: Any) -> list[str]:
+    """Public methods of the registry with a parameter named like a manager."""
+    import inspect
+
+    out = []
+    for name in dir(type(registry)):
+        func = getattr(type(registry), name, None)
+        if name.startswith("_") or not callable(func):
+            continue
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            continue
+        if any("manager" in p.lower() for p in params):
+            out.append(name)
+    return out
 
 
 def _judge_slots(ctx: CheckContext, registry: Any, manager: Any,
@@ -328,7 +354,7 @@ async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
     emitter, _ = await on_tool_context(
         ctx, f"agent {label}'s bridge creating an emitter",
         method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
-                    what=f"agent {label}'s bridge creating an emitter"))
+                    what=f"agent {label}'s bridge creating an emitter"), user_context)
     before = len(recorder.frames)
     await method_call(ctx, emitter, "send_event", probe_event(label.strip("'")),
                       what=f"agent {label}'s emitter sending an event")

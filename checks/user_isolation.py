@@ -12,7 +12,7 @@ from netra_diag.support.wire_group import drive_runs
 from ._calling import run_async
 from ._endpoint import is_live, live_token_count, open_endpoint, redact_verdict
 from ._inprocess import can_run_agent, skip_without_server
-from ._isolation_inprocess import IN_PROCESS_URL, isolation_in_process
+from ._isolation_inprocess import isolation_in_process
 from ._source import skip_static
 
 EXPLAIN = """\
@@ -26,8 +26,9 @@ connected user "works" for a single tester and leaks one customer's agent activi
 the others in production.
 
 How it is judged: without a `server` role (and outside `probe`), the runs are driven
-in-process instead, as event-flow does (up to 4 users at once, each with a recording
-connection joined to its events), and judged by the same rule. On the wire, every client
+in-process instead, as event-flow does (up to 4 users, each with a recording connection
+joined to its events), one run at a time: a frame that reaches another user's connection
+while a run is in flight is a leak of that run. On the wire, every client
 connects and authenticates first; the runs start together
 once all are in, so a defect that broadcasts has every other user there to reach. After all
 runs have ended, each client asks the server for a `time` marker and reads until it arrives
@@ -68,10 +69,7 @@ def user_isolation(ctx: CheckContext) -> Verdict:
         if not (ctx.has_role("wiring_entry") or can_run_agent(ctx, None)):
             return skip_without_server(ctx, "isolation between users")
         users = max(2, min(4, int(ctx.profile.budgets.get("isolation_users", 8))))
-        captures, notes = run_async(ctx, lambda: isolation_in_process(ctx, users))
-        verdict = judge_isolation(captures, IN_PROCESS_URL)
-        return Verdict(verdict.status, verdict.summary, (*verdict.evidence, *notes),
-                       verdict.fix)
+        return run_async(ctx, lambda: isolation_in_process(ctx, users))
     if is_live(ctx) and live_token_count(ctx) < 2:
         return skipped(
             "one token names one user, and several connections of one user share its events "

@@ -237,10 +237,15 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
                 parts.append(f"{_and([_ref(r) for r in shared])} "
                              f"fail{'' if len(shared) > 1 else 's'} at the same location: "
                              "one defect, one fix")
-            parts.append(f"the later link{'s' if many else ''} {names} "
-                         f"failed on {'findings' if many else 'a finding'} of "
-                         f"{'their' if many else 'its'} own; "
-                         f"{len(causes)} distinct root cause{'s' * (len(causes) != 1)} in all")
+            own = [r for r in later_links if r not in shared]
+            if own:
+                many = len(own) > 1
+                names = _and([_ref(r) for r in own])
+                parts.append(f"the later link{'s' if many else ''} {names} "
+                             f"failed on {'findings' if many else 'a finding'} of "
+                             f"{'their' if many else 'its'} own")
+            parts.append(f"{len(causes)} distinct root cause{'s' * (len(causes) != 1)} "
+                         "in all")
         if symptom:
             many = len(symptom) > 1
             links = [root, *later_links]

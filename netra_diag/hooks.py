@@ -107,7 +107,7 @@ def load_hooks(path: Path | None) -> Hooks:
             spec.loader.exec_module(module)
     except SetupError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import is a set-up failure too
         sys.modules.pop(path.stem, None)
         raise SetupError(f"importing the hooks file {path.name} raised "
                          f"{type(exc).__name__}: {exc}",
@@ -131,7 +131,7 @@ def run_setup(hooks: Hooks) -> bool:
         result = func(*args, **kwargs)
         if inspect.isawaitable(result):
             asyncio.run(_awaited(result))
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in setup() is a set-up failure too
         raise SetupError(f"{hooks.label('setup')} raised {type(exc).__name__}: {exc}",
                          fix=f"fix setup() in {hooks.path}") from exc
     return True

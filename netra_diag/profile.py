@@ -562,6 +562,9 @@ class _Validator:
             if value is not None and (not isinstance(value, str) or not value):
                 raise self.error(f"events.fields.{name}", "a field name, or null when your "
                                  "events have none", value)
+            if value is not None and value in {v for v in out.values() if v}:
+                raise self.error(f"events.fields.{name}", "a field name no other event "
+                                 "field is mapped to", value)
             out[str(name)] = value
         return out
 

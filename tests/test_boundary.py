@@ -532,3 +532,76 @@ def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
     result = run_checks(profile, "emitter-methods")["emitter-methods"]
     assert result.status is Status.ERROR, messages(result)
     assert "is a method of a class, not bound to an object" in result.summary
+
+
+def test_the_import_walk_judges_module_level_names_and_import_error_guards(tmp_path):
+    from netra_diag.support.imports import walk_imports
+
+    src = tmp_path / "src" / "p"
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text("")
+    (src / "c.py").write_text("class C:\n    def get_agent(self):\n        local_only = 1\n"
+                              "try:\n    import fast\nexcept ImportError:\n    fast = None\n")
+    (src / "_native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    (src / "w.py").write_text(
+        "from p.c import C, fast\n"            # fine: a class, a name bound in a try
+        "from p.c import get_agent\n"           # a method is not a module-level name
+        "from p.c import local_only\n"          # nor a function's local
+        "from p import _native\n"               # a compiled module is there
+        "try:\n    from p.nosuch import x\nexcept KeyError:\n    x = None\n"  # not a guard
+        "try:\n    from p.optional import y\nexcept ImportError:\n    y = None\n")  # guard
+    graph = walk_imports(tmp_path / "src", ["p.w"])
+    broken = sorted((b.line, b.target) for b in graph.broken)
+    assert broken == [(2, "p.c:get_agent"), (3, "p.c:local_only"), (6, "p.nosuch")]
+
+
+def test_code_that_rejects_the_made_up_ids_is_an_error_naming_make_user_context(tmp_path):
+    wiring = FILES["synthapp/wiring.py"].replace(
+        "        def get_supervisor(user_context):\n",
+        "        import uuid\n\n        def get_supervisor(user_context):\n"
+        "            uuid.UUID(user_context.user_id)  # ids must be UUIDs here\n")
+    profile = write_backend(tmp_path, {"synthapp/wiring.py": wiring})
+    result = run_checks(profile, "event-flow")["event-flow"]
+    assert result.status is Status.ERROR, messages(result)
+    assert "make_user_context" in (result.fix or "")
+    extra = hooks(tmp_path, """
+        import uuid
+
+        def make_user_context(thread_id, run_id):
+            from synthapp.context import UserExecutionContext
+            return UserExecutionContext(str(uuid.uuid4()), thread_id, "req", run_id)
+        """)
+    hooked = write_backend(tmp_path, {"synthapp/wiring.py": wiring}, extra)
+    assert run_checks(hooked, "event-flow")["event-flow"].status is Status.PASS
+
+
+def test_a_leak_is_caught_in_process_without_user_ids_or_the_contexts_run_ids(tmp_path):
+    emitter = OWN_EVENTS_EMITTER.replace('"user_id": c.user_id, ', "")
+    leaky = FILES["synthapp/channels.py"].replace(
+        "conns = list(_CONNS.get(self.user_id, []))",
+        "conns = [c for cs in _CONNS.values() for c in cs]")
+    fields = {"events": {"fields": {"timestamp": "ts", "data": "payload", "thread_id": None,
+                                    "user_id": None}}}
+    profile = write_backend(tmp_path, {"synthapp/emitter.py": emitter,
+                                       "synthapp/channels.py": leaky}, fields)
+    results = run_checks(profile, "event-flow", "user-isolation")
+    assert results["event-flow"].status is Status.PASS, table(results)
+    assert results["user-isolation"].status is Status.FAIL, table(results)
+
+
+def test_a_components_own_shape_error_is_its_fail_not_a_rejected_context(tmp_path):
+    # a typo in the factory's own code: engine-factory fails on it (it is not the context)
+    factory = FILES["synthapp/factory.py"].replace("self.bridge.create_user_emitter(",
+                                                   "self.bridge.create_emitter(")
+    result = run_checks(write_backend(tmp_path, {"synthapp/factory.py": factory}),
+                        "engine-factory")["engine-factory"]
+    assert result.status is Status.FAIL, messages(result)
+    assert "create_emitter" in result.summary
+
+
+def test_a_fields_mapping_is_never_shadowed_by_the_targets_own_key():
+    from netra_diag.support.judge import normalise_events
+
+    frames = [{"type": "agent_started", "ts": 1.5, "timestamp": "2026-11-29T20:00:00"}]
+    assert normalise_events(frames, {"timestamp": "ts"}) == \
+        [{"type": "agent_started", "timestamp": 1.5}]

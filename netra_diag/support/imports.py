@@ -54,10 +54,27 @@ class _Module:
     is_package: bool
     tree: ast.Module | None
     lines: list[str]
+    _names: tuple[set[str], bool] | None = None
+    _guarded: set[int] | None = None
+
+    def names(self) -> tuple[set[str], bool]:
+        """``_defined_names`` of this module, worked out once."""
+        if self._names is None:
+            self._names = _defined_names(self.tree) if self.tree else (set(), True)
+        return self._names
+
+    def guarded(self, node: ast.stmt) -> bool:
+        """Whether import ``node`` sits in a try that catches ImportError (worked out once)."""
+        if self._guarded is None:
+            self._guarded = _guarded_imports(self.tree) if self.tree else set()
+        return id(node) in self._guarded
 
 
 def _locate(root: Path, module: str) -> tuple[Path, bool] | None:
-    """The file of ``module`` under ``root``, and whether it is a package."""
+    """The file of ``module`` under ``root``, and whether it is a package (a compiled
+    extension module counts: it is there, though not read)."""
+    import importlib.machinery
+
     base = root.joinpath(*module.split("."))
     init = base / "__init__.py"
     if init.is_file():
@@ -66,6 +83,10 @@ def _locate(root: Path, module: str) -> tuple[Path, bool] | None:
         return base.with_suffix(".py"), False
     if base.is_dir():  # a namespace package
         return base, True
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        compiled = base.parent / f"{base.name}{suffix}"
+        if compiled.is_file():
+            return compiled, False
     return None
 
 
@@ -74,8 +95,8 @@ def _load(root: Path, module: str) -> _Module | None:
     if found is None:
         return None
     path, is_package = found
-    if path.is_dir():
-        return _Module(module, path.relative_to(root).as_posix(), True, None, [])
+    if path.is_dir() or path.suffix != ".py":  # a namespace package, a compiled module
+        return _Module(module, path.relative_to(root).as_posix(), path.is_dir(), None, [])
     try:
         data = path.read_bytes()
         tree = ast.parse(data, filename=str(path))
@@ -88,21 +109,30 @@ def _load(root: Path, module: str) -> _Module | None:
 
 
 def _defined_names(tree: ast.Module) -> tuple[set[str], bool]:
-    """Top-level names ``tree`` binds, and whether it may define any name at all."""
+    """Names ``tree`` binds at module level (in its body, and in top-level ``if``, ``try``
+    and ``with`` blocks), and whether it may define any name at all (a module-level
+    ``__getattr__`` or a star import)."""
     names: set[str] = set()
     anything = False
-    for node in ast.walk(tree):
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
-            if node.name == "__getattr__":
-                anything = True
+            anything = anything or node.name == "__getattr__"
         elif isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
-                if alias.name == "*":
-                    anything = True
+                anything = anything or alias.name == "*"
                 names.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
+        elif isinstance(node, ast.If | ast.Try | ast.With | ast.For | ast.While):
+            for field in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(node, field, []) or [])
+            for handler in getattr(node, "handlers", []) or []:
+                stack.extend(handler.body)
+        else:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    names.add(sub.id)
     return names, anything
 
 
@@ -136,6 +166,10 @@ def walk_imports(root: Path, starts: Iterable[str]) -> ImportGraph:
     root = root.resolve()
     own = {p.name for p in root.iterdir() if p.is_dir() and p.name.isidentifier()} | \
         {p.stem for p in root.glob("*.py")}
+    # a namespace package may be split between this tree and installed paths: a module of
+    # it that is not here may well be elsewhere, so it is not judged
+    namespaces = {p.name for p in root.iterdir() if p.is_dir() and p.name.isidentifier()
+                  and not (p / "__init__.py").is_file()}
     graph = ImportGraph()
     cache: dict[str, _Module | None] = {}
 
@@ -164,22 +198,23 @@ def walk_imports(root: Path, starts: Iterable[str]) -> ImportGraph:
                 continue
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    _follow(graph, mod, node, alias.name, None, own, load, queue)
+                    _follow(graph, mod, node, alias.name, None, own, load, queue, namespaces)
             elif isinstance(node, ast.ImportFrom):
                 target = _absolute(mod, node)
                 for alias in node.names:
-                    _follow(graph, mod, node, target, alias.name, own, load, queue)
+                    _follow(graph, mod, node, target, alias.name, own, load, queue,
+                            namespaces)
     return graph
 
 
 def _follow(graph: ImportGraph, mod: _Module, node: ast.stmt, target: str, name: str | None,
-            own: set[str], load: object, queue: list[str]) -> None:
+            own: set[str], load: object, queue: list[str], namespaces: set[str]) -> None:
     if not target or target.split(".")[0] not in own:
         return
     code = mod.lines[node.lineno - 1].strip() if node.lineno <= len(mod.lines) else ""
     found = load(target)  # type: ignore[operator]
     if found is None:
-        if _inside_try(mod, node):
+        if mod.guarded(node) or target.split(".")[0] in namespaces:
             return
         graph.broken.append(BrokenImport(
             mod.relpath, node.lineno, mod.name, target,
@@ -193,19 +228,30 @@ def _follow(graph: ImportGraph, mod: _Module, node: ast.stmt, target: str, name:
         return
     if found.tree is None:
         return
-    names, anything = _defined_names(found.tree)
-    if name not in names and not anything and not _inside_try(mod, node):
+    names, anything = found.names()
+    if name not in names and not anything and not mod.guarded(node):
         graph.broken.append(BrokenImport(
             mod.relpath, node.lineno, mod.name, f"{target}:{name}",
             f"imports {name} from {target}, which does not define it", code))
 
 
-def _inside_try(mod: _Module, node: ast.stmt) -> bool:
-    """An import guarded by ``try: ... except ImportError`` is allowed to fail."""
-    if mod.tree is None:
-        return False
-    for parent in ast.walk(mod.tree):
-        if isinstance(parent, ast.Try) and any(node is child for stmt in parent.body
-                                               for child in ast.walk(stmt)):
-            return True
-    return False
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _guarded_imports(tree: ast.Module) -> set[int]:
+    """Ids of import statements inside a ``try`` that catches ``ImportError`` (or a
+    subclass, a broader class, or anything): those may fail by design."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else \
+                [handler.type] if handler.type is not None else []
+            caught |= {k.id if isinstance(k, ast.Name) else getattr(k, "attr", "")
+                       for k in kinds} if kinds else {"BaseException"}
+        if caught & _IMPORT_ERRORS:
+            out |= {id(sub) for stmt in node.body for sub in ast.walk(stmt)
+                    if isinstance(sub, ast.Import | ast.ImportFrom)}
+    return out

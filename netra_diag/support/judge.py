@@ -60,7 +60,9 @@ def normalise_events(frames: Sequence[dict[str, Any]], fields: dict[str, str | N
     renames = {theirs: ours for ours, theirs in fields.items() if theirs and theirs != ours}
     if not renames:
         return list(frames)
-    return [{renames.get(k, k): v for k, v in f.items()} for f in frames]
+    # a canonical name the target uses for something else never shadows the mapped field
+    shadowed = set(renames.values()) - set(renames)
+    return [{renames.get(k, k): v for k, v in f.items() if k not in shadowed} for f in frames]
 
 
 def received_text(types: Sequence[str], limit: int = 20) -> str:
