@@ -7,6 +7,7 @@ is plain data: no I/O, no knowledge of checks, runners or reporters.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -160,6 +161,39 @@ def skipped(summary: str, *evidence: Evidence) -> Verdict:
     return Verdict(Status.SKIP, summary, tuple(evidence))
 
 
+#: How long a result's summary may be: about one line; the rest goes to the evidence.
+SUMMARY_MAX = 120
+#: How the rest of a cut summary starts, as the first evidence item.
+CONTINUED = "(summary, continued) "
+_CUT = " (...)"
+
+
+def concise(summary: str, limit: int = SUMMARY_MAX) -> tuple[str, str, str]:
+    """``summary`` cut to about ``limit`` characters at a clause (``; `` or ``: ``, else a
+    comma or a space), the rest (empty when it fits) and the separator at the cut."""
+    if len(summary) <= limit:
+        return summary, "", ""
+    for mark in ("; ", ": ", ", ", " "):
+        cut = summary.rfind(mark, 40, limit)
+        if cut > 0:
+            return summary[:cut] + _CUT, summary[cut + len(mark):], mark
+    return summary[:limit] + _CUT, summary[limit:], ""
+
+
+def full_summary(summary: str, evidence: Sequence[Any]) -> str:
+    """A cut summary joined again with its continuation (``evidence`` as objects or dicts),
+    for readers that want the whole sentence: tests, comparisons."""
+    if not summary.endswith(_CUT):
+        return summary
+    for ev in evidence:
+        message = ev.get("message", "") if isinstance(ev, dict) else getattr(ev, "message", "")
+        data = ev.get("data") if isinstance(ev, dict) else getattr(ev, "data", None)
+        if isinstance(message, str) and message.startswith(CONTINUED):
+            mark = data.get("cut_at", " ") if isinstance(data, dict) else " "
+            return f"{summary[:-len(_CUT)]}{mark}{message[len(CONTINUED):]}"
+    return summary
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """A verdict bound to the check that produced it, with its wall-clock duration."""
@@ -172,6 +206,11 @@ class CheckResult:
     evidence: tuple[Evidence, ...] = ()
     fix: str | None = None
     duration_s: float = 0.0
+
+    @property
+    def full_summary(self) -> str:
+        """The summary with the rest of a cut one (see ``concise``) joined again."""
+        return full_summary(self.summary, self.evidence)
 
     @classmethod
     def from_verdict(
@@ -188,7 +227,11 @@ class CheckResult:
                        duration_s=round(duration_s, 6))
         hint = verdict.fix or (fix if verdict.status in (Status.FAIL, Status.ERROR) else None)
         evidence = with_finding_ids(id, verdict.status, verdict.evidence)
-        return cls(id, why, title, verdict.status, verdict.summary, evidence, hint,
+        summary, rest, mark = concise(verdict.summary)
+        if rest:  # the details go to the evidence, said once
+            evidence = (Evidence("note", f"{CONTINUED}{rest}", data={"cut_at": mark}),
+                        *evidence)
+        return cls(id, why, title, verdict.status, summary, evidence, hint,
                    round(duration_s, 6))
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def hooks(root: Path, text: str, name: str = "netra_diag_hooks.py") -> dict[str,
 
 
 def table(results) -> str:
-    return "\n".join(f"{r.id}: {r.status.value}: {r.summary}" for r in results.values())
+    return "\n".join(f"{r.id}: {r.status.value}: {r.full_summary}" for r in results.values())
 
 
 # -- a typed connection record: the recorder crashes inside add_connection ----------------
@@ -57,7 +57,7 @@ def test_a_crash_on_the_tools_own_connection_is_an_error_naming_the_connect_hook
     for check_id in DYNAMIC:
         result = results[check_id]
         assert result.status is Status.ERROR, table(results)
-        assert "RecordingConnection" in result.summary, table(results)
+        assert "RecordingConnection" in result.full_summary, table(results)
         assert "connect()" in (result.fix or ""), table(results)
 
 
@@ -95,7 +95,7 @@ def test_an_assumed_method_name_is_an_error_naming_the_profile_key_and_the_hook(
     for check_id in DYNAMIC:
         result = results[check_id]
         assert result.status is Status.ERROR, table(results)
-        assert "has no method add_connection()" in result.summary, table(results)
+        assert "has no method add_connection()" in result.full_summary, table(results)
         assert "methods: {add_connection:" in (result.fix or "")
         assert "connect()" in (result.fix or "")
 
@@ -152,7 +152,7 @@ def test_a_context_split_fails_its_owner_once_and_blocks_the_others(tmp_path):
     for check_id in ("emitter-methods", "registry-wiring", "engine-factory", "event-flow"):
         result = results[check_id]
         assert result.status is Status.SKIP, table(results)
-        assert result.summary.startswith(f"blocked by context-identity: the defect at {site}")
+        assert result.full_summary.startswith(f"blocked by context-identity: the defect at {site}")
     # least set-up: the deprecated getter needs no connection, so it is judged on its own;
     # import-chain saw the wiring call the factory (its own link holds) before the crash
     assert results["deprecation-warnings"].status is Status.PASS, table(results)
@@ -184,7 +184,7 @@ def test_no_deprecation_warning_lists_what_was_emitted(tmp_path):
     profile = write_backend(tmp_path, {"synthapp/legacy.py": legacy})
     result = run_checks(profile, "deprecation-warnings")["deprecation-warnings"]
     assert result.status is Status.FAIL, messages(result)
-    assert "it emitted only ResourceWarning: connection pool is warming up" in result.summary
+    assert "it emitted only ResourceWarning: connection pool is warming up" in result.full_summary
 
 
 # -- registries built per request ---------------------------------------------------------
@@ -232,7 +232,7 @@ def test_a_per_request_registry_that_never_wires_its_bridge_fails(tmp_path):
                                        "create_agent": {"agent_type": "echo"}}})
     result = run_checks(profile, "registry-wiring")["registry-wiring"]
     assert result.status is Status.FAIL, messages(result)
-    assert "never wires its bridge" in result.summary
+    assert "never wires its bridge" in result.full_summary
 
 
 def test_an_invented_agent_name_is_an_error_naming_the_build_key(tmp_path):
@@ -284,7 +284,7 @@ def test_a_crash_in_a_hooks_own_code_is_an_error_naming_the_hook(tmp_path):
     profile = write_backend(tmp_path, None, extra)
     result = run_checks(profile, "emitter-methods")["emitter-methods"]
     assert result.status is Status.ERROR, messages(result)
-    assert "netra_diag_hooks.connect() raised LookupError" in result.summary
+    assert "netra_diag_hooks.connect() raised LookupError" in result.full_summary
 
 
 def test_a_wiring_parameter_named_ctx_does_not_collide_with_the_tools_own(tmp_path):
@@ -312,7 +312,7 @@ def test_static_leaves_run_only_properties_undecided_and_finds_missing_modules(t
     chain = results["import-chain"]
     assert chain.status is Status.FAIL, table(results)
     assert "synthapp/factory.py:2 imports synthapp.scheduler, which does not exist" in \
-        chain.summary
+        chain.full_summary
 
 
 @pytest.mark.parametrize("check_id", ["engine-factory", "registry-wiring", "emitter-methods"])
@@ -376,11 +376,11 @@ def test_a_failure_that_is_only_a_crash_at_an_owners_finding_is_blocked():
     assert out["registry-wiring"].status is Status.FAIL
     for check_id in ("engine-factory", "event-flow"):
         assert out[check_id].status is Status.SKIP
-        assert out[check_id].summary.startswith("blocked by registry-wiring: the defect at "
+        assert out[check_id].full_summary.startswith("blocked by registry-wiring: the defect at "
                                                 "app/catalog.py:71")
     # the crash site is the owner's finding: no longer located by the blocked check
     assert not [e for e in out["engine-factory"].evidence if e.kind == "location"]
-    assert out["user-isolation"].summary == \
+    assert out["user-isolation"].full_summary == \
         "depends on event-flow (blocked), which did not pass"
 
 
@@ -454,7 +454,7 @@ def test_an_engine_whose_runs_reach_nobody_still_fails(tmp_path):
         "'r'))")
     result = run_checks(write_backend(tmp_path, files), "engine-factory")["engine-factory"]
     assert result.status is Status.FAIL, messages(result)
-    assert "sent nothing to its user's connection" in result.summary
+    assert "sent nothing to its user's connection" in result.full_summary
 
 
 def test_a_coroutine_handed_to_an_awaited_helper_or_a_lambda_is_not_unawaited(tmp_path):
@@ -502,7 +502,7 @@ def test_without_a_server_a_cross_user_leak_is_caught_in_process(tmp_path):
     assert results["event-flow"].status is Status.PASS, table(results)
     isolation = results["user-isolation"]
     assert isolation.status is Status.FAIL, table(results)
-    assert "reached the wrong user" in isolation.summary
+    assert "reached the wrong user" in isolation.full_summary
     assert "in-process runs, the wire was not exercised" in messages(isolation)
 
 
@@ -522,7 +522,7 @@ def test_agents_handed_their_emitter_per_run_are_not_applicable_when_the_profile
         **PROFILE["build"], "locate": {"agent_bridge": "none"}}}),
         "registry-wiring")["registry-wiring"]
     assert said.status is Status.SKIP, messages(said)
-    assert "hold no bridge" in said.summary
+    assert "hold no bridge" in said.full_summary
 
 
 def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
@@ -531,7 +531,7 @@ def test_a_role_naming_an_unbound_method_is_an_error_saying_so(tmp_path):
     profile = write_backend(tmp_path, None, {"roles": roles})
     result = run_checks(profile, "emitter-methods")["emitter-methods"]
     assert result.status is Status.ERROR, messages(result)
-    assert "is a method of a class, not bound to an object" in result.summary
+    assert "is a method of a class, not bound to an object" in result.full_summary
 
 
 def test_the_import_walk_judges_module_level_names_and_import_error_guards(tmp_path):
@@ -596,7 +596,7 @@ def test_a_components_own_shape_error_is_its_fail_not_a_rejected_context(tmp_pat
     result = run_checks(write_backend(tmp_path, {"synthapp/factory.py": factory}),
                         "engine-factory")["engine-factory"]
     assert result.status is Status.FAIL, messages(result)
-    assert "create_emitter" in result.summary
+    assert "create_emitter" in result.full_summary
 
 
 def test_a_fields_mapping_is_never_shadowed_by_the_targets_own_key():

@@ -71,7 +71,7 @@ def test_two_production_definitions_fail_by_themselves_from_source(tmp_path):
     result = run_identity(load_profile(write_backend(tmp_path, DUCK_TYPED, PROFILE)),
                           static=True)
     assert result.status is Status.FAIL
-    assert result.summary.startswith("2 classes named RequestContext in production code "
+    assert result.full_summary.startswith("2 classes named RequestContext in production code "
                                      "(app/ctx.py:5, app/legacy/ctx.py:5)")
     assert "app/tests/fakes.py:5" not in located(result)
 
@@ -84,7 +84,7 @@ def test_who_accepts_which_is_probed_even_when_every_component_accepts_both(tmp_
                              "accepts": ["app.ctx.RequestContext",
                                          "app.legacy.ctx.RequestContext"],
                              "rejects": []}
-    assert "rejects the context" not in result.summary
+    assert "rejects the context" not in result.full_summary
 
 
 def test_the_split_reference_names_the_first_rejecting_call():
@@ -92,7 +92,7 @@ def test_the_split_reference_names_the_first_rejecting_call():
         result = run_identity(target.profile)
     assert result.status is Status.FAIL
     assert "bridge.create_user_emitter() rejects the context the wiring path is given" in \
-        result.summary
+        result.full_summary
     assert "netra_backend/app/services/agent_websocket_bridge.py:63" in located(result)
     accepts = {e.data["component"]: e.data["accepts"] for e in result.evidence
                if e.kind == "observed" and e.data}

@@ -22,10 +22,15 @@ import pytest
 from netra_diag.blocking import mark_blocked
 from netra_diag.exitcodes import ExitCode
 from netra_diag.init import write_profile
-from netra_diag.model import Status
+from netra_diag.model import Status, full_summary
 from netra_diag.profile import load_profile
 from netra_diag.registry import Registry
 from netra_diag.runner import Runner
+
+
+def said(row: dict) -> str:
+    """A JSON result's whole summary (a cut one joined with its continuation)."""
+    return full_summary(row["summary"], row["evidence"])
 
 BEACON = Path(__file__).parent / "fixtures" / "beacon"
 INCIDENT_FAILS = ("import-chain", "emitter-methods", "registry-wiring", "event-flow",
@@ -46,7 +51,7 @@ def run_checks(profile: Path, *, static: bool = False, only: tuple[str, ...] = (
 
 
 def describe(results: dict) -> str:
-    return "\n".join(f"{r.id}: {r.status.value}: {r.summary}" for r in results.values())
+    return "\n".join(f"{r.id}: {r.status.value}: {r.full_summary}" for r in results.values())
 
 
 def init_copy(tmp: Path, which: str) -> Path:
@@ -74,17 +79,17 @@ def test_healthy_beacon_passes_everything(runs, profile):
     for check_id, result in results.items():
         if check_id in WIRE_ONLY:  # no server: judged on the wire only, so not applicable
             assert result.status is Status.SKIP, describe(results)
-            assert "no 'server' role" in result.summary
+            assert "no 'server' role" in result.full_summary
         elif check_id in FLEET:  # no backplane given: the fleet is opt-in
             assert result.status is Status.SKIP, describe(results)
-            assert "no fleet configured" in result.summary
+            assert "no fleet configured" in result.full_summary
         else:
             assert result.status is Status.PASS, describe(results)
     flow = results["event-flow"]
     [events] = [e for e in flow.evidence if e.kind == "events"]
     assert events.data["received"] == ["agent_started", "agent_thinking", "tool_executing",
                                        "tool_completed", "agent_completed"]
-    assert "wire was not exercised" in flow.summary
+    assert "wire was not exercised" in flow.full_summary
     isolation = results["user-isolation"]
     assert isolation.status is Status.PASS, describe(results)
     assert "the wire was not exercised" in " ".join(e.message for e in isolation.evidence)
@@ -97,10 +102,10 @@ def test_broken_beacon_fails_like_the_incident_plus_context_identity(runs, profi
         assert results[check_id].status is Status.FAIL, describe(results)
     for check_id, owner in BLOCKED.items():
         assert results[check_id].status is Status.SKIP, describe(results)
-        assert results[check_id].summary.startswith(f"blocked by {owner}: "), describe(results)
+        assert results[check_id].full_summary.startswith(f"blocked by {owner}: "), describe(results)
     assert results["deprecation-warnings"].status is Status.PASS, describe(results)
     assert not [r for r in results.values() if r.status is Status.ERROR], describe(results)
-    assert results["event-flow"].summary.startswith("0/5 critical events")
+    assert results["event-flow"].full_summary.startswith("0/5 critical events")
 
 
 def locations(result) -> list[str]:
@@ -115,14 +120,14 @@ def test_broken_beacon_evidence_names_its_own_files_and_lines(runs):
     assert "beacon/app/wiring.py:17" in locations(results["import-chain"])  # the call
     emitter = results["emitter-methods"]
     assert "beacon/agents/runtime/factory.py:22" in locations(emitter)  # un-awaited emitter_for
-    assert "UserEventEmitter lacks notify_agent_started" in emitter.summary
+    assert "UserEventEmitter lacks notify_agent_started" in emitter.full_summary
     assert "beacon/app/wiring.py:18" in locations(results["registry-wiring"])
     identity = results["context-identity"]
     for where in ("beacon/core/context.py:14", "beacon/services/bridge.py:14",
                   "beacon/agents/runtime/context.py:9"):
         assert where in locations(identity)
-    assert "beacon/testing/fakes.py" not in identity.summary  # test code is not production
-    assert "bridge.emitter_for() rejects" in identity.summary
+    assert "beacon/testing/fakes.py" not in identity.full_summary  # test code is not production
+    assert "bridge.emitter_for() rejects" in identity.full_summary
     assert "beacon/services/bridge.py:36" in locations(identity)  # where it rejects
 
 
@@ -168,7 +173,7 @@ def test_missing_dependency_is_an_error_naming_it_and_static_findings_remain(no_
     for check_id in DYNAMIC_ONLY:
         result = results[check_id]
         assert result.status is Status.ERROR, describe(results)
-        assert "needs the module 'sqlite3', which is not installed here" in result.summary
+        assert "needs the module 'sqlite3', which is not installed here" in result.full_summary
         assert "--static" in (result.fix or "")
     # where the source alone shows the defect, the static findings still fail the check
     for check_id in ("import-chain", "emitter-methods", "registry-wiring", "context-identity"):
@@ -187,7 +192,7 @@ def test_missing_dependency_on_healthy_code_is_undecided_never_pass(no_sqlite, c
         if row["id"] in (*WIRE_ONLY, "user-isolation", *FLEET):  # skip: event-flow; no fleet
             continue
         assert row["status"] == "error", row
-        assert "sqlite3" in row["summary"]
+        assert "sqlite3" in said(row)
 
 
 def test_static_mode_still_judges_without_the_dependency(no_sqlite, cli):

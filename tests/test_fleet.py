@@ -15,7 +15,13 @@ from helpers import WAIT_S, netra_diag_cmd, run_subprocess
 
 from netra_diag.errors import ConfigError
 from netra_diag.faults import copy_reference
+from netra_diag.model import full_summary
 from netra_diag.profile import load_profile, reference_profile_path
+
+
+def said(row: dict) -> str:
+    """A JSON result's whole summary (a cut one joined with its continuation)."""
+    return full_summary(row["summary"], row["evidence"])
 
 FLEET = ("cross-instance-delivery", "backplane-isolation", "backplane-resilience")
 
@@ -98,7 +104,7 @@ def test_probe_of_a_faulted_fleet_fails_its_owner_and_exits_1(redis_url, tmp_pat
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [result] = json.loads(proc.stdout)["results"]
     assert result["status"] == "fail"
-    assert "0/5 critical events" in result["summary"]
+    assert "0/5 critical events" in said(result)
 
 
 def test_probe_of_one_url_does_not_select_the_fleet_checks(tmp_path):
@@ -129,7 +135,7 @@ def test_a_profile_names_its_backplane_and_the_fleet_checks_run_on_its_own_insta
     doc = json.loads(proc.stdout)
     assert set(statuses(doc).values()) == {"pass"}, proc.stdout
     [delivery] = [r for r in doc["results"] if r["id"] == "cross-instance-delivery"]
-    assert "on all 3 instances" in delivery["summary"]
+    assert "on all 3 instances" in said(delivery)
 
 
 def test_a_server_role_that_cannot_join_a_fleet_is_an_error_naming_the_parameters(
@@ -145,7 +151,7 @@ def test_a_server_role_that_cannot_join_a_fleet_is_an_error_naming_the_parameter
     assert proc.returncode == 3, proc.stdout + proc.stderr
     [result] = json.loads(proc.stdout)["results"]
     assert result["status"] == "error"
-    assert "takes no 'backplane', 'instance_id', 'channel_prefix'" in result["summary"]
+    assert "takes no 'backplane', 'instance_id', 'channel_prefix'" in said(result)
 
 
 def test_an_unreachable_backplane_is_an_error_and_its_password_never_shows(tmp_path):
@@ -155,7 +161,7 @@ def test_an_unreachable_backplane_is_an_error_and_its_password_never_shows(tmp_p
     assert proc.returncode == 3, proc.stdout + proc.stderr
     [result] = json.loads(proc.stdout)["results"]
     assert result["status"] == "error"
-    assert "could not start" in result["summary"]
+    assert "could not start" in said(result)
     assert "hunter2-secret" not in proc.stdout + proc.stderr
 
 

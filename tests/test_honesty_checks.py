@@ -34,8 +34,8 @@ def test_a_target_crash_ending_in_the_stdlib_is_a_fail_with_its_traceback(tmp_pa
     results = run_checks(profile, "emitter-methods", "event-flow")
     for result in results.values():
         assert result.status is Status.FAIL, messages(result)
-        assert "TypeError: Object of type datetime is not JSON serializable" in result.summary
-        assert "failed before reaching the target" not in result.summary
+        assert "TypeError: Object of type datetime is not JSON serializable" in result.full_summary
+        assert "failed before reaching the target" not in result.full_summary
         assert any(e.kind == "traceback" for e in result.evidence)
     # the target's last frame (json.dumps(...)): a located finding of the check that owns
     # the crash; event-flow (the symptom) keeps the site as an observation, not a location
@@ -54,7 +54,7 @@ def test_import_chain_without_a_manager_factory_role_is_an_error_naming_it(tmp_p
     [result] = run_checks(write_backend(tmp_path, profile={"roles": roles}),
                           "import-chain").values()
     assert result.status is Status.ERROR, messages(result)
-    assert "'manager_factory' role" in result.summary
+    assert "'manager_factory' role" in result.full_summary
     assert "roles: {manager_factory:" in result.fix
 
 
@@ -79,7 +79,7 @@ def test_import_chain_traces_a_run_when_managers_are_created_lazily(tmp_path):
     profile = write_backend(tmp_path, {"synthapp/wiring.py": LAZY_WIRING})
     [result] = run_checks(profile, "import-chain").values()
     assert result.status is Status.PASS, messages(result)
-    assert "lazily, during an agent run" in result.summary
+    assert "lazily, during an agent run" in result.full_summary
     assert "(during an agent run) synthapp/bridge.py:6" in messages(result)
 
 
@@ -99,7 +99,7 @@ def test_import_chain_is_an_error_when_it_sees_no_manager_obtained(tmp_path):
                                        "synthapp/bridge.py": bridge})
     [result] = run_checks(profile, "import-chain").values()
     assert result.status is Status.ERROR, messages(result)
-    assert result.summary.startswith("could not observe how the application obtains")
+    assert result.full_summary.startswith("could not observe how the application obtains")
     assert "roles.manager_factory" in result.fix
 
 
@@ -110,7 +110,7 @@ def test_import_chain_blocked_by_a_wiring_crash_is_set_up_not_a_fail(tmp_path):
     [result] = run_checks(write_backend(tmp_path, {"synthapp/wiring.py": wiring}),
                           "import-chain").values()
     assert result.status is Status.ERROR, messages(result)
-    assert "could not set up: the wiring path crashed" in result.summary
+    assert "could not set up: the wiring path crashed" in result.full_summary
     assert any((e.data or {}).get("blocked_at") == "synthapp/wiring.py:13"
                for e in result.evidence)
     assert not [e for e in result.evidence if e.kind == "location"]
@@ -139,7 +139,7 @@ def test_registry_wiring_finds_a_nested_registry_and_errs_when_there_is_none(tmp
     hidden = write_backend(tmp_path / "hidden", {"synthapp/wiring.py": HIDDEN_WIRING})
     [result] = run_checks(hidden, "registry-wiring").values()
     assert result.status is Status.ERROR, messages(result)
-    assert "no AgentRegistry was found in it within 3 attributes" in result.summary
+    assert "no AgentRegistry was found in it within 3 attributes" in result.full_summary
     assert "build: {locate: {registry:" in result.fix
 
 
@@ -156,7 +156,7 @@ def test_build_locate_points_at_the_registry(tmp_path):
     assert "Supervisor.services.agents" in messages(right)
     assert wrong_result.status is Status.ERROR
     assert "build.locate.registry: 'factory' is a synthapp.factory.EngineFactory" in \
-        wrong_result.summary
+        wrong_result.full_summary
 
 
 # -- emitter-methods: invented arguments honour annotations; their crash is an error -------
@@ -174,8 +174,8 @@ def test_invented_arguments_honour_annotations_and_their_crash_is_an_error(tmp_p
     # no annotation: the harness can only guess; .strip() on its dict is not the target's bug
     error = results["unannotated"]
     assert error.status is Status.ERROR, messages(error)
-    assert "'dict' object has no attribute 'strip'" in error.summary
-    assert "the value the harness invented for 'result'" in error.summary
+    assert "'dict' object has no attribute 'strip'" in error.full_summary
+    assert "the value the harness invented for 'result'" in error.full_summary
     assert "build.notify_tool_completed.result" in error.fix
 
 
@@ -239,7 +239,7 @@ def test_engine_direct_construction_is_judged_honestly(tmp_path, engine_init, st
                                        "synthapp/factory.py": factory})
     [result] = run_checks(profile, "engine-factory").values()
     assert result.status is status, messages(result)
-    assert said in result.summary
+    assert said in result.full_summary
 
 
 def test_a_second_users_engine_failure_has_evidence(tmp_path):
@@ -258,10 +258,10 @@ def test_a_second_users_engine_failure_has_evidence(tmp_path):
     [result] = run_checks(write_backend(tmp_path, {"synthapp/factory.py": factory}),
                           "engine-factory").values()
     assert result.status is Status.FAIL, messages(result)
-    assert result.summary.startswith("the second user's engine: ")
+    assert result.full_summary.startswith("the second user's engine: ")
     # its own finding (no emitter bound): located where the factory builds the engine
     [located] = [e for e in result.evidence if e.kind == "location"]
-    assert result.summary in located.message
+    assert result.full_summary in located.message
     line = def_line(tmp_path, "synthapp/factory.py", "def create_for_user(")
     assert located.location == f"synthapp/factory.py:{line}"
 
@@ -284,14 +284,14 @@ def test_bom_and_latin1_modules_are_read_and_unparsable_ones_block_a_pass(tmp_pa
     [unproven] = run_checks(broken, "import-chain", static=True).values()
     assert unproven.status is Status.ERROR, messages(unproven)
     assert "2 file(s) mentioning what this check looks for could not be parsed " \
-        "(synthapp/bad_syntax.py, synthapp/nul.py)" in unproven.summary
+        "(synthapp/bad_syntax.py, synthapp/nul.py)" in unproven.full_summary
     assert "exclude:" in unproven.fix
 
 
 def test_a_static_pass_says_from_source(tmp_path):
     [result] = run_checks(write_backend(tmp_path), "import-chain", static=True).values()
     assert result.status is Status.PASS
-    assert result.summary.startswith("from source: ")
+    assert result.full_summary.startswith("from source: ")
 
 
 def test_the_backend_is_healthy_as_written(tmp_path):
@@ -300,7 +300,7 @@ def test_the_backend_is_healthy_as_written(tmp_path):
            "deprecation-warnings", "context-identity", "event-flow")
     results = run_checks(write_backend(tmp_path), *ids)
     assert {r.id: r.status for r in results.values()} == dict.fromkeys(ids, Status.PASS), \
-        "\n".join(f"{r.id}: {r.summary}" for r in results.values())
+        "\n".join(f"{r.id}: {r.full_summary}" for r in results.values())
 
 
 NESTED_AGENT = '''

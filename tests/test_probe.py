@@ -21,6 +21,7 @@ from test_serve import WAIT, served
 from websockets.asyncio.server import ServerConnection, serve
 
 from netra_diag.exitcodes import ExitCode
+from netra_diag.model import full_summary
 
 ALICE, BOB = "alice-probe-secret-0123", "bob-probe-secret-4567"
 WRONG = "wrong-probe-secret-89ab"
@@ -244,9 +245,10 @@ def test_every_failure_mode_ends_within_the_timeout_with_a_clear_message(failure
     proc, elapsed = failure_runs[mode]
     [flow] = json.loads(proc.stdout)["results"]
     assert flow["status"] == status, flow
-    assert message in flow["summary"], flow["summary"]
+    said = full_summary(flow["summary"], flow["evidence"])
+    assert message in said, said
     # the wire deadline (or the failure itself) ended the check, not the runner's kill
-    assert "timed out after" not in flow["summary"], flow["summary"]
+    assert "timed out after" not in said, said
     assert elapsed < PROBE_SAFETY_NET_S, f"{mode} took {elapsed:.1f} s"
     assert proc.returncode == (ExitCode.FAILED if status == "fail" else ExitCode.UNDECIDED)
     assert "Traceback" not in proc.stdout + proc.stderr
