@@ -175,6 +175,20 @@ class NotApplicable(Exception):
     """The registry's agents hold no bridge to wire: the property does not apply."""
 
 
+def _to_call(ctx: CheckContext, registry: Any, method_key: str) -> bool:
+    """Whether an optional registry method is to be called: the registry has it, or the
+    profile names it (then its absence is an error); absent under its default name, the
+    registry simply does without that step."""
+    name = ctx.profile.method(method_key)
+    return callable(getattr(registry, name, None)) or name != DEFAULT_METHODS[method_key]
+
+
+def _empty_bridge_slots(obj: Any) -> list[str]:
+    """Attributes of ``obj`` named like a bridge that are still None."""
+    held = vars(obj) if hasattr(obj, "__dict__") else {}
+    return [n for n, v in held.items() if v is None and "bridge" in n.lower()]
+
+
 def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
                   bridge_method: str) -> tuple[str, Any] | str | None:
     """Where ``agent`` keeps its bridge: ``(path, bridge)``; the path of an empty attribute
@@ -195,8 +209,7 @@ def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
     direct = find_attribute(agent, offers)
     if direct is not None:
         return direct
-    empty = [n for n, v in vars(agent).items() if v is None and "bridge" in n.lower()] \
-        if hasattr(agent, "__dict__") else []
+    empty = _empty_bridge_slots(agent)
     if empty:
         return f"agent.{empty[0]}"
     return find_attribute(agent, offers, depth=LOCATE_DEPTH)
@@ -209,8 +222,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
     recorder, manager = await set_up(ctx, f"joining a recording connection {joined_by(ctx)}",
                                      attach_recorder(ctx, user_context))
     wire = ctx.profile.method("set_websocket_manager")
-    wired_later = callable(getattr(registry, wire, None)) or \
-        wire != DEFAULT_METHODS["set_websocket_manager"]  # the default name, absent
+    wired_later = _to_call(ctx, registry, "set_websocket_manager")
     if wired_later and manager is None and ctx.has_role("manager_factory"):  # a hook joined
         manager, _ = await set_up(ctx, "building the user's manager", build_role(
             ctx, "manager_factory", context_values(user_context)))
@@ -226,8 +238,7 @@ async def _exercise(ctx: CheckContext) -> tuple[list[str], list[Evidence]]:
                                  "hands them out (name the wiring method under "
                                  "'methods.set_websocket_manager' if it has one)"))
     names: list[Any] = []
-    lister = ctx.profile.method("list_agents")
-    if callable(getattr(registry, lister, None)) or lister != DEFAULT_METHODS["list_agents"]:
+    if _to_call(ctx, registry, "list_agents"):
         listed, _ = await method_call(ctx, registry, "list_agents", {}, what="listing agents")
         names = list(listed or [])
     failures: list[str] = []
@@ -295,8 +306,7 @@ def _judge_slots(ctx: CheckContext, registry: Any, manager: Any,
         evidence.append(Evidence("observed", f"the registry holds a bridge at "
                                  f"registry.{found[0]} ({describe_type(found[1])})"))
         return []
-    empty = [n for n, v in vars(registry).items() if v is None and "bridge" in n.lower()] \
-        if hasattr(registry, "__dict__") else []
+    empty = _empty_bridge_slots(registry)
     if empty:
         wire = ctx.profile.method("set_websocket_manager")
         said = (f"the registry's bridge slot registry.{empty[0]} is still None after "
