@@ -61,7 +61,7 @@ def cross_instance_delivery(ctx: CheckContext) -> Verdict:
 
 
 async def _observe(ctx: CheckContext, count: int) -> tuple[Verdict, list[str]]:
-    async with open_fleet(ctx, count, 1, "fleet") as fleet:
+    async with open_fleet(ctx, count, 1, "fleet", owner=True) as fleet:
         return await observe_delivery(fleet, ctx.profile.critical_events), fleet.secrets
 
 
