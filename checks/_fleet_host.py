@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure
-from netra_diag.support.calls import fill_arguments
+from netra_diag.support.calls import fill_arguments, settle
 from netra_diag.support.judge import normalise_events
 from netra_diag.support.recording import RecordingConnection
 
@@ -99,8 +99,6 @@ class Instance:
 
     async def join_backplane(self, roles: dict[str, str], values: dict[str, Any]) -> None:
         """Call the role's publish, then subscribe (see the module docstring)."""
-        from ._calling import call_target
-
         for key in BACKPLANE_KEYS:
             entry = roles.get(key)
             if not entry:
@@ -110,14 +108,36 @@ class Instance:
             call = fill_arguments(func, available=values, profile_key=f"backplane.{key}",
                                   what=what)
             try:
-                handle, _ = await asyncio.wait_for(
-                    call_target(self.ctx, f"starting {what}", func, *call.args,
-                                **call.kwargs), START_TIMEOUT_S)
+                handle, _ = await asyncio.wait_for(settle(func(*call.args, **call.kwargs)),
+                                                   START_TIMEOUT_S)
             except TimeoutError:
                 raise SetupError(f"{what} did not return within {START_TIMEOUT_S:g} s",
                                  fix=f"backplane.{key} must return once its side is "
                                  "connected (run a reader loop as a task)") from None
+            except Exception as exc:
+                raise self._sorted(exc, key, entry, what) from exc
             self.handles.append(handle)
+
+    def _sorted(self, exc: Exception, key: str, entry: str, what: str
+                ) -> SetupError | TargetFailure:
+        """A crash while joining the backplane: the target's own code crashed (``fail``,
+        sorted by ``target_crash``), or the call never reached it: a hooks function's own
+        crash, or arguments that do not fit (``error`` naming the hook or key)."""
+        from ._calling import in_target, target_crash
+
+        if in_target(exc, self.ctx.root, self.ctx.profile.hooks):
+            return target_crash(self.ctx, exc, f"starting {what}")
+        hooks = self.ctx.profile.hooks
+        if hooks is not None and entry.startswith(f"{hooks.stem}:"):
+            return SetupError(f"{hooks.stem}.{entry.partition(':')[2]}() raised "
+                              f"{type(exc).__name__}: {exc}",
+                              fix=f"fix {entry.partition(':')[2]}() in {hooks} (your set-up "
+                              "code, not the target's)")
+        return SetupError(f"{what} failed before reaching the target's code: "
+                          f"{type(exc).__name__}: {exc}",
+                          fix=f"backplane.{key} is called with its arguments by name "
+                          "(backplane or url, instance_id, channel_prefix): name yours so, "
+                          "or adapt it with a function of your hooks file")
 
     async def close(self) -> None:
         for handle in reversed(self.handles):

@@ -1,0 +1,159 @@
+"""A backend's own backplane role: the fleet checks run its pipeline in-process.
+
+``tests/fixtures/ferry`` is a sample backend of its own shape (a Redis relay with one topic
+per user, no server role): its profile names ``backplane.publish`` and
+``backplane.subscribe``. Each test runs the real CLI against a copy (healthy, broken, or
+the healthy copy with one defect written into it here), on a real redis-server on loopback
+(the ``redis_url`` fixture; skipped when redis-server is not installed), with only the
+checks it needs (extra defect variants are marked slow: ``pytest -m slow``). Also here: the
+backplane role's profile errors. (That fleet instances of a ``server`` role run the hooks'
+``setup()`` first is proven in ``test_fleet.py``.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run_subprocess
+
+from netra_diag.errors import ConfigError
+from netra_diag.model import full_summary
+from netra_diag.profile import load_profile
+
+FERRY = Path(__file__).parent / "fixtures" / "ferry"
+FLEET = ("cross-instance-delivery", "backplane-isolation", "backplane-resilience")
+RELAY = "ferry/relay.py"
+
+
+def run_fleet(folder: Path, redis_url: str, *checks: str) -> tuple[int, dict[str, dict]]:
+    proc = run_subprocess("run", str(folder), "--format", "json",
+                          *(a for c in checks for a in ("--only", c)), cwd=folder,
+                          env={"FERRY_REDIS": redis_url}, timeout=120)
+    assert proc.stdout.startswith("{"), proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, {r["id"]: r for r in json.loads(proc.stdout)["results"]}
+
+
+def said(row: dict) -> str:
+    return full_summary(row["summary"], row["evidence"])
+
+
+def ferry_with(tmp_path: Path, path: str, old: str, new: str) -> Path:
+    """A copy of the healthy ferry with ``old`` replaced once by ``new`` in ``src/path``."""
+    folder = tmp_path / "ferry"
+    shutil.copytree(FERRY / "healthy", folder)
+    target = folder / "src" / path
+    text = target.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    return folder
+
+
+def test_the_healthy_ferry_passes_every_fleet_check_in_process(redis_url):
+    code, rows = run_fleet(FERRY / "healthy", redis_url, *FLEET)
+    assert {k: r["status"] for k, r in rows.items()} == dict.fromkeys(FLEET, "pass"), rows
+    assert code == 0
+    assert "on all 2 instances exactly once, in order" in said(rows["cross-instance-delivery"])
+    assert "0 duplicates" in said(rows["backplane-resilience"])
+
+
+def test_a_topic_per_thread_leaks_and_only_backplane_isolation_fails(redis_url):
+    """(backplane-resilience is left out to keep the suite fast: it judges one user.)"""
+    code, rows = run_fleet(FERRY / "broken", redis_url, *FLEET[:2])
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "cross-instance-delivery": "pass", "backplane-isolation": "fail"}, rows
+    assert code == 1
+    leaks = [e for e in rows["backplane-isolation"]["evidence"] if e["kind"] == "leak"]
+    assert leaks and all(e["data"]["receiver"] != e["data"]["owner"] for e in leaks)
+
+
+@pytest.mark.slow  # the fault matrix proves local-only-emit on the reference by default
+def test_an_instance_that_only_delivers_locally_fails_cross_instance_delivery(
+        redis_url, tmp_path):
+    folder = ferry_with(tmp_path, "ferry/lanes.py", "    await relay.publish(scope, event)\n",
+                        "")
+    code, rows = run_fleet(folder, redis_url, "cross-instance-delivery")
+    row = rows["cross-instance-delivery"]
+    assert (code, row["status"]) == (1, "fail"), said(row)
+    assert "0/5 critical events" in said(row)
+
+
+@pytest.mark.slow  # the fault matrix proves no-resubscribe-after-reconnect by default
+def test_a_listener_that_never_subscribes_again_fails_backplane_resilience(
+        redis_url, tmp_path):
+    folder = ferry_with(tmp_path, RELAY, "                with contextlib.suppress(Exception):"
+                        "\n                    await pubsub.aclose()\n",
+                        "                return  # gives up on the relay\n")
+    profile = folder / "netra-diag.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8")
+                       + "budgets: {backplane_recovery_s: 1}\n", encoding="utf-8")
+    code, rows = run_fleet(folder, redis_url, "backplane-resilience")
+    row = rows["backplane-resilience"]
+    assert (code, row["status"]) == (1, "fail"), said(row)
+    assert "did not subscribe again" in said(row)
+
+
+def test_a_crash_of_the_backends_own_subscribe_fails_its_owner_and_blocks_the_others(
+        redis_url, tmp_path):
+    folder = ferry_with(tmp_path, RELAY, "    listener = Listener(redis_url, instance_id, "
+                        "channel_prefix)\n", "    listener = Listener(redis_url, instance_id, "
+                        "channel_prefix.topics)\n")
+    code, rows = run_fleet(folder, redis_url, "cross-instance-delivery", "backplane-isolation")
+    owner, other = rows["cross-instance-delivery"], rows["backplane-isolation"]
+    assert owner["status"] == "fail", said(owner)
+    assert "AttributeError" in said(owner)
+    assert any(e.get("file") == RELAY for e in owner["evidence"]), owner["evidence"]
+    # one defect, one owner: the other fleet check is blocked by it, never a second fail
+    assert other["status"] in ("skip", "error"), said(other)
+    assert "cross-instance-delivery" in said(other) or "could not set up" in said(other)
+    assert code == 1
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    # a hooks function that crashes in its own code: the user's set-up, an error naming it
+    ("hooks", "netra_diag_hooks.subscribe() raised"),
+    # a name the profile gives that does not exist: an error naming the key
+    pytest.param("name", "backplane.subscribe: 'ferry.relay' has no attribute "
+                 "'start_listening'", marks=pytest.mark.slow),
+])
+def test_the_tools_own_set_up_is_an_error_naming_the_key_or_hook(change, expected, redis_url,
+                                                                  tmp_path):
+    folder = tmp_path / "ferry"
+    shutil.copytree(FERRY / "healthy", folder)
+    profile = folder / "netra-diag.yaml"
+    text = profile.read_text(encoding="utf-8")
+    if change == "hooks":  # the role moves to the hooks file, whose subscribe() is broken
+        text = text.replace("  publish: ferry.relay:start_publisher\n", "").replace(
+            "  subscribe: ferry.relay:start_listener\n", "")
+        with (folder / "netra_diag_hooks.py").open("a", encoding="utf-8") as hooks:
+            hooks.write("\n\nasync def subscribe(backplane, instance_id, channel_prefix):\n"
+                        "    raise LookupError('no relay settings in this environment')\n")
+    else:
+        text = text.replace("ferry.relay:start_listener", "ferry.relay:start_listening")
+    profile.write_text(text, encoding="utf-8")
+    code, rows = run_fleet(folder, redis_url, "cross-instance-delivery")
+    row = rows["cross-instance-delivery"]
+    assert (code, row["status"]) == (3, "error"), said(row)
+    assert expected in said(row)
+
+
+@pytest.mark.parametrize(("backplane", "message"), [
+    ("{publish: ferry.relay:start_publisher}", "'backplane.subscribe' beside it"),
+    ("{subscribe: ferry.relay}", "'package.module:attr'"),
+    ("{subscribe: 3}", "'package.module:attr'"),
+    ("{subscriber: ferry.relay:start_listener}", "did you mean 'subscribe'?"),
+])
+def test_a_malformed_backplane_role_is_refused_naming_the_key_and_line(backplane, message,
+                                                                       tmp_path):
+    folder = tmp_path / "ferry"
+    shutil.copytree(FERRY / "healthy", folder)
+    profile = folder / "netra-diag.yaml"
+    text = profile.read_text(encoding="utf-8").split("backplane:")[0]
+    profile.write_text(f"{text}backplane: {backplane}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_profile(folder)
+    assert message in str(caught.value)
+    assert "netra-diag.yaml:" in str(caught.value)
