@@ -81,7 +81,13 @@ def backplane_role(ctx: CheckContext) -> dict[str, str]:
     hooks = ctx.hooks if ctx.profile.hooks is not None else None
     if hooks is None:
         return {}
-    return {key: f"{hooks.stem}:{key}" for key in BACKPLANE_KEYS if hooks.get(key) is not None}
+    found = {key: f"{hooks.stem}:{key}" for key in BACKPLANE_KEYS if hooks.get(key) is not None}
+    if found and "subscribe" not in found:
+        raise SetupError(f"your hooks file defines {hooks.label('publish')} but no "
+                         "subscribe(): an instance that never listens cannot receive what "
+                         "the others publish", fix=f"define subscribe(backplane, instance_id, "
+                         f"channel_prefix) in {hooks.path} (it may connect both sides alone)")
+    return found
 
 
 def fleet_skip(ctx: CheckContext, needs_control: bool = False) -> Verdict | None:
@@ -224,6 +230,11 @@ def _host_failure(report: dict[str, Any], hidden: list[str], owner: bool
     if report.get("kind") != "fail":
         return SetupError(message, fix=clean(report.get("fix")) or None,
                           evidence=tuple(evidence))
+    # the backplane role is this link's own code: its crash site is the owner's finding
+    # (so the other fleet checks, blocked at that site, name cross-instance-delivery)
+    evidence = [Evidence("location", f"the backplane role crashed joining an instance to the "
+                         f"backplane: {e.message.removeprefix('raised here: ')}", e.file,
+                         e.line, e.data) if e.kind == "location" else e for e in evidence]
     crash = TargetFailure(message, *evidence, fix="fix the backplane role's code: it must "
                           "connect without failing")
     return crash if owner else setup_failure(crash, "starting the fleet's instances")

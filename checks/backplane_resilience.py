@@ -109,7 +109,9 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
                 raise SetupError("no Redis connection of the fleet was found to drop (the "
                                  "instances name theirs with the channel prefix they are given, "
                                  "CLIENT SETNAME)", fix="name the backplane connections with "
-                                 "the channel_prefix the server role receives")
+                                 "the channel_prefix that the server role (or the backplane "
+                                 "role's publish and subscribe) receives, e.g. redis-py's "
+                                 "client_name=f'{channel_prefix}{instance_id}'")
         await runner.wait_for(lambda f: f.get("type") in ("run_finished", "error")
                               and f.get("run_id") == run_id, runner.remaining())
         got = await watcher.wait_for(lambda f: f.get("run_id") == run_id
