@@ -46,7 +46,7 @@ __all__ = ["BACKPLANE_KEYS", "backplane_values", "main"]
 #: The backplane role's steps, in the order they are called.
 BACKPLANE_KEYS = ("publish", "subscribe")
 #: How long the role's publish or subscribe may take to return.
-START_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 5.0
 #: Frames waiting to be written to one socket; beyond it, a frame is dropped and counted.
 OUTBOX_MAXSIZE = 10_000
 
@@ -239,9 +239,9 @@ class _Session:
             return
         try:
             await self.joined(thread_id, request_id)
-        except (SetupError, TargetFailure) as exc:
+        except Exception as exc:  # noqa: BLE001 - told to the check, which reports it
             self.put({"type": "error", "code": "join_failed", "request_id": request_id,
-                      "message": f"joining the user's events failed: {exc}"})
+                      "message": f"joining the user's events failed: {_said(exc)}"})
             return
         if kind == "subscribe":
             self.put({"type": "subscribed", "request_id": request_id, "thread_id": thread_id})
@@ -263,14 +263,16 @@ class _Session:
         try:
             user_context = await self.context_for(thread_id, request_id, run_id)
             await asyncio.wait_for(run_agent(self.ctx, user_context, []), budget)
-        except (SetupError, TargetFailure) as exc:
-            problem = str(exc)
         except TimeoutError:
             problem = f"the agent run did not finish within {budget:g} s"
+        except Exception as exc:  # noqa: BLE001 - told to the check, which reports it
+            problem = _said(exc)
         if problem is None and self.recorder is not None:  # events the run scheduled
             last, recorder = self.ctx.profile.critical_events[-1], self.recorder
-            await _until(recorder, lambda: any(e.get("type") == last and e.get("run_id")
-                                               == run_id for e in recorder.events()), 0.5)
+            fields = self.ctx.profile.event_fields
+            await _until(recorder, lambda: any(
+                e.get("type") == last and e.get("run_id") == run_id
+                for e in normalise_events(recorder.events(), fields)), 0.5)
         if problem is not None:
             self.put({"type": "error", "code": "run_failed", "message": problem, **ids})
         else:
@@ -285,6 +287,14 @@ class _Session:
 
             with contextlib.suppress(SetupError, TargetFailure):
                 await detach_recorder(self.ctx, self.user_context, self.recorder)
+
+
+def _said(exc: Exception) -> str:
+    """An exception for an error frame: the tool's own kinds by their message, any other
+    (a defect of this host) with its type."""
+    if isinstance(exc, SetupError | TargetFailure):
+        return str(exc)
+    return f"the in-process fleet host itself crashed: {type(exc).__name__}: {exc}"
 
 
 async def _until(recorder: RecordingConnection, condition: Any, timeout: float) -> None:
@@ -328,6 +338,11 @@ async def _main(job: dict[str, Any]) -> int:
         await instance.join_backplane(job["roles"], values)
     except (SetupError, TargetFailure) as exc:
         _report(_failure(exc))
+        await instance.close()
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a defect of this host: reported as an error
+        _report(_failure(SetupError(_said(exc), fix="this is a defect in netra-diag's fleet "
+                                    "host: report it with the check's evidence")))
         await instance.close()
         return 1
     server = await serve(instance.serve, "127.0.0.1", 0, max_size=1 << 20)
