@@ -70,30 +70,38 @@ def test_a_topic_per_thread_leaks_and_only_backplane_isolation_fails(redis_url):
     assert leaks and all(e["data"]["receiver"] != e["data"]["owner"] for e in leaks)
 
 
-@pytest.mark.slow  # the fault matrix proves local-only-emit on the reference by default
-def test_an_instance_that_only_delivers_locally_fails_cross_instance_delivery(
-        redis_url, tmp_path):
-    folder = ferry_with(tmp_path, "ferry/lanes.py", "    await relay.publish(scope, event)\n",
-                        "")
-    code, rows = run_fleet(folder, redis_url, "cross-instance-delivery")
-    row = rows["cross-instance-delivery"]
-    assert (code, row["status"]) == (1, "fail"), said(row)
-    assert "0/5 critical events" in said(row)
+#: Single defects written into the healthy copy: (file, old, new, the fleet's statuses).
+DEFECTS = {
+    "local-only": ("ferry/lanes.py", "    await relay.publish(scope, event)\n", "", {
+        "cross-instance-delivery": "fail", "backplane-isolation": "skip",
+        "backplane-resilience": "skip"}),
+    "echo": (RELAY, "        if body.get(\"from\") == self.instance_id:\n            return\n",
+             "", {"cross-instance-delivery": "fail", "backplane-isolation": "pass",
+                  "backplane-resilience": "skip"}),
+    "no-resubscribe": (RELAY, "                with contextlib.suppress(Exception):\n"
+                       "                    await pubsub.aclose()\n",
+                       "                return  # gives up on the relay\n", {
+                           "cross-instance-delivery": "pass", "backplane-isolation": "pass",
+                           "backplane-resilience": "fail"}),
+}
 
 
-@pytest.mark.slow  # the fault matrix proves no-resubscribe-after-reconnect by default
-def test_a_listener_that_never_subscribes_again_fails_backplane_resilience(
-        redis_url, tmp_path):
-    folder = ferry_with(tmp_path, RELAY, "                with contextlib.suppress(Exception):"
-                        "\n                    await pubsub.aclose()\n",
-                        "                return  # gives up on the relay\n")
+@pytest.mark.slow  # the fault matrix proves these defects on the reference by default
+@pytest.mark.parametrize("name", list(DEFECTS))
+def test_each_written_defect_fails_its_owner_alone(name, redis_url, tmp_path):
+    path, old, new, expected = DEFECTS[name]
+    folder = ferry_with(tmp_path, path, old, new)
     profile = folder / "netra-diag.yaml"
     profile.write_text(profile.read_text(encoding="utf-8")
                        + "budgets: {backplane_recovery_s: 1}\n", encoding="utf-8")
-    code, rows = run_fleet(folder, redis_url, "backplane-resilience")
-    row = rows["backplane-resilience"]
-    assert (code, row["status"]) == (1, "fail"), said(row)
-    assert "did not subscribe again" in said(row)
+    code, rows = run_fleet(folder, redis_url, *FLEET)
+    assert {k: r["status"] for k, r in rows.items()} == expected, {
+        k: said(r) for k, r in rows.items()}
+    assert code == 1
+    if name == "no-resubscribe":
+        assert "did not subscribe again" in said(rows["backplane-resilience"])
+    if name == "local-only":
+        assert "0/5 critical events" in said(rows["cross-instance-delivery"])
 
 
 def test_a_crash_of_the_backends_own_subscribe_fails_its_owner_and_blocks_the_others(
