@@ -127,6 +127,8 @@ class FleetEndpoint:
     backplane: str | None = None
     prefix: str | None = None
     secrets: list[str] = field(default_factory=list)
+    #: the instances' process ids, when the check started them (never for a live fleet)
+    pids: list[int] = field(default_factory=list)
 
     def name(self, index: int) -> str:
         return f"instance {chr(ord('A') + index)} ({public_url(self.urls[index])})" \
@@ -185,7 +187,8 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
             + " (see README: A fleet)") from None
     try:
         yield FleetEndpoint(fleet.urls, members, False, budget, backplane=url,
-                            prefix=fleet.prefix, secrets=hidden)
+                            prefix=fleet.prefix, secrets=hidden,
+                            pids=[p.pid for p in fleet.processes])
     finally:
         await fleet.close()
 

@@ -150,15 +150,15 @@ def test_the_backplane_role_may_be_the_hooks_publish_and_subscribe(redis_url, tm
 
 
 @pytest.mark.slow
-def test_connections_resilience_cannot_find_are_an_error_saying_how_to_name_them(
-        redis_url, tmp_path):
+def test_unnamed_connections_are_found_among_the_instances_own_sockets(redis_url, tmp_path):
+    """No CLIENT SETNAME: backplane-resilience still drops (and judges) the instances'
+    connections, found through their processes' sockets (Linux /proc)."""
     folder = ferry_with(tmp_path, RELAY, "url, client_name=f\"{prefix}{instance_id}\",",
                         "url,")
     code, rows = run_fleet(folder, redis_url, "backplane-resilience")
     row = rows["backplane-resilience"]
-    assert (code, row["status"]) == (3, "error"), said(row)
-    assert "no Redis connection of the fleet was found" in said(row)
-    assert "client_name=" in row["fix"]
+    assert (code, row["status"]) == (0, "pass"), said(row)
+    assert "recovered in" in said(row)
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -207,3 +207,19 @@ def test_a_malformed_backplane_role_is_refused_naming_the_key_and_line(backplane
         load_profile(folder)
     assert message in str(caught.value)
     assert "netra-diag.yaml:" in str(caught.value)
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="Linux /proc only")
+def test_local_ports_to_finds_a_processes_own_connection_to_a_port():
+    import os
+    import socket
+
+    from netra_diag.support.proc_sockets import local_ports_to
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            mine = client.getsockname()[1]
+            assert mine in local_ports_to([os.getpid()], port)
+            assert mine not in local_ports_to([os.getpid()], port + 1 if port < 65535 else 1)
+    assert local_ports_to([2 ** 22 + 12345], port) == set()  # no such process: nothing
