@@ -9,8 +9,9 @@ backplane), which
 
 1. runs the hooks file's ``setup()``, then calls the role's ``publish`` and ``subscribe``
    functions once each (arguments filled by name: ``backplane`` / ``url`` / ``redis_url``,
-   ``instance_id``, ``channel_prefix`` / ``prefix``; awaited when async, bounded by
-   ``START_TIMEOUT_S``), keeping what they return to close it at the end;
+   ``instance_id``, ``channel_prefix`` / ``prefix``, and from the profile's
+   ``build.backplane_publish`` / ``build.backplane_subscribe``; awaited when async, bounded
+   by ``START_TIMEOUT_S``), keeping what they return to close it at the end;
 2. serves the fleet protocol on 127.0.0.1 (bearer token, ``auth_ok``, ``subscribe`` ->
    ``subscribed``, ``start_agent`` -> ``run_accepted``, events, ``run_finished``): a socket
    joins its user's events with a recording connection (``connect`` hook or the per-user
@@ -105,8 +106,9 @@ class Instance:
                 continue
             what = f"the backplane role's {key} ({entry})"
             func = self.ctx.import_entry(entry, what=f"backplane.{key}")
-            call = fill_arguments(func, available=values, profile_key=f"backplane.{key}",
-                                  what=what)
+            call = fill_arguments(func, available=values,
+                                  overrides=self.ctx.build_kwargs(f"backplane_{key}"),
+                                  profile_key=f"build.backplane_{key}", what=what)
             try:
                 handle, _ = await asyncio.wait_for(settle(func(*call.args, **call.kwargs)),
                                                    START_TIMEOUT_S)
@@ -136,8 +138,9 @@ class Instance:
         return SetupError(f"{what} failed before reaching the target's code: "
                           f"{type(exc).__name__}: {exc}",
                           fix=f"backplane.{key} is called with its arguments by name "
-                          "(backplane or url, instance_id, channel_prefix): name yours so, "
-                          "or adapt it with a function of your hooks file")
+                          "(backplane or url, instance_id, channel_prefix, and "
+                          f"build.backplane_{key}): name yours so, or adapt it with a "
+                          "function of your hooks file")
 
     async def close(self) -> None:
         for handle in reversed(self.handles):

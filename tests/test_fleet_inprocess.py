@@ -167,6 +167,8 @@ def test_unnamed_connections_are_found_among_the_instances_own_sockets(redis_url
     # a name the profile gives that does not exist: an error naming the key
     pytest.param("name", "backplane.subscribe: 'ferry.relay' has no attribute "
                  "'start_listening'", marks=pytest.mark.slow),
+    # a parameter nobody offers: an error naming the build key that supplies it
+    pytest.param("param", "needs the parameter 'relay_url'", marks=pytest.mark.slow),
 ])
 def test_the_tools_own_set_up_is_an_error_naming_the_key_or_hook(change, expected, redis_url,
                                                                   tmp_path):
@@ -181,13 +183,20 @@ def test_the_tools_own_set_up_is_an_error_naming_the_key_or_hook(change, expecte
             hooks.write(ADAPTERS.replace("    return await start_listener(backplane, "
                                          "instance_id, channel_prefix)\n",
                                          "    raise LookupError('no relay settings here')\n"))
-    else:
+    elif change == "name":
         text = text.replace("ferry.relay:start_listener", "ferry.relay:start_listening")
+    else:
+        relay = folder / "src" / RELAY
+        relay.write_text(relay.read_text(encoding="utf-8").replace(
+            "async def start_listener(redis_url: str,", "async def start_listener(relay_url: str,"),
+            encoding="utf-8")
     profile.write_text(text, encoding="utf-8")
     code, rows = run_fleet(folder, redis_url, "cross-instance-delivery")
     row = rows["cross-instance-delivery"]
     assert (code, row["status"]) == (3, "error"), said(row)
     assert expected in said(row)
+    if change == "param":
+        assert "build.backplane_subscribe.relay_url" in row["fix"]
 
 
 @pytest.mark.parametrize(("backplane", "message"), [
