@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -40,7 +41,7 @@ from ._endpoint import is_live, live_members, wire_budget
 from ._fleet_host import BACKPLANE_KEYS
 
 __all__ = ["SETTLE_S", "FleetEndpoint", "Socket", "backplane_role", "backplane_url",
-           "fleet_skip", "open_fleet", "quiet_period", "run_events"]
+           "fleet_skip", "noted", "open_fleet", "quiet_period", "run_events"]
 
 #: How long every socket keeps listening after the runs, for late duplicates or leaks.
 QUIET_S = 0.3
@@ -129,6 +130,8 @@ class FleetEndpoint:
     secrets: list[str] = field(default_factory=list)
     #: the instances' process ids, when the check started them (never for a live fleet)
     pids: list[int] = field(default_factory=list)
+    #: how the instances were run, when it is not the wire of the target's own server
+    note: str | None = None
 
     def name(self, index: int) -> str:
         return f"instance {chr(ord('A') + index)} ({public_url(self.urls[index])})" \
@@ -186,9 +189,16 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
             "the server role accepts backplane=, instance_id= and channel_prefix=")
             + " (see README: A fleet)") from None
     try:
+        note = None if not role else (
+            f"in-process fleet: {len(fleet.urls)} instances of the target's own pipeline, each "
+            "its own process, joined to the backplane by " + " and ".join(
+                f"{k} ({v})" for k, v in role.items()) + "; the sockets talk to netra-diag's "
+            "WebSocket front, which joins each to its user's events in the target's process "
+            "and drives runs through the target's code (the target's own server and wire "
+            "were not exercised)")
         yield FleetEndpoint(fleet.urls, members, False, budget, backplane=url,
                             prefix=fleet.prefix, secrets=hidden,
-                            pids=[p.pid for p in fleet.processes])
+                            pids=[p.pid for p in fleet.processes], note=note)
     finally:
         await fleet.close()
 
@@ -241,6 +251,14 @@ def _host_failure(report: dict[str, Any], hidden: list[str], owner: bool
     crash = TargetFailure(message, *evidence, fix="fix the backplane role's code: it must "
                           "connect without failing")
     return crash if owner else setup_failure(crash, "starting the fleet's instances")
+
+
+def noted(verdict: Verdict, fleet: FleetEndpoint) -> Verdict:
+    """``verdict`` with the fleet's note (how its instances ran) as its last evidence."""
+    if fleet.note is None:
+        return verdict
+    return dataclasses.replace(verdict, evidence=(*verdict.evidence,
+                                                  Evidence("note", fleet.note)))
 
 
 def run_events(sock: Socket, run_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from ._fleet import (
     FleetEndpoint,
     Socket,
     fleet_skip,
+    noted,
     open_fleet,
     quiet_period,
     run_events,
@@ -65,8 +66,8 @@ def backplane_resilience(ctx: CheckContext) -> Verdict:
 
 async def _observe(ctx: CheckContext, recovery_s: float) -> tuple[Verdict, list[str]]:
     async with open_fleet(ctx, 2, 1, "res") as fleet:
-        return await observe_resilience(fleet, ctx.profile.critical_events,
-                                        recovery_s), fleet.secrets
+        return noted(await observe_resilience(fleet, ctx.profile.critical_events,
+                                              recovery_s), fleet), fleet.secrets
 
 
 async def _kill_fleet_connections(url: str, prefix: str, pids: list[int]) -> int:

@@ -15,6 +15,7 @@ from ._fleet import (
     FleetEndpoint,
     Socket,
     fleet_skip,
+    noted,
     open_fleet,
     quiet_period,
     run_events,
@@ -66,7 +67,8 @@ def cross_instance_delivery(ctx: CheckContext) -> Verdict:
 
 async def _observe(ctx: CheckContext, count: int) -> tuple[Verdict, list[str]]:
     async with open_fleet(ctx, count, 1, "fleet", owner=True) as fleet:
-        return await observe_delivery(fleet, ctx.profile.critical_events), fleet.secrets
+        return noted(await observe_delivery(fleet, ctx.profile.critical_events),
+                     fleet), fleet.secrets
 
 
 async def observe_delivery(fleet: FleetEndpoint, critical: tuple[str, ...]) -> Verdict:

@@ -58,6 +58,9 @@ def test_the_healthy_ferry_passes_every_fleet_check_in_process(redis_url):
     assert code == 0
     assert "on all 2 instances exactly once, in order" in said(rows["cross-instance-delivery"])
     assert "0 duplicates" in said(rows["backplane-resilience"])
+    for row in rows.values():  # the evidence says how the instances ran
+        assert any(e["kind"] == "note" and e["message"].startswith("in-process fleet: 2 "
+                   "instances of the target's own pipeline") for e in row["evidence"]), row
 
 
 def test_a_topic_per_thread_leaks_and_only_backplane_isolation_fails(redis_url):
