@@ -58,6 +58,8 @@ the emitter, each sending its event through send_event."""
 
 
 @check(id="emitter-methods", why=2, title="User Emitter Methods", explain=EXPLAIN, static=True,
+       order=20, criterion="User emitter created (awaited) with a notify method for every "
+       "critical event, each emitting its event",
        fix="await create_user_emitter(...) at every call site and give the emitter every "
        "notify method")
 @guard_unparsed

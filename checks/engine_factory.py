@@ -74,7 +74,8 @@ pass it to the engine; make the engine constructor refuse callers other than the
 
 
 @check(id="engine-factory", why=4, title="Execution Engine Factory", explain=EXPLAIN,
-       static=True,
+       static=True, order=40,
+       criterion="Execution engines built only per user, each with its user's emitter",
        fix="build engines only through the per-user factory, with the user's awaited emitter")
 @guard_unparsed
 def engine_factory(ctx: CheckContext) -> Verdict:

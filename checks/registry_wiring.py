@@ -68,6 +68,8 @@ registry; make set_websocket_manager build the bridge and attach it to every age
 
 
 @check(id="registry-wiring", why=3, title="Registry Wiring", explain=EXPLAIN, static=True,
+       order=30, criterion="Agent registry builds and wires the WebSocket bridge to every "
+       "agent it hands out",
        fix="build the registry with all its required arguments and wire the bridge to every "
        "agent in set_websocket_manager")
 @guard_unparsed

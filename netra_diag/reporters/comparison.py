@@ -142,7 +142,8 @@ def compare(baseline: RunReport, current: RunReport) -> Comparison:
     now = {r.id: r for r in current.results}
     buckets: dict[str, list[Change]] = {name: [] for name in Comparison.BUCKETS}
     everything = chain_order([*current.results, *(r for r in baseline.results
-                                                  if r.id not in now)])
+                                                  if r.id not in now)],
+                             {**baseline.checks, **current.checks})
     for result in everything:
         before, after = old.get(result.id), now.get(result.id)
         change = _change(before, after)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netra_diag.analysis import chain_order, diagnose, why_label
+from netra_diag.analysis import chain_order, why_label
 from netra_diag.errors import OutputError
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
@@ -101,7 +101,8 @@ def _for_result(result: CheckResult, target: dict[str, Any]) -> list[Annotation]
 def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
     """The annotations to print, in priority order and capped, and how many per kind
     were left out."""
-    found = [a for r in chain_order(report.results) for a in _for_result(r, report.target)]
+    found = [a for r in chain_order(report.results, report.checks)
+             for a in _for_result(r, report.target)]
     kept: list[Annotation] = []
     dropped: dict[str, int] = {}
     for kind in ("error", "warning"):
@@ -114,18 +115,17 @@ def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
 
 
 def _diagnosis_notice(report: RunReport) -> Annotation:
-    d = diagnose(report.results, interrupted=report.interrupted)  # never a stale verdict
+    d = report.diagnosis  # computed once, from the results
     counts = report.counts
-    parts = [f"{str(d.get('verdict') or 'unknown').upper()}: {counts['pass']} passed, "
+    parts = [f"{(d.verdict or 'unknown').upper()}: {counts['pass']} passed, "
              f"{counts['fail']} failed, {counts['error']} could not decide, "
              f"{counts['skip']} skipped" + (" (interrupted)" if report.interrupted else "")]
-    if d.get("symptom"):
-        parts.append(f"symptom: {d['symptom']}")
-    root = d.get("root_cause")
+    if d.symptom:
+        parts.append(f"symptom: {d.symptom}")
+    root = d.root_cause
     if root:
-        where = f" at {root['location']}" if root.get("location") else ""
-        parts.append(f"first to fix: {root.get('id')}{where}: "
-                     f"{root.get('reasoning') or root.get('id')}")
+        where = f" at {root.location}" if root.location else ""
+        parts.append(f"first to fix: {root.id}{where}: {root.reasoning or root.id}")
     return Annotation("notice", "netra-diag diagnosis", "\n".join(parts))
 
 
@@ -169,7 +169,7 @@ def render_github(report: RunReport, *, token: str | None = None) -> str:
             f"{sum(dropped.values())} annotation(s) left out ({detail}): GitHub shows at most "
             f"{MAX_PER_KIND} per kind. Every finding is in the groups below and in the "
             "step summary.").command())
-    shown = [r for r in chain_order(report.results) if r.status is not Status.PASS]
+    shown = [r for r in chain_order(report.results, report.checks) if r.status is not Status.PASS]
     texts = [result_text(r) for r in shown]
     if token is None or any(token in text for text in texts):
         token = _token(texts)

@@ -24,7 +24,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
-from netra_diag.analysis import chain_order, diagnose, why_label
+from netra_diag.analysis import chain_order, why_label
 from netra_diag.model import CheckResult, Evidence, RunReport, Status, with_finding_ids
 
 from . import headline, located_evidence, repository_path, repository_root
@@ -162,7 +162,7 @@ def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]
         {"level": "warning",
          "message": {"text": f"{r.id} could not be evaluated: {r.summary}"},
          "associatedRule": {"id": r.id, "index": rule_index[r.id]}}
-        for r in chain_order(report.results) if r.status is Status.ERROR
+        for r in chain_order(report.results, report.checks) if r.status is Status.ERROR
     ]
     if report.interrupted:
         notes.append({"level": "error", "message": {
@@ -175,7 +175,7 @@ def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]
 
 def render_sarif(report: RunReport) -> str:
     """The run as a SARIF 2.1.0 log (one run), pretty-printed JSON."""
-    ordered = chain_order(report.results)
+    ordered = chain_order(report.results, report.checks)
     rules = [_rule(r, report.checks.get(r.id) or {}) for r in ordered]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = [
@@ -195,7 +195,7 @@ def render_sarif(report: RunReport) -> str:
             "target": str(report.target.get("name", "")),
             "faults": [str(f) for f in report.target.get("faults") or ()],
             "counts": report.counts,
-            "verdict": diagnose(report.results, interrupted=report.interrupted)["verdict"],
+            "verdict": report.diagnosis.verdict,
             "interrupted": report.interrupted,
         },
     }
