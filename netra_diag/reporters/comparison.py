@@ -20,6 +20,8 @@ from typing import Any
 from netra_diag.analysis import chain_order, why_label
 from netra_diag.model import CheckResult, RunReport, Status, Why
 
+from .markdown_text import md_inline
+
 __all__ = ["Change", "Comparison", "compare"]
 
 _BAD = (Status.FAIL, Status.ERROR)
@@ -117,8 +119,6 @@ def _status(status: Status | None) -> str:
 def _cell(text: str) -> str:
     """Text safe inside a GFM table cell: inline-safe, and every pipe escaped (GFM splits
     cells on a pipe even inside a code span, unless it is backslash-escaped)."""
-    from .markdown import md_inline
-
     return re.sub(r"(?<!\\)\|", r"\\|", md_inline(text))
 
 

@@ -34,6 +34,7 @@ from . import (
     shown_evidence,
     strip_controls,
 )
+from .comparison import Comparison, compare
 from .markdown_chain import checklist, mermaid
 from .markdown_text import code_span, fence, lint_clean, md_inline, plural
 
@@ -88,7 +89,7 @@ def _faults(report: RunReport) -> str:
 
 # -- sections ----------------------------------------------------------------------------
 
-def _comparison_line(comparison: Any) -> str:
+def _comparison_line(comparison: Comparison) -> str:
     """``Fixed 5, regressed 0, still failing 0`` (with new/removed when there are any)."""
     text = (f"Fixed {len(comparison.fixed)}, regressed {len(comparison.regressed)}, still "
             f"failing {len(comparison.still_failing)}")
@@ -108,7 +109,8 @@ def _target_line(report: RunReport) -> str:
     return text
 
 
-def _header(report: RunReport, d: Diagnosis, comparison: Any = None) -> list[str]:
+def _header(report: RunReport, d: Diagnosis, comparison: Comparison | None = None
+            ) -> list[str]:
     verdict = d.verdict
     title = {
         "broken": "Agent Event Pipeline Failure - Five Whys Analysis and Fix Plan",
@@ -329,8 +331,6 @@ def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str
     ordered = chain_order(report.results, report.checks)
     comparison = None
     if baseline is not None:
-        from .comparison import compare
-
         comparison = compare(baseline, report)
     sections = [
         _header(report, d, comparison),
