@@ -345,7 +345,8 @@ def _wrote(fmt: str, path: Path, verbosity: int) -> None:
 #: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
 _IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
                                 "schema", "duration_s", "counts", "verdict", "symptom_checks",
-                                "undecided", "interrupted", "builtin", "probe"})
+                                "undecided", "interrupted", "builtin", "probe", "ids", "by",
+                                "critical", "order", "check"})
 
 
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
