@@ -8,7 +8,8 @@ finding (``location`` evidence) is that site. The blocked result becomes ``skip`
 the owner and its finding, so the defect is reported once, by the link it breaks. A set-up
 crash that no failing check owns stays ``error`` (the tool could not find out).
 
-Pure: results in, results out. It knows nothing of particular checks.
+Pure: results in, results out. It works on findings (``CheckResult.findings``: sites and the
+``crash`` mark as data), never on message text, and knows nothing of particular checks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .finding import Finding, crash_site
 from .model import CheckResult, Evidence, Status
 
 __all__ = ["RULES", "blocked_at", "mark_blocked"]
@@ -42,29 +44,30 @@ def blocked_at(result: CheckResult) -> str | None:
     return None
 
 
+def _sites(result: CheckResult) -> list[Finding]:
+    """A result's findings that locate a line (``location`` findings with a line)."""
+    return [f for f in result.findings if f.kind == "location" and f.line]
+
+
 def _owners(results: Sequence[CheckResult]) -> dict[str, CheckResult]:
-    """Located findings of failing checks, by site (the first owner wins). A crash's site
-    (``raised here``) is not a finding: a check whose only located evidence is a crash
-    owns nothing, and a symptom-only check such as event-flow locates nothing."""
+    """Findings of failing checks, by site (the first owner wins). A crash's site (a finding
+    marked ``crash``: where the target raised) is not a finding about the check's link: a
+    check whose only located evidence is a crash owns nothing, and a symptom-only check
+    locates nothing."""
     owners: dict[str, CheckResult] = {}
     for result in results:
-        if result.status is not Status.FAIL:
-            continue
-        for ev in result.evidence:
-            if ev.kind == "location" and ev.file and ev.line and not _is_crash(ev):
-                owners.setdefault(f"{ev.file}:{ev.line}", result)
+        if result.status is Status.FAIL:
+            for finding in _sites(result):
+                if not finding.crash:
+                    owners.setdefault(finding.location, result)
     return owners
 
 
-def _is_crash(ev: Evidence) -> bool:
-    return ev.message.startswith("raised here")
-
-
 def _crash_site(result: CheckResult) -> str | None:
-    """The site of a failure that is only a crash: every located item is ``raised here``."""
-    located = [ev for ev in result.evidence if ev.kind == "location" and ev.file and ev.line]
-    if result.status is Status.FAIL and located and all(_is_crash(ev) for ev in located):
-        return f"{located[0].file}:{located[0].line}"
+    """The site of a failure that is only a crash: every located finding is a crash."""
+    sites = _sites(result) if result.status is Status.FAIL else []
+    if sites and all(f.crash for f in sites):
+        return sites[0].location
     return None
 
 
@@ -97,7 +100,7 @@ def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
 
 def _unlocate(ev: Evidence) -> Evidence:
     """A blocked check's crash site is the owner's finding, not this check's: observed."""
-    if ev.kind == "location" and _is_crash(ev):
+    if ev.kind == "location" and crash_site(ev):
         return Evidence("observed", f"{ev.message} at {ev.location}", data=ev.data)
     return ev
 

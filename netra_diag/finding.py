@@ -18,11 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["CRASH_PREFIX", "Finding", "finding_id", "with_finding_ids"]
+__all__ = ["CRASH", "Finding", "crash_site", "finding_id", "findings_of", "with_finding_ids"]
 
-#: How a check words the site where the target crashed (``raised here ...``): the site of
-#: a crash, seen by a set-up step, not a finding about the check's own property.
-CRASH_PREFIX = "raised here"
+#: The ``data`` key that marks a located item as the site where the target raised
+#: (``context.target_traceback``; ``data["exception"]`` names the exception type): a crash
+#: seen by a step, not a finding about the check's own property.
+CRASH = "crash"
+
+
+def crash_site(ev: Any) -> bool:
+    """True when the evidence item ``ev`` marks where the target raised (see ``CRASH``)."""
+    return isinstance(ev.data, dict) and ev.data.get(CRASH) is True
 
 
 @dataclass(frozen=True)
@@ -85,5 +91,5 @@ def findings_of(check_id: str, failing: bool, evidence: tuple[Any, ...],
     if not failing:
         return ()
     return tuple(Finding(ev.id or finding_id(check_id, ev), check_id, ev.message, ev.file,
-                         ev.line, hint, ev.kind, ev.message.startswith(CRASH_PREFIX))
+                         ev.line, hint, ev.kind, crash_site(ev))
                  for ev in with_finding_ids(check_id, failing, evidence) if ev.file)

@@ -22,9 +22,10 @@ from typing import Any
 
 from netra_diag.analysis import chain_order, why_label
 from netra_diag.errors import OutputError
-from netra_diag.model import CheckResult, Evidence, RunReport, Status
+from netra_diag.finding import Finding
+from netra_diag.model import CheckResult, RunReport, Status
 
-from . import located_evidence, located_text, repository_path, result_text, strip_controls
+from . import located_text, primary_findings, repository_path, result_text, strip_controls
 
 __all__ = [
     "MAX_PER_KIND",
@@ -73,7 +74,7 @@ class Annotation:
         return f"{head}::{escape_data(self.message)}"
 
 
-def _path(ev: Evidence | None, target: dict[str, Any]) -> str | None:
+def _path(ev: Finding | None, target: dict[str, Any]) -> str | None:
     """The annotation's ``file=``: relative to the repository root (GitHub resolves it
     against the checkout), or the evidence's own path when it lies outside the repository."""
     if ev is None or not ev.file:
@@ -85,13 +86,13 @@ def _for_result(result: CheckResult, target: dict[str, Any]) -> list[Annotation]
     label = why_label(result.why, result.title)
     fix = f"\nfix: {result.fix}" if result.fix else ""
     if result.status is Status.FAIL:
-        located = located_evidence(result)
+        located = primary_findings(result)
         if not located:
             return [Annotation("error", f"{label} failed", result.summary + fix)]
         return [Annotation("error", f"{label} failed", f"{located_text(ev)}\n{result.summary}{fix}",
                            _path(ev, target), ev.line) for ev in located]
     if result.status is Status.ERROR:
-        ev = next(iter(located_evidence(result)), None)
+        ev = next(iter(primary_findings(result)), None)
         message = f"not evaluated (the check could not decide): {result.summary}{fix}"
         return [Annotation("warning", f"{label} not evaluated", message,
                            _path(ev, target), ev.line if ev else None)]
