@@ -36,6 +36,8 @@ ENTRY_POINT_GROUP = "netra_diag.checks"
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _WHYS: tuple[object, ...] = (1, 2, 3, 4, 5, "e2e")
 _SPEC_ATTR = "__netra_check__"
+_SYMPTOM_CASES = frozenset({"pass", "fail", "error", "skip", "pass+others", "fail+others",
+                            "error+others", "skip+others"})
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,12 @@ def check(
         raise ConfigError(f"check id {id!r} must be kebab-case: lowercase letters, digits, '-'")
     if why not in _WHYS:
         raise ConfigError(f"check {id!r}: why must be one of 1, 2, 3, 4, 5 or 'e2e', not {why!r}")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise ConfigError(f"check {id!r}: order must be an int, not {order!r}")
+    unknown = sorted(set(symptom or {}) - _SYMPTOM_CASES)
+    if unknown:
+        raise ConfigError(f"check {id!r}: unknown symptom case(s) {unknown}: use "
+                          f"{', '.join(sorted(_SYMPTOM_CASES))}")
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = CheckSpec(
