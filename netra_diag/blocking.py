@@ -14,9 +14,9 @@ Pure: results in, results out. It works on findings (``CheckResult.findings``: s
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from .finding import Finding, crash_site
 from .model import CheckResult, Evidence, Status
@@ -71,14 +71,14 @@ def _crash_site(result: CheckResult) -> str | None:
     return None
 
 
-_DEPENDS_RE = re.compile(r"^depends on (\S+) \((\w+)\)")
-
-
-def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
+def mark_blocked(results: Sequence[CheckResult],
+                 checks: Mapping[str, Mapping[str, Any]] | None = None) -> list[CheckResult]:
     """``results`` with each check stopped by another check's defect turned into ``skip``
     ("blocked by <owner>"): a set-up error whose crash site another failing check locates,
     or a failure that is only a crash at such a site (the same defect, seen from a link
-    that does not own it). Dependents' "depends on X (status)" follows the new status."""
+    that does not own it). A dependant skipped because "X (status)" did not pass follows
+    X's new status: its declared ``depends_on`` (``checks``, a run report's metadata; every
+    changed check when none is given) names X, the old status is known; nothing is parsed."""
     owners = _owners(results)
     out: list[CheckResult] = []
     for result in results:
@@ -94,8 +94,9 @@ def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
         out.append(replace(result, status=Status.SKIP,
                            summary=f"blocked by {owner.id}: the defect at {site} stops this "
                            "check's set-up", evidence=(note, *kept), fix=None))
-    status = {r.id: r.status for r in out}
-    return [_follow_dependency(r, status) for r in out]
+    changed = {new.id: (old.status, new.status) for old, new in zip(results, out, strict=True)
+               if old.status is not new.status}
+    return [_follow_dependencies(r, changed, checks) for r in out]
 
 
 def _unlocate(ev: Evidence) -> Evidence:
@@ -105,13 +106,16 @@ def _unlocate(ev: Evidence) -> Evidence:
     return ev
 
 
-def _follow_dependency(result: CheckResult, status: dict[str, Status]) -> CheckResult:
-    match = _DEPENDS_RE.match(result.summary) if result.status is Status.SKIP else None
-    if match is None or match.group(1) not in status:
+def _follow_dependencies(result: CheckResult, changed: dict[str, tuple[Status, Status]],
+                         checks: Mapping[str, Mapping[str, Any]] | None) -> CheckResult:
+    """A skipped dependant's "X (fail)" said again with X's new status ("X (blocked)")."""
+    if result.status is not Status.SKIP or not changed:
         return result
-    now = status[match.group(1)].value
-    if now == match.group(2):
-        return result
-    said = "blocked" if now == "skip" else now
-    return replace(result, summary=result.summary.replace(f"({match.group(2)})",
-                                                          f"({said})", 1))
+    declared = (checks.get(result.id) or {}).get("depends_on") if checks is not None else None
+    summary = result.summary
+    for dep in (declared or ()) if checks is not None else changed:
+        if dep in changed:
+            old, now = changed[dep]
+            said = "blocked" if now is Status.SKIP else now.value
+            summary = summary.replace(f"{dep} ({old.value})", f"{dep} ({said})", 1)
+    return result if summary == result.summary else replace(result, summary=summary)

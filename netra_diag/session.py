@@ -78,7 +78,7 @@ def assemble_report(
     from .blocking import mark_blocked
 
     checks = {s.id: s.meta() for s in specs}
-    ordered = chain_order(mark_blocked(results), checks)
+    ordered = chain_order(mark_blocked(results, checks), checks)
     return RunReport(
         tool_version=__version__,
         target=target,

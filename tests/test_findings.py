@@ -62,3 +62,20 @@ def test_the_json_carries_the_findings_as_values() -> None:
         "message": "imports the singleton", "file": "app/deps.py", "line": 16,
         "hint": "fix it"}]
     assert CheckResult.from_dict(result.to_dict()).findings == result.findings
+
+
+def test_a_dependant_follows_its_declared_dependency_once_it_is_blocked() -> None:
+    finding = Evidence("location", "calls Catalog() without 'pulses'", *SITE)
+    crash = Evidence("location", "raised", *SITE, data={"crash": True})
+    results = [_result("registry-wiring", 3, Status.FAIL, finding),
+               _result("event-flow", "e2e", Status.FAIL, crash),
+               dataclasses.replace(_result("user-isolation", "e2e", Status.SKIP),
+                                   summary="depends on event-flow (fail), which did not pass")]
+    declared = {"user-isolation": {"depends_on": ["event-flow"]}}
+    out = {r.id: r for r in mark_blocked(results, declared)}
+    assert out["event-flow"].status is Status.SKIP
+    assert out["user-isolation"].summary == ("depends on event-flow (blocked), which did not "
+                                             "pass")
+    # a check that does not declare the dependency is left as it is
+    alone = {r.id: r for r in mark_blocked(results, {"user-isolation": {"depends_on": []}})}
+    assert alone["user-isolation"].summary == results[2].summary
