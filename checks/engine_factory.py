@@ -90,11 +90,11 @@ def engine_factory(ctx: CheckContext) -> Verdict:
                                failures, evidence, problems)
         if verdict is not None:
             return verdict
-        if engines:
-            evidence[:] = [_unlocated(e) if any(e is u for u in unawaited) else e
-                           for e in evidence]
+        if engines:  # the un-awaited call behind what it built is named, not located
+            evidence = [_unlocated(e) if any(e is u for u in unawaited) else e
+                        for e in evidence]
         # what the factory built leads; the un-awaited call behind it is WHY #2's finding
-        failures[:] = [f for f in failures if f not in static_failures] + \
+        failures = [f for f in failures if f not in static_failures] + \
             [f for f in static_failures if f in failures]
     if failures:
         return failed(first_failures(failures, limit=1), *evidence, *problems)
