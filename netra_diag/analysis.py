@@ -35,6 +35,7 @@ from .diagnosis import (
 )
 from .model import CheckResult, Status, Why
 from .phrasing import fields_of, guard_holds, render
+from .registry import UNORDERED
 
 __all__ = [
     "chain_order",
@@ -46,8 +47,6 @@ __all__ = [
 
 _E2E_RANK = 6
 _OTHER_RANK = 7
-#: Where a check without a declared ``order`` sorts within its level: after the others.
-_UNORDERED = 1_000_000
 Meta = Mapping[str, Mapping[str, Any]]
 T = TypeVar("T")
 
@@ -60,7 +59,7 @@ def chain_rank(why: Why) -> int:
 
 
 def _as_order(order: Any) -> int:
-    return order if isinstance(order, int) and not isinstance(order, bool) else _UNORDERED
+    return order if isinstance(order, int) and not isinstance(order, bool) else UNORDERED
 
 
 def _declared_order(item: Any, checks: Meta) -> int:

@@ -29,7 +29,8 @@ from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
 
-__all__ = ["BUILTIN_PACKAGE", "CheckSpec", "LoadFailure", "Origin", "Registry", "check"]
+__all__ = ["BUILTIN_PACKAGE", "UNORDERED", "CheckSpec", "LoadFailure", "Origin", "Registry",
+           "check"]
 
 BUILTIN_PACKAGE = "netra_diag_checks"
 ENTRY_POINT_GROUP = "netra_diag.checks"
