@@ -30,6 +30,7 @@ __all__ = [
     "open_endpoint",
     "percentile",
     "redact_verdict",
+    "server_url",
     "wire_budget",
 ]
 
@@ -94,8 +95,6 @@ async def open_endpoint(ctx: CheckContext, users: int, label: str) -> AsyncItera
         raise SetupError("the profile names no 'server' role, so no WebSocket run can be made",
                          fix="add 'roles: {server: module:start_server}' to the profile, or "
                          "probe a running endpoint with netra-diag probe URL")
-    from .event_flow import server_url
-
     members = tuple((f"netra-diag-{label}-{i + 1}", secrets.token_urlsafe(18))
                     for i in range(max(1, users)))
     table = dict(members)
@@ -108,6 +107,20 @@ async def open_endpoint(ctx: CheckContext, users: int, label: str) -> AsyncItera
         close = getattr(server, "close", None) or getattr(server, "aclose", None)
         if close is not None:
             await call_target(ctx, "closing the server", close)
+
+
+def server_url(ctx: CheckContext, server: Any) -> str:
+    """The URL of a started ``server`` role: its ``url``, else its ``port`` and the profile's
+    ``server.path``; ``SetupError`` when it has neither."""
+    url = getattr(server, "url", None)
+    if isinstance(url, str):
+        return url
+    port = getattr(server, "port", None)
+    if not isinstance(port, int):
+        raise SetupError("the server role returned an object with neither 'url' nor 'port'",
+                         fix="make the server role return an object with .url or .port")
+    path = str(ctx.profile.server.get("path", "/ws"))
+    return f"ws://127.0.0.1:{port}{path}"
 
 
 def redact_verdict(verdict: Verdict, secrets_: list[str]) -> Verdict:

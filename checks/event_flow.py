@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
+from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed
 from netra_diag.support.capture import Capture, is_loopback, public_url
 from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
 
 from ._calling import build_role, call_target, run_async
-from ._endpoint import is_live, live_members, redact_verdict, wire_budget
+from ._endpoint import is_live, live_members, redact_verdict, server_url, wire_budget
 from ._inprocess import SERVER_START_ERRORS, ServerDidNotStart, run_in_process
 from ._source import skip_static
 
@@ -88,18 +88,6 @@ async def _run_over_server(ctx: CheckContext) -> tuple[Capture, str]:
         if close is not None:
             await call_target(ctx, "closing the server", close)
     return capture, url
-
-
-def server_url(ctx: CheckContext, server: Any) -> str:
-    url = getattr(server, "url", None)
-    if isinstance(url, str):
-        return url
-    port = getattr(server, "port", None)
-    if not isinstance(port, int):
-        raise SetupError("the server role returned an object with neither 'url' nor 'port'",
-                         fix="make the server role return an object with .url or .port")
-    path = str(ctx.profile.server.get("path", "/ws"))
-    return f"ws://127.0.0.1:{port}{path}"
 
 
 def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: str,

@@ -40,7 +40,6 @@ from .cli_options import (
     TimeoutOpt,
     VerboseOpt,
     finite_number,
-    suggest,
     verbosity,
 )
 from .errors import ConfigError, NetraDiagError, OutputError
@@ -89,27 +88,6 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
         raise fail_usage(f"{option} must be one of {', '.join(allowed)} (got {value!r})")
     return value
-
-
-def build_registry(checks_dirs: list[Path], profile_dirs: tuple[Path, ...] = (),
-                   import_timeout_s: float = 30.0) -> Any:
-    """Load built-in, entry-point and folder checks into a fresh registry."""
-    from .discover import load_external
-    from .manifest import load_builtin_cached
-    from .registry import Registry
-
-    registry = Registry(import_timeout_s=import_timeout_s)
-    load_builtin_cached(registry)  # metadata from the manifest: no check module imported
-    load_external(registry, [*checks_dirs, *profile_dirs])  # in a child interpreter
-    return registry
-
-
-def select_specs(registry: Any, only: list[str], skip: list[str]) -> list[Any]:
-    """The checks ``--only``/``--skip`` select: ids, tags and comma lists (cli_options)."""
-    from .cli_options import select
-
-    return select(registry.specs, only, skip)
-
 
 
 @app.command()
@@ -198,6 +176,8 @@ def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None)
     _choice(format, LIST_FORMATS, "--format")
 
     def body() -> ExitCode:
+        from .checkset import build_registry
+
         registry = build_registry(checks_dir or [])
         from .analysis import chain_order
 
@@ -235,9 +215,13 @@ def explain(
     """Explain what a check verifies, why it matters, typical causes and how to fix."""
 
     def body() -> ExitCode:
+        from .checkset import build_registry
+
         registry = build_registry(checks_dir or [])
         if check_id not in registry:
             known = [s.id for s in registry.specs]
+            from .selection import suggest
+
             raise ConfigError(f"unknown check id {check_id!r}{suggest(check_id, known)}")
         spec = registry.get(check_id)
         from .analysis import why_label

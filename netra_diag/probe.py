@@ -223,11 +223,11 @@ def _check_selection(request: ProbeRequest, tags: tuple[str, ...] = (WIRE_TAG,))
     id is reported by the run itself)."""
     if not request.only:
         return
-    from .cli import build_registry
+    from .checkset import build_registry
 
     registry = build_registry(list(request.checks_dirs))
     wire = [s.id for s in registry.specs if set(tags) & set(s.tags)]
-    from .cli_options import split_list
+    from .selection import split_list
 
     other = [c for c in split_list(request.only) if c in registry and c not in wire]
     if other:

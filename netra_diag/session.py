@@ -143,7 +143,7 @@ def _validate(request: RunRequest) -> tuple[list[tuple[str, Path]], RunReport | 
 def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
                  baseline: RunReport | None, server: Any = None) -> ExitCode:
     from . import interrupts
-    from .cli import build_registry, select_specs
+    from .checkset import build_registry
     from .runner import ignore_further_interrupts
     from .target import open_target
 
@@ -164,9 +164,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
             registry = build_registry(list(request.checks_dirs), target.profile.checks_dirs,
                                       import_timeout_s=request.timeout)
             mark("parent", "registry loaded")
-            specs = select_specs(registry, list(request.only), list(request.skip))
-            if request.tags:
-                specs = [s for s in specs if set(s.tags) & set(request.tags)]
+            specs = registry.select(request.only, request.skip, request.tags)
             known["specs"] = specs
             from .runner import Runner, load_failure_result
 
@@ -223,10 +221,7 @@ def _not_started(request: RunRequest, known: dict[str, Any], started_at: str,
 
             registry = Registry()
             registry.load_builtin()
-            specs = [s for s in registry.specs
-                     if (not request.only or s.id in request.only)
-                     and s.id not in request.skip
-                     and (not request.tags or set(s.tags) & set(request.tags))]
+            specs = registry.select(request.only, request.skip, request.tags)
         except Exception:  # noqa: BLE001 - the report is written without a check list
             specs = []
     target = known.get("target") or _unopened_target(request)
