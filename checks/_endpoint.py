@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, SetupError, Verdict
+from netra_diag import CheckContext, SetupError
+from netra_diag.redaction import redact_verdict
 
 from ._calling import build_role, call_target
 
@@ -121,29 +122,6 @@ def server_url(ctx: CheckContext, server: Any) -> str:
                          fix="make the server role return an object with .url or .port")
     path = str(ctx.profile.server.get("path", "/ws"))
     return f"ws://127.0.0.1:{port}{path}"
-
-
-def redact_verdict(verdict: Verdict, secrets_: list[str]) -> Verdict:
-    """``verdict`` with every token replaced by ``***`` (a server may echo what it got)."""
-    usable = [s for s in secrets_ if s]
-    if not usable:
-        return verdict
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in sorted(usable, key=len, reverse=True):
-                value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {clean(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
-    evidence = tuple(Evidence(e.kind, clean(e.message), e.file, e.line, clean(e.data))
-                     for e in verdict.evidence)
-    return Verdict(verdict.status, clean(verdict.summary), evidence,
-                   clean(verdict.fix) if verdict.fix else None)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

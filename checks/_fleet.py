@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netra_diag import CheckContext, SetupError, Verdict, skipped
-from netra_diag.support.capture import public_url
+from netra_diag.redaction import public_url, redact
 from netra_diag.support.fleet_client import Socket
 from netra_diag.support.judge import CONTROL_TYPES
 
@@ -132,8 +132,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str
         message = f"the fleet could not start: {exc}" + (
             f" ({lines[-1].strip()[:300]})" if lines and lines[-1].strip() not in str(exc)
             else "")
-        for secret in [url, *hidden]:
-            message = message.replace(secret, "***")
+        message = redact(message, [url, *hidden], min_len=1)
         raise SetupError(message, fix="check that the backplane URL answers and that the "
                          "server role accepts backplane=, instance_id= and channel_prefix= "
                          "(see README: Fleet)") from None

@@ -6,7 +6,8 @@ import secrets
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed
-from netra_diag.support.capture import Capture, is_loopback, public_url
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture, is_loopback
 from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.capture import Capture, is_loopback, public_url
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture, is_loopback
 from netra_diag.support.judge import CONTROL_TYPES
 from netra_diag.support.wire_group import drive_runs
 

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.capture import Capture, public_url
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture
 from netra_diag.support.wire_group import drive_runs
 
 from ._calling import run_async

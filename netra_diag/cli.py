@@ -116,6 +116,7 @@ def run(
     _choice(format, RUN_FORMATS, "--format")
     level = _guard_value(verbosity, quiet, verbose, color)
     from .fleet import BACKPLANE_ENV, backplane_run_options, private_env
+    from .redaction import redact
     from .session import RunRequest, execute_run
 
     try:
@@ -135,21 +136,13 @@ def run(
         only=only or [], skip=skip or [], inject=tuple(inject or ()), scenario=scenario,
         jobs=jobs, timeout=timeout, checks_dirs=checks_dir or [], static=static,
         baseline=baseline, verbosity=level, color=color,
-        command=tuple(_scrub_all(("netra-diag", *sys.argv[1:]), fleet_secrets)),
+        command=tuple(redact(arg, fleet_secrets, min_len=1)
+                      for arg in ("netra-diag", *sys.argv[1:])),
         options=fleet_options, secrets=tuple(fleet_secrets),
     )
     with private_env(BACKPLANE_ENV, private), _no_cache(no_cache):
         code = _guard(execute_run, request, defer=True)
     raise typer.Exit(int(code))
-
-
-def _scrub_all(args: tuple[str, ...], secrets: list[str]) -> list[str]:
-    out = []
-    for arg in args:
-        for secret in secrets:
-            arg = arg.replace(secret, "***")
-        out.append(arg)
-    return out
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from ._version import __version__
 from .errors import ConfigError, OutputError
 from .exitcodes import ExitCode, exit_code_for
 from .model import CheckResult, RunReport
+from .redaction import redact_report
 from .timings import mark
 
 __all__ = ["RunRequest", "assemble_report", "execute_run", "redact_report", "render_saved"]
@@ -338,40 +339,6 @@ def _wrote(fmt: str, path: Path, verbosity: int) -> None:
     """One line on stderr per file written (pytest's ``--junitxml`` does the same)."""
     if verbosity >= 0:
         print(f"netra-diag: wrote {fmt} report to {path}", file=sys.stderr)
-
-
-#: Fields of the JSON run that hold identifiers or enum values, never rendered free text:
-#: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
-_IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
-                                "schema", "duration_s", "counts", "verdict", "symptom_checks",
-                                "undecided", "interrupted", "builtin", "probe"})
-
-
-def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
-    """A copy of ``report`` with every secret replaced in the text it holds (summaries,
-    evidence, fixes, the target, the command line, data keys and values), before any
-    reporter escapes or wraps the text. Identifiers and enum values are never touched:
-    check ids and status names inside text are kept whole."""
-    from .model import Status
-    from .reporters.atomic import redact
-
-    keep = {r.id for r in report.results} | set(report.checks) | {s.value for s in Status}
-    for meta in report.checks.values():
-        keep.update(str(d) for d in meta.get("depends_on", ()) or ())
-
-    def clean(value: Any, field: str = "", data: bool = False) -> Any:
-        if field in _IDENTIFIER_FIELDS and not data:  # evidence data is all free text
-            return value
-        if isinstance(value, str):
-            return redact(value, secrets, keep)
-        if isinstance(value, dict):
-            return {(k if k in keep else clean(k)): clean(v, k, data or k == "data")
-                    for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v, "", data) for v in value]
-        return value
-
-    return RunReport.from_dict(clean(report.to_dict()))
 
 
 def _render(report: RunReport, fmt: str, baseline: RunReport | None,
