@@ -14,7 +14,7 @@ Keeping the token secret (rules this module owns):
   ``NETRA_DIAG_PROBE_TOKEN`` for the duration of the run and removed after), so it is never
   written to a job file, the options or the run JSON;
 * every output (the terminal, every ``--format``/``--report`` file, the recorded command
-  line) is rendered from a report with the tokens redacted (``session.write_outputs``), and
+  line) is rendered from a report with the tokens redacted (``outputs.write_outputs``), and
   the checks redact what a server might echo back;
 * error messages name options and variables, never values.
 """
