@@ -68,7 +68,7 @@ _counter = itertools.count(1)
 
 def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
     """Run an async check body on a fresh loop, bounded by the check's timeout."""
-    budget = max(1.0, ctx.timeout_s - 1.0)
+    budget = ctx.budgets.async_s
 
     async def bounded() -> T:
         return await asyncio.wait_for(body(), budget)

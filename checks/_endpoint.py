@@ -1,9 +1,9 @@
 """End to end: the endpoint a wire check talks to, its budget, and what may leak from it.
 
 Under ``run`` the check starts the target's ``server`` role on 127.0.0.1 with generated
-users; under ``probe`` the runner's options carry ``url`` and ``token_envs`` (label -> the
+users; under ``probe`` ``ctx.endpoint`` carries the URL and ``token_envs`` (label -> the
 name of an environment variable holding that user's token). Tokens travel only through the
-environment of the check's interpreter: never in the job file, the options or a result
+environment of the check's interpreter: never in the job file or a result
 (``redact_verdict`` replaces any a server echoed). Also the nearest-rank ``percentile`` the
 latency measurements use. This module knows nothing of what a check judges on the wire.
 """
@@ -51,26 +51,23 @@ class Endpoint:
 
 
 def is_live(ctx: CheckContext) -> bool:
-    """True under ``probe``: the checks talk to ``ctx.options["url"]``."""
-    return isinstance(ctx.options.get("url"), str)
+    """True under ``probe``: the checks talk to ``ctx.endpoint``."""
+    return ctx.endpoint is not None
 
 
 def live_token_count(ctx: CheckContext) -> int:
-    return len(ctx.options.get("token_envs") or {})
+    return len(ctx.endpoint.token_envs) if ctx.endpoint else 0
 
 
 def wire_budget(ctx: CheckContext) -> float:
     """Seconds a wire check may spend on the network, inside the runner's ``--timeout``
     (interpreter start-up and the verdict need the rest)."""
-    budget = max(0.5, ctx.timeout_s - 1.5)
-    if not is_live(ctx):  # the reference's own runs: bounded by the profile's run budget
-        budget = min(budget, max(1.0, ctx.profile.budgets.get("run_timeout_s", 10.0)))
-    return budget
+    return ctx.budgets.wire_s
 
 
 def live_members(ctx: CheckContext) -> tuple[tuple[str, str], ...]:
     """The probe's users and their tokens, read from the environment variables it names."""
-    envs: dict[str, str] = dict(ctx.options.get("token_envs") or {})
+    envs: dict[str, str] = dict(ctx.endpoint.token_envs) if ctx.endpoint else {}
     if not envs:
         raise SetupError("no token was given for the live endpoint",
                          fix="pass --token-env VAR (or --token) to netra-diag probe")
@@ -89,8 +86,8 @@ def live_members(ctx: CheckContext) -> tuple[tuple[str, str], ...]:
 async def open_endpoint(ctx: CheckContext, users: int, label: str) -> AsyncIterator[Endpoint]:
     """The live endpoint of a probe, or the target's ``server`` role started for ``users``
     generated users (closed on exit). ``SetupError`` when neither is available."""
-    if is_live(ctx):
-        yield Endpoint(ctx.options["url"], live_members(ctx), True, wire_budget(ctx))
+    if ctx.endpoint is not None:
+        yield Endpoint(ctx.endpoint.url, live_members(ctx), True, wire_budget(ctx))
         return
     if not ctx.has_role("server"):
         raise SetupError("the profile names no 'server' role, so no WebSocket run can be made",

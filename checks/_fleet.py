@@ -2,7 +2,7 @@
 
 A fleet check talks to **several instances** of one backend that share a backplane:
 
-* under ``probe URL1 URL2 ...`` (or a profile's ``fleet:`` list) the runner's options carry
+* under ``probe URL1 URL2 ...`` (or a profile's ``fleet:`` list) ``ctx.endpoint`` carries
   ``fleet`` (the URLs) and ``token_envs`` (as for every probe);
 * under ``run`` with a backplane configured (``run --backplane URL``, which hands the URL to
   the check interpreters in the environment variable named by ``options["backplane_env"]``,
@@ -31,7 +31,7 @@ from netra_diag.redaction import public_url, redact
 from netra_diag.support.fleet_client import Socket
 from netra_diag.support.judge import CONTROL_TYPES
 
-from ._endpoint import is_live, live_members, wire_budget
+from ._endpoint import live_members, wire_budget
 
 __all__ = ["SETTLE_S", "FleetEndpoint", "Socket", "backplane_url", "fleet_skip", "open_fleet",
            "quiet_period", "run_events"]
@@ -69,8 +69,8 @@ def fleet_skip(ctx: CheckContext, needs_control: bool = False) -> Verdict | None
     if ctx.static:
         return skipped("--static: a fleet can only be observed while it runs; run without "
                        "--static (with --backplane) to judge it")
-    if is_live(ctx):
-        urls = ctx.options.get("fleet") or []
+    if ctx.endpoint is not None:
+        urls = list(ctx.endpoint.fleet)
         if len(urls) < 2:
             return skipped("probe of one endpoint: a fleet check needs two instances or more "
                            "(`netra-diag probe URL1 URL2 ...`, or a `fleet:` list in the "
@@ -111,9 +111,9 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str
     """The live fleet of a probe, or ``instances`` instances of the ``server`` role started
     on the backplane for ``users`` generated users (stopped on exit)."""
     budget = wire_budget(ctx)
-    if is_live(ctx):
+    if ctx.endpoint is not None:
         members = live_members(ctx)
-        yield FleetEndpoint(list(ctx.options["fleet"]), members, True, budget,
+        yield FleetEndpoint(list(ctx.endpoint.fleet), members, True, budget,
                             secrets=[t for _, t in members])
         return
     from netra_diag.fleet import FleetError, start_fleet
@@ -126,7 +126,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str
     hidden = [t for _, t in members] + ([password] if password else [])
     try:
         fleet = await start_fleet(ctx.root, ctx.role("server"), instances, dict(members), url,
-                                  timeout=min(15.0, max(5.0, ctx.timeout_s / 3)))
+                                  timeout=ctx.budgets.fleet_start_s)
     except FleetError as exc:
         lines = [line for line in str(exc.detail).strip().splitlines() if line.strip()]
         message = f"the fleet could not start: {exc}" + (

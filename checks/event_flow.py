@@ -58,7 +58,8 @@ def event_flow(ctx: CheckContext) -> Verdict:
 
 def _live_event_flow(ctx: CheckContext) -> Verdict:
     """``probe``: one run over the live endpoint, as the probe's first user."""
-    url = ctx.options["url"]
+    assert ctx.endpoint is not None  # called under probe only
+    url = ctx.endpoint.url
     shown = public_url(url)
     members = live_members(ctx)
     _, token = members[0]
@@ -82,8 +83,7 @@ async def _run_over_server(ctx: CheckContext) -> tuple[Capture, str]:
         raise ServerDidNotStart.from_error(exc) from exc
     try:
         url = server_url(ctx, server)
-        budget = min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2)
-        capture = await drive_run(url, token, timeout=max(1.0, budget))
+        capture = await drive_run(url, token, timeout=ctx.budgets.run_s)
     finally:
         close = getattr(server, "close", None) or getattr(server, "aclose", None)
         if close is not None:

@@ -73,8 +73,8 @@ def event_latency(ctx: CheckContext) -> Verdict:
         return skip_static("latency can only be measured while the pipeline runs")
     if (no_wire := skip_without_server(ctx, "event latency")) is not None:
         return no_wire
-    budget_ms = float(ctx.profile.budgets.get("event_latency_ms", 50.0))
-    runs = max(1, int(ctx.profile.budgets.get("latency_runs", 4)))
+    budget_ms = ctx.budgets.event_latency_ms
+    runs = ctx.budgets.latency_runs
     captures, url, secrets = run_async(ctx, lambda: _observe(ctx, runs))
     return redact_verdict(judge_latency(captures, url, budget_ms), secrets)
 

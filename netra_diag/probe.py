@@ -2,17 +2,18 @@
 
 A probe is an ordinary run (the same runner, statuses, reporters and exit codes as ``run``)
 whose target is a **live endpoint** instead of a source tree: a profile with no roles, an
-empty source root, and runner options ``{"url": URL, "token_envs": {label: VAR}}``. It runs
-the checks tagged ``wire`` (``event-flow``, ``user-isolation``, ``event-latency``, and any
-plugin that declares the tag); a wire check uses ``ctx.options["url"]`` when present instead
-of starting the target's ``server`` role.
+empty source root, and ``ctx.endpoint`` (``context.LiveEndpoint``: the URL, the fleet's
+URLs, ``token_envs`` {label: VAR}) in every check. It runs the checks tagged ``wire``
+(``event-flow``, ``user-isolation``, ``event-latency``, and any plugin that declares the
+tag); a wire check talks to ``ctx.endpoint`` when it is set instead of starting the
+target's ``server`` role.
 
 Keeping the token secret (rules this module owns):
 
-* the token reaches the check interpreters only through their **environment**: options name
-  the variable (``--token-env VAR`` is passed through as is; a ``--token`` value is put in
+* the token reaches the check interpreters only through their **environment**: the endpoint
+  names the variable (``--token-env VAR`` is passed through as is; a ``--token`` value is put in
   ``NETRA_DIAG_PROBE_TOKEN`` for the duration of the run and removed after), so it is never
-  written to a job file, the options or the run JSON;
+  written to a job file or the run JSON;
 * every output (the terminal, every ``--format``/``--report`` file, the recorded command
   line) is rendered from a report with the tokens redacted (``outputs.write_outputs``), and
   the checks redact what a server might echo back;
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .context import LiveEndpoint
 from .errors import ConfigError
 from .exitcodes import ExitCode
 from .profile import Profile
@@ -102,8 +104,7 @@ def probe(request: ProbeRequest) -> ExitCode:
                 only=request.only, skip=request.skip, jobs=request.jobs,
                 timeout=request.timeout, checks_dirs=request.checks_dirs,
                 command=tuple(redact(arg, secrets, min_len=1) for arg in request.command),
-                options={"url": url, "token_envs": token_envs,
-                         **({"fleet": fleet} if len(fleet) > 1 else {})},
+                endpoint=LiveEndpoint(url, token_envs, tuple(fleet) if len(fleet) > 1 else ()),
                 secrets=tuple(secrets), target=target, tags=tags,
                 verbosity=request.verbosity, color=request.color,
             )

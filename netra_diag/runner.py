@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkserver import CheckServer, ServerGone
+from .context import LiveEndpoint
 from .errors import ConfigError
 from .model import CheckResult, Evidence, Status
 from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
@@ -91,6 +92,7 @@ class Runner:
         timeout_s: float = 60.0,
         static: bool = False,
         options: dict[str, Any] | None = None,
+        endpoint: LiveEndpoint | None = None,
         on_start: Callable[[CheckSpec], None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
         isolation: str | None = None,
@@ -103,7 +105,8 @@ class Runner:
         adopts it in ``process`` and ``shared-import`` modes (and closes it at the end of
         ``run``), and kills it at once under ``interpreter``. ``private_copy``: the target
         root is the run's own copy (the embedded reference), whose bytecode the check server
-        may write before the checks import it."""
+        may write before the checks import it. ``endpoint``: the live endpoint of a probe,
+        handed to every check as ``ctx.endpoint``."""
         self.private_copy = private_copy
         isolation = isolation or profile.isolation
         if isolation not in ISOLATION_MODES:
@@ -116,6 +119,7 @@ class Runner:
         self.timeout_s = timeout_s
         self.static = static
         self.options = options or {}
+        self.endpoint = endpoint
         self.on_start = on_start or (lambda spec: None)
         self.on_result = on_result or (lambda result: None)
         self._procs: set[subprocess.Popen[bytes]] = set()
@@ -326,6 +330,7 @@ class Runner:
             "timeout_s": self.timeout_s,
             "static": self.static,
             "options": self.options,
+            "endpoint": self.endpoint.to_dict() if self.endpoint else None,
         }
 
     def _kill_all(self) -> None:

@@ -45,6 +45,8 @@ class RunRequest:
     baseline: Path | None = None
     command: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    #: The live endpoint a ``probe`` diagnoses (``ctx.endpoint`` in every check), or None.
+    endpoint: Any = None
     secrets: tuple[str, ...] = ()
     #: A prepared ``Target`` to diagnose instead of opening ``profile`` (``probe`` passes a
     #: live endpoint); the run closes it.
@@ -177,6 +179,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
             progress = _progress(request.format, request.output, specs)
             runner = Runner(target.profile, jobs=request.jobs, timeout_s=request.timeout,
                             static=request.static, options=request.options, server=server,
+                            endpoint=request.endpoint,
                             private_copy=target.builtin,
                             on_start=progress.on_start if progress else None,
                             on_result=progress.on_result if progress else None)
