@@ -201,6 +201,22 @@ def test_nothing_imports_the_cli():
     assert not importers, f"the CLI is the top layer; imported by {', '.join(importers)}"
 
 
+#: What a check may not import: the commands and the run machinery above it.
+ABOVE_THE_CHECKS = ("netra_diag.cli", "netra_diag.session", "netra_diag.outputs",
+                    "netra_diag.probe", "netra_diag.serve", "netra_diag.init",
+                    "netra_diag.runner", "netra_diag.checkset", "netra_diag.discover",
+                    "netra_diag.reporters", "netra_diag.analysis", "netra_diag.blocking")
+
+
+def test_the_checks_never_import_the_commands_or_the_run_machinery():
+    graph = _graph()
+    bad = sorted(f"{name} -> {dep}" for name, deps in graph.items()
+                 if name.startswith("netra_diag_checks") for dep in deps
+                 if any(dep == top or dep.startswith(top + ".") or dep.startswith(top + "_")
+                        for top in ABOVE_THE_CHECKS))
+    assert not bad, "checks importing above their layer:\n  " + "\n  ".join(bad)
+
+
 def test_no_module_above_400_lines():
     too_long = []
     for folder in PACKAGES.values():
