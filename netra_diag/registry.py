@@ -2,8 +2,10 @@
 
 Declaration is not registration (pluggy's lesson): ``@check(...)`` only attaches a frozen
 ``CheckSpec`` to the function. A ``Registry`` instance collects specs from modules, plugin
-files, plugin folders and the ``netra_diag.checks`` entry-point group, validating them and
-rejecting duplicate ids at load time. A module that raises while importing becomes a
+files and plugin folders (``checkset.build_registry`` adds the ``netra_diag.checks``
+entry-point group), validating them and rejecting duplicate ids at load time; once all are
+loaded, ``check_dependencies`` refuses a ``depends_on`` naming no loaded check, and
+``select`` picks a run's checks. A module that raises while importing becomes a
 ``LoadFailure`` (reported as an ``error`` result) and never stops the others loading.
 
 A check is a function ``(ctx: CheckContext) -> Verdict | None``. Returning ``None`` means

@@ -13,6 +13,7 @@ import of its parent ``__init__`` is not an edge. Read with ``ast`` only: nothin
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,9 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (read once per test session)."""
     modules = _modules()
     return {name: _imports(name, path, modules) for name, path in modules.items()}
 
