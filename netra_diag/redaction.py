@@ -140,11 +140,15 @@ def url_secrets(url: str) -> list[str]:
 
 
 def public_url(url: str) -> str:
-    """``url`` as shown: any user-info and credential query values replaced by ``***``."""
+    """``url`` as shown: any user-info and credential query values replaced by ``***``.
+    Text that does not parse as ``scheme://host`` (a mistyped URL) keeps nothing before its
+    last ``@`` in the part before the query: that may be a password."""
     parts = urlsplit(url.strip())
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rpartition("@")[2]
+    elif not netloc and "@" in parts.path:
+        parts = parts._replace(scheme="", path="***@" + parts.path.rpartition("@")[2])
     query = "&".join(
         f"{key}=***" if value and _CREDENTIAL_KEY.search(key) else
         (f"{key}={value}" if sep else key)

@@ -15,6 +15,14 @@ def test_public_url_hides_user_info_and_credential_query_values_and_keeps_the_re
     assert public_url("ws://h/ws?sig=abc&Session=x") == "ws://h/ws?sig=***&Session=***"
 
 
+def test_public_url_hides_what_could_be_a_password_in_a_mistyped_url():
+    for typo, shown in (("user:pw@host:6379", "***@host:6379"),
+                        ("redis//u:p@h/0?token=t", "***@h/0?token=***"),
+                        ("//u:p@h", "//***@h")):
+        assert public_url(typo) == shown
+        assert "p@" not in shown and "pw" not in shown
+
+
 def test_url_secrets_lists_what_public_url_hides_raw_and_decoded():
     url = "ws://al%40ce:p%3Ass@h/ws?token=a%2Fb&room=7"
     found = url_secrets(url)
