@@ -1,5 +1,5 @@
 """The typer app of ``netra-diag`` and the plumbing every command shares: usage errors
-(exit 4) and ``_guard``, which turns the tool's own errors into messages and exit codes."""
+(exit 4) and ``guard``, which turns the tool's own errors into messages and exit codes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._version import __version__
 from .errors import ConfigError, NetraDiagError, OutputError
 from .exitcodes import ExitCode
 
-__all__ = ["LIST_FORMATS", "app", "fail_usage"]
+__all__ = ["LIST_FORMATS", "app", "choice", "fail_usage", "guard", "guard_value"]
 
 app = typer.Typer(
     name="netra-diag",
@@ -47,13 +47,14 @@ def fail_usage(message: str) -> typer.Exit:
     return typer.Exit(int(ExitCode.USAGE_ERROR))
 
 
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    """``value`` when it is one of ``allowed``; else a usage error (exit 4) naming them."""
     if value not in allowed:
         raise fail_usage(f"{option} must be one of {', '.join(allowed)} (got {value!r})")
     return value
 
 
-def _guard_value(func: Any, *args: Any) -> Any:
+def guard_value(func: Any, *args: Any) -> Any:
     """``func(*args)``, a ``ConfigError`` becoming a usage error (exit 4)."""
     try:
         return func(*args)
@@ -61,7 +62,7 @@ def _guard_value(func: Any, *args: Any) -> Any:
         raise fail_usage(str(exc)) from None
 
 
-def _guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
+def guard(func: Any, *args: Any, defer: bool = False) -> ExitCode:
     """Run a command body, turning the tool's own errors into messages and exit codes.
 
     Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` in the body (one that arrived while the CLI

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_app import LIST_FORMATS, _choice, _guard, _guard_value, fail_usage
+from .cli_app import LIST_FORMATS, choice, fail_usage, guard, guard_value
 from .cli_options import (
     RUN_FORMATS,
     BaselineOpt,
@@ -38,7 +38,7 @@ from .limits import MAX_TIMEOUT_S
 
 def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None) -> None:
     """List the available checks."""
-    _choice(format, LIST_FORMATS, "--format")
+    choice(format, LIST_FORMATS, "--format")
 
     def body() -> ExitCode:
         from .checkset import build_registry
@@ -69,7 +69,7 @@ def list_checks(format: ListFormatOpt = "rich", checks_dir: ChecksDirOpt = None)
                   f"{failure.message}", file=sys.stderr)
         return ExitCode.OK
 
-    raise typer.Exit(int(_guard(body)))
+    raise typer.Exit(int(guard(body)))
 
 
 def explain(
@@ -101,12 +101,12 @@ def explain(
         print(f"\n{RULES}")
         return ExitCode.OK
 
-    raise typer.Exit(int(_guard(body)))
+    raise typer.Exit(int(guard(body)))
 
 
 def faults(format: ListFormatOpt = "rich") -> None:
     """List the named faults of the reference pipeline and the checks that must catch each."""
-    _choice(format, LIST_FORMATS, "--format")
+    choice(format, LIST_FORMATS, "--format")
     from . import faults as faults_mod
 
     rows = [{"name": f.name, "description": f.description, "detected_by": list(f.detected_by),
@@ -170,7 +170,7 @@ def init(
             print(f"netra-diag: wrote {result.hooks}: a hooks template, all commented out")
         return ExitCode.OK
 
-    raise typer.Exit(int(_guard(body)))
+    raise typer.Exit(int(guard(body)))
 
 
 def report_cmd(
@@ -183,11 +183,11 @@ def report_cmd(
     color: ColorOpt = "auto",
 ) -> None:
     """Render a saved JSON run in another format, without re-running anything."""
-    _choice(format, RUN_FORMATS, "--format")
-    level = _guard_value(verbosity, quiet, verbose, color)
+    choice(format, RUN_FORMATS, "--format")
+    level = guard_value(verbosity, quiet, verbose, color)
     from .outputs import render_saved
 
-    raise typer.Exit(int(_guard(render_saved, run_json, format, output, baseline, level,
+    raise typer.Exit(int(guard(render_saved, run_json, format, output, baseline, level,
                                 color)))
 
 
@@ -199,7 +199,7 @@ def schema(
     """Print the JSON Schema of the run JSON or of the profile (for editors and validators)."""
     from .schemas import SCHEMAS, schema_text
 
-    _choice(name, tuple(SCHEMAS), "the schema name")
+    choice(name, tuple(SCHEMAS), "the schema name")
     sys.stdout.write(schema_text(name))
 
 
@@ -242,7 +242,7 @@ def serve(
     request = ServeRequest(host=host, port=port, users=user or [], user_envs=user_env or [],
                            inject=tuple(inject or ()), scenario=scenario,
                            instances=instances, backplane=backplane)
-    raise typer.Exit(int(_guard(serve_endpoint, request)))
+    raise typer.Exit(int(guard(serve_endpoint, request)))
 
 
 def probe(
@@ -280,8 +280,8 @@ def probe(
     color: ColorOpt = "auto",
 ) -> None:
     """Run the end-to-end checks (tagged wire) against a live WebSocket endpoint (or fleet)."""
-    _choice(format, RUN_FORMATS, "--format")
-    level = _guard_value(verbosity, quiet, verbose, color)
+    choice(format, RUN_FORMATS, "--format")
+    level = guard_value(verbosity, quiet, verbose, color)
     from .probe import ProbeRequest
     from .probe import probe as probe_endpoint
 
@@ -294,4 +294,4 @@ def probe(
         checks_dirs=checks_dir or [], command=("netra-diag", *sys.argv[1:]),
         verbosity=level, color=color,
     )
-    raise typer.Exit(int(_guard(probe_endpoint, request, defer=True)))
+    raise typer.Exit(int(guard(probe_endpoint, request, defer=True)))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import typer
 
-from .cli_app import _choice, _guard, _guard_value, fail_usage
+from .cli_app import choice, fail_usage, guard, guard_value
 from .cli_options import (
     RUN_FORMATS,
     BackplaneEnvOpt,
@@ -58,8 +58,8 @@ def run(
     backplane_env: BackplaneEnvOpt = None,
 ) -> None:
     """Run the checks against a target and report pass / fail / error / skip with evidence."""
-    _choice(format, RUN_FORMATS, "--format")
-    level = _guard_value(verbosity, quiet, verbose, color)
+    choice(format, RUN_FORMATS, "--format")
+    level = guard_value(verbosity, quiet, verbose, color)
     from .fleet import BACKPLANE_ENV, backplane_run_options, private_env
     from .redaction import redact
     from .session import RunRequest, execute_run
@@ -86,7 +86,7 @@ def run(
         options=fleet_options, secrets=tuple(fleet_secrets),
     )
     with private_env(BACKPLANE_ENV, private), _no_cache(no_cache):
-        code = _guard(execute_run, request, defer=True)
+        code = guard(execute_run, request, defer=True)
     raise typer.Exit(int(code))
 
 
