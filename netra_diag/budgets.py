@@ -55,6 +55,12 @@ class Budgets:
         return max(1.0, min(self.run_timeout_s, self.timeout_s - 2))
 
     @property
+    def instance_run_s(self) -> float:
+        """One agent run inside a fleet instance, which outlives any one check: the
+        profile's run budget alone, at least one second."""
+        return max(1.0, self.run_timeout_s)
+
+    @property
     def wire_s(self) -> float:
         """A wire check's network time, inside the timeout (start-up and the verdict need
         the rest); the reference's own runs are also bounded by the run budget."""

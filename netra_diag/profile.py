@@ -41,6 +41,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     backplane:                        # the fleet checks under `run` (opt-in)
       url_env: REDIS_URL              # the variable holding the Redis URL (or url: ...)
       instances: 2                    # how many instances of the server role to start
+      subscribe: app.bus:listen       # your backplane role, run in-process (and publish:)
     fleet: [ws://10.0.0.5:8765/ws, ws://10.0.0.6:8765/ws]   # live instances, for `probe`
     hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
                                       # connect, disconnect, run_agent), relative to this file

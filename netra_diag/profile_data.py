@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .profile_backplane import BACKPLANE_ROLE_KEYS
+
 __all__ = [
     "CRITICAL_EVENTS",
     "DEFAULT_BUDGETS",
@@ -90,7 +92,7 @@ _TOP_KEYS = {
     "events", "budgets", "server", "checks_dirs", "hooks", "backplane", "fleet",
     "isolation",  # how checks are isolated (issue 13)
 }
-_BACKPLANE_KEYS = {"url", "url_env", "instances"}
+_BACKPLANE_KEYS = {"url", "url_env", "instances", *BACKPLANE_ROLE_KEYS}
 #: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
 ISOLATION_MODES = ("process", "shared-import", "interpreter")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .profile_backplane import validate_backplane_role
 from .profile_data import (
     _BACKPLANE_KEYS,
     _BUDGET_MAX,
@@ -128,6 +129,7 @@ class _Validator:
         count = conf.get("instances", 2)
         if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= 8:
             raise self.error("backplane.instances", "an integer from 2 to 8", count)
+        validate_backplane_role(conf, self.error, _IMPORT_RE, _IMPORT_FORM)
         return {**conf, "instances": count} if conf else {}
 
     def fleet(self, data: dict) -> list[str]:
