@@ -227,7 +227,7 @@ async def _trace(ctx: CheckContext) -> _Trace:
                  attach_recorder(ctx, user_context, "import-chain"))
     trace.during_run = True
     notes: list[Evidence] = []
-    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    budget = ctx.budgets.run_s
     with CallRecorder(watched) as recorder:
         try:
             await asyncio.wait_for(run_agent(ctx, user_context, notes, app), budget)

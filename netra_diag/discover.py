@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
+from .loader import entry_point_items
 from .manifest import spec_from_dict, spec_to_dict
 from .procs import PARENT_ENV, die_with_parent, end_process, kill_group, open_pidfd
 from .registry import LoadFailure, Origin, Registry
@@ -52,8 +53,6 @@ _GRACE_S = 2.0
 
 def list_plugins(folders: list[Path]) -> list[dict[str, str]]:
     """The plugin items to discover: each ``*.py`` of each folder, then the entry points."""
-    from importlib.metadata import entry_points
-
     items: list[dict[str, str]] = []
     seen: set[Path] = set()
     for folder in folders:
@@ -64,11 +63,7 @@ def list_plugins(folders: list[Path]) -> list[dict[str, str]]:
             if not path.name.startswith("_") and path not in seen:
                 seen.add(path)
                 items.append({"kind": "file", "ref": str(path), "label": str(path)})
-    for ep in entry_points(group="netra_diag.checks"):
-        module = ep.value.split(":", 1)[0].strip()
-        items.append({"kind": "module", "ref": module,
-                      "label": f"entry point {ep.name} ({ep.value})"})
-    return items
+    return items + entry_point_items()
 
 
 def load_external(registry: Registry, folders: list[Path]) -> None:

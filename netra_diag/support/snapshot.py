@@ -19,39 +19,11 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .snapshot_index import SNAPSHOT_ENV
 from .source import SourceProblem
-from .summaries import SUMMARY_VERSION, ModuleSummary, _scan, cache_enabled
+from .summaries import SUMMARY_VERSION, _scan, cache_enabled
 
-__all__ = ["SNAPSHOT_ENV", "profile_needles", "served", "shared_scan", "warm"]
-
-SNAPSHOT_ENV = "NETRA_DIAG_SCAN_SNAPSHOT"
-
-
-def served(root: Path, exclude: tuple[str, ...], wanted: tuple[str, ...]
-                   ) -> list[ModuleSummary | SourceProblem] | None:
-    """What the run's snapshot (``warm``) holds for ``wanted``; None when it cannot answer
-    (no snapshot, another root, a needle it was not built for)."""
-    folder = os.environ.get(SNAPSHOT_ENV)
-    if not folder:
-        return None
-    try:
-        with open(os.path.join(folder, "index.pickle"), "rb") as fh:
-            index = pickle.load(fh)
-        if index["version"] != SUMMARY_VERSION or index["root"] != str(root) or \
-                tuple(index["exclude"]) != exclude or not set(wanted) <= index["needles"]:
-            return None
-        hits = set().union(*(index["mentions"].get(n, ()) for n in wanted))
-        out: list[ModuleSummary | SourceProblem] = []
-        for position, relpath in enumerate(index["order"]):
-            if relpath in index["unreadable"]:
-                out.append(index["unreadable"][relpath])
-            elif relpath in hits:
-                with open(os.path.join(folder, f"{position}.pickle"), "rb") as fh:
-                    out.append(pickle.load(fh))
-        return out
-    except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, ImportError,
-            pickle.UnpicklingError):
-        return None
+__all__ = ["SNAPSHOT_ENV", "profile_needles", "shared_scan", "warm"]
 
 
 def warm(root: Path, needles: Iterable[str], exclude: Iterable[str], folder: Path) -> bool:
