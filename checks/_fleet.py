@@ -133,6 +133,15 @@ class FleetEndpoint:
     pids: list[int] = field(default_factory=list)
     #: how the instances were run, when it is not the wire of the target's own server
     note: str | None = None
+    #: the target's event field names to rename as frames arrive (profile ``events.fields``;
+    #: empty when the in-process host already sends canonical frames)
+    fields: dict[str, str | None] = field(default_factory=dict)
+    #: the event fields the target's events do not carry: neither required nor compared
+    absent: frozenset[str] = frozenset()
+
+    def socket(self, index: int, token: str, label: str, deadline: float) -> Socket:
+        """A client socket of ``token``'s user on instance ``index``."""
+        return Socket(self.urls[index], token, label, deadline, self.fields)
 
     def name(self, index: int) -> str:
         return f"instance {chr(ord('A') + index)} ({public_url(self.urls[index])})" \
@@ -151,7 +160,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
     if ctx.endpoint is not None:
         members = live_members(ctx)
         yield FleetEndpoint(list(ctx.endpoint.fleet), members, True, budget,
-                            secrets=[t for _, t in members])
+                            secrets=[t for _, t in members], **_event_fields(ctx, None))
         return
     from netra_diag.fleet import FleetError, start_fleet
 
@@ -198,9 +207,19 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
             "were not exercised)")
         yield FleetEndpoint(fleet.urls, members, False, budget, backplane=url,
                             prefix=fleet.prefix, secrets=hidden,
-                            pids=[p.pid for p in fleet.processes], note=note)
+                            pids=[p.pid for p in fleet.processes], note=note,
+                            **_event_fields(ctx, role))
     finally:
         await fleet.close()
+
+
+def _event_fields(ctx: CheckContext, role: Any) -> dict[str, Any]:
+    """How the fleet's frames name their fields: the target's wire speaks the profile's
+    ``events.fields`` (renamed as frames arrive), the in-process host already renamed them
+    (``role``); either way, a field mapped to null is absent: neither required nor compared."""
+    fields = ctx.profile.event_fields
+    return {"fields": {} if role else dict(fields),
+            "absent": frozenset(k for k, v in fields.items() if v is None)}
 
 
 async def _answers(url: str, hidden: list[str]) -> None:

@@ -81,8 +81,8 @@ async def observe_isolation(fleet: FleetEndpoint) -> Verdict:
     pairs: list[tuple[Socket, Socket, int, int]] = []  # watcher, runner, their instances
     for k, (label, token) in enumerate(fleet.members):
         run_on, watch_on = k % n, (k + 1) % n
-        pairs.append((Socket(fleet.urls[watch_on], token, label, deadline),
-                      Socket(fleet.urls[run_on], token, label, deadline), watch_on, run_on))
+        pairs.append((fleet.socket(watch_on, token, label, deadline),
+                      fleet.socket(run_on, token, label, deadline), watch_on, run_on))
     sockets = [s for w, r, _, _ in pairs for s in (w, r)]
     try:
         opened = await asyncio.gather(*(s.open() for s in sockets))

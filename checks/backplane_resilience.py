@@ -100,8 +100,8 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
     deadline = loop.time() + fleet.budget_s - 0.5
     label, token = fleet.members[0]
     thread = "netra-diag-resilience"
-    watcher = Socket(fleet.urls[0], token, label, deadline)
-    runner = Socket(fleet.urls[1], token, label, deadline)
+    watcher = fleet.socket(0, token, label, deadline)
+    runner = fleet.socket(1, token, label, deadline)
     last = critical[-1]
     runs: list[tuple[str, str]] = []  # (phase, run_id)
 
@@ -141,7 +141,7 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
             raise SetupError(f"instance A has no watching socket: {problem}",
                              fix="see the README's Fleet section (the subscribe frame)")
         baseline, crossed = await run_once("before the drop", wait_s=SETTLE_S)
-        if not crossed or not all(_clean(s, baseline, critical) for s in (watcher, runner)):
+        if not crossed or not all(_clean(fleet, s, baseline, critical) for s in (watcher, runner)):
             return skipped("delivery across instances is not clean before any drop, so "
                            "resilience cannot be judged: see cross-instance-delivery")
         await run_once("in flight when the connection dropped", kill_on_first=True, wait_s=0.3)
@@ -171,16 +171,17 @@ def _port(addr: object) -> int | None:
         return None
 
 
-def _clean(sock: Socket, run_id: str, critical: tuple[str, ...]) -> bool:
+def _clean(fleet: FleetEndpoint, sock: Socket, run_id: str, critical: tuple[str, ...]
+           ) -> bool:
     return judge_run(run_events(sock, run_id), critical=critical, user_id=sock.user_id,
-                     thread_id=None, run_id=run_id).ok
+                     thread_id=None, run_id=run_id, absent=fleet.absent).ok
 
 
 def judge_resilience(fleet: FleetEndpoint, watcher: Socket, runner: Socket,
                      runs: list[tuple[str, str]], critical: tuple[str, ...],
                      recovered_after: float | None, recovery_s: float) -> Verdict:
     baseline = runs[0][1] if runs else ""
-    if not all(_clean(s, baseline, critical) for s in (watcher, runner)):
+    if not all(_clean(fleet, s, baseline, critical) for s in (watcher, runner)):
         # judged again at the end: a late echo of the first run shows only now
         return skipped("delivery across instances was not clean before any drop (the first "
                        "run, judged after all runs), so resilience cannot be judged: see "
@@ -219,7 +220,7 @@ def judge_resilience(fleet: FleetEndpoint, watcher: Socket, runner: Socket,
     after = next(run_id for phase, run_id in runs if phase == "after recovery")
     for sock, where in ((watcher, "A"), (runner, "B")):
         j = judge_run(run_events(sock, after), critical=critical, user_id=sock.user_id,
-                      thread_id=None, run_id=after)
+                      thread_id=None, run_id=after, absent=fleet.absent)
         if not j.ok:
             return failed(f"the run after recovery was not delivered exactly once in order on "
                           f"instance {where}: {j.headline}; {j.problems[0]}", observed,

@@ -78,7 +78,7 @@ async def observe_delivery(fleet: FleetEndpoint, critical: tuple[str, ...]) -> V
     deadline = loop.time() + fleet.budget_s - 0.5
     label, token = fleet.members[0]
     thread = "netra-diag-fleet"
-    sockets = [Socket(url, token, label, deadline) for url in fleet.urls]
+    sockets = [fleet.socket(i, token, label, deadline) for i in range(len(fleet.urls))]
     try:
         opened = await asyncio.gather(*(s.open() for s in sockets))
         for index, (sock, ok) in enumerate(zip(sockets, opened, strict=True)):
@@ -122,7 +122,7 @@ def judge_delivery(fleet: FleetEndpoint, sockets: list[Socket],
         for index, sock in enumerate(sockets):
             events = run_events(sock, run_id or "")
             j = judge_run(events, critical=critical, user_id=sock.user_id,
-                          thread_id=None, run_id=run_id)
+                          thread_id=None, run_id=run_id, absent=fleet.absent)
             rows.append({"run_on": fleet.name(origin), "socket_on": fleet.name(index),
                          "received": j.received, "delivered": j.delivered})
             if index == origin and j.delivered < len(critical):

@@ -235,3 +235,23 @@ def test_local_ports_to_finds_a_processes_own_connection_to_a_port():
             assert mine in local_ports_to([os.getpid()], port)
             assert mine not in local_ports_to([os.getpid()], port + 1 if port < 65535 else 1)
     assert local_ports_to([2 ** 22 + 12345], port) == set()  # no such process: nothing
+
+
+def test_a_backends_own_event_fields_are_honoured_by_the_fleet_checks(redis_url, tmp_path):
+    """Events without thread_id or data, a 0-based step for seq and ts for the timestamp,
+    declared in events.fields (null: absent): healthy, as event-flow would say too."""
+    indent = " " * 12
+    canonical = (f'{indent}"type": kind, "user_id": self.scope.user_id, "thread_id": '
+                 f'self.scope.thread_id,\n{indent}"run_id": self.scope.run_id, "seq": '
+                 f'self.seq, "timestamp": time.time(),\n{indent}"data": data}})')
+    own = (f'{indent}"type": kind, "user_id": self.scope.user_id, "run_id": '
+           f'self.scope.run_id,\n{indent}"step": self.seq - 1, "ts": time.time()}})')
+    folder = ferry_with(tmp_path, "ferry/signals.py", canonical, own)
+    profile = folder / "netra-diag.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8") + "events:\n  fields: {seq: step, "
+                       "timestamp: ts, thread_id: null, data: null}\n", encoding="utf-8")
+    code, rows = run_fleet(folder, redis_url, "cross-instance-delivery", "backplane-isolation")
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "cross-instance-delivery": "pass", "backplane-isolation": "pass"}, {
+        k: said(r) for k, r in rows.items()}
+    assert code == 0

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..redaction import redact
 from .capture import connect_url
+from .judge import normalise_events
 
 __all__ = ["Socket"]
 
@@ -25,8 +26,12 @@ __all__ = ["Socket"]
 class Socket:
     """One client connection of one user to one instance, recording every frame."""
 
-    def __init__(self, url: str, token: str, label: str, deadline: float) -> None:
+    def __init__(self, url: str, token: str, label: str, deadline: float,
+                 fields: dict[str, str | None] | None = None) -> None:
+        """``fields``: the target's names for the event fields (profile ``events.fields``),
+        renamed to the canonical ones as frames arrive."""
         self.url, self._token, self.label, self.deadline = url, token, label, deadline
+        self._fields = fields or {}
         self.ws: Any = None
         self.user_id: str | None = None
         self.frames: list[dict[str, Any]] = []
@@ -67,6 +72,8 @@ class Socket:
                 except ValueError:
                     continue
                 if isinstance(frame, dict):
+                    if self._fields:
+                        [frame] = normalise_events([frame], self._fields)
                     frame["_at"] = time.time()
                     async with self._arrived:
                         self.frames.append(frame)

@@ -172,7 +172,8 @@ def _seq_problems(events: list[dict[str, Any]]) -> list[str]:
     seqs = [e.get("seq") for e in events]
     if not all(isinstance(s, int) for s in seqs):
         return []  # reported by the schema rule
-    expected = list(range(1, len(seqs) + 1))
+    start = 0 if seqs and seqs[0] == 0 else 1  # numbered from 1 (the protocol's) or from 0
+    expected = list(range(start, start + len(seqs)))
     if seqs == expected:
         return []
     if len(set(seqs)) != len(seqs):
