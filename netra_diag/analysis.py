@@ -339,8 +339,8 @@ def diagnose(results: Sequence[CheckResult], *, checks: Meta | None = None,
         verdict = "interrupted"
     elif failing:
         verdict = "broken"
-    elif errors or not ordered:
-        verdict = "undecided"
+    elif errors or not any(r.status is Status.PASS for r in ordered):
+        verdict = "undecided"  # an error, or nothing judged (nothing ran, or all skipped)
     else:
         verdict = "healthy"
     root = failing[0] if failing else None

@@ -36,6 +36,6 @@ def exit_code_for(results: Iterable[CheckResult], *, interrupted: bool = False) 
         return ExitCode.NO_CHECKS
     if Status.FAIL in statuses:
         return ExitCode.FAILED
-    if Status.ERROR in statuses:
-        return ExitCode.UNDECIDED
+    if Status.ERROR in statuses or Status.PASS not in statuses:
+        return ExitCode.UNDECIDED  # an error, or every check skipped: nothing judged
     return ExitCode.OK

@@ -117,6 +117,20 @@ def test_nothing_ran_is_undecided() -> None:
     assert d["verdict"] == "undecided" and d["symptom"] is None
 
 
+def test_every_check_skipped_is_undecided_and_exits_3() -> None:
+    from netra_diag.exitcodes import ExitCode, exit_code_for
+
+    skipped = [CheckResult(id=i, why="e2e", title=i, status=Status.SKIP,
+                           summary="no fleet configured (opt-in)")
+               for i in ("cross-instance-delivery", "backplane-isolation")]
+    assert diagnose(skipped)["verdict"] == "undecided"  # nothing was judged
+    assert exit_code_for(skipped) is ExitCode.UNDECIDED
+    one_pass = [*skipped, CheckResult(id="event-flow", why="e2e", title="Event flow",
+                                      status=Status.PASS, summary="5/5")]
+    assert diagnose(one_pass)["verdict"] == "healthy"
+    assert exit_code_for(one_pass) is ExitCode.OK
+
+
 def test_diagnosis_is_json_and_independent_of_completion_order() -> None:
     results = incident_results()
     d = diagnose(results)

@@ -130,8 +130,10 @@ def _header(report: RunReport, d: Diagnosis, comparison: Comparison | None = Non
                   f"{md_inline(why_label(root.why, root.title))}")
     elif verdict == "healthy":
         status = f"HEALTHY: {counts['pass']} passed, {counts['skip']} skipped"
-    elif report.results:
+    elif counts["error"]:
         status = f"NOT PROVEN: {plural(counts['error'], 'check')} could not decide"
+    elif report.results:
+        status = f"NOT PROVEN: every check was skipped ({counts['skip']}): nothing was judged"
     else:
         status = "NOT PROVEN: no check ran"
     if comparison is not None:
@@ -191,7 +193,10 @@ def _story(report: RunReport, d: Diagnosis) -> list[str]:
         parts.append("The run was interrupted: checks cut short count as could not decide, "
                      "checks never started as skipped; re-run it to completion.")
     if not parts:
-        parts.append("Every check that ran passed." if report.results else "No check ran.")
+        judged = any(r.status is Status.PASS for r in report.results)
+        parts.append("Every check that ran passed." if judged else
+                     "Every check was skipped: nothing was judged (see why each was skipped)."
+                     if report.results else "No check ran.")
     return ["## Root Cause", "", " ".join(parts)]
 
 
