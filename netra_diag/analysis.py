@@ -219,11 +219,22 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult], checks: Meta) 
             text += f" (WHY {', '.join(absent)} not run)"
         text += ", so the cause lies outside what the five whys check"
         others = [r for r in failing if r is not root]
-        if others:
-            many = len(others) > 1
-            text += (f"; {_and([r.id for r in others])} also failed on "
-                     f"{'their' if many else 'its'} own evidence and "
-                     f"need{'' if many else 's'} {'their' if many else 'its'} own fix")
+        site = _first_location(root)
+        # a located finding elsewhere is another defect; end-to-end checks that locate
+        # nothing observe symptoms, and one defect can show in several of them
+        own = [r for r in others if _first_location(r) not in (None, site)]
+        alike = [r for r in others if r not in own]
+        if own:
+            many = len(own) > 1
+            text += (f"; {_and([r.id for r in own])} also failed on "
+                     f"{'findings' if many else 'a finding'} of {'their' if many else 'its'} "
+                     f"own and need{'' if many else 's'} {'their' if many else 'its'} own fix")
+        if alike:
+            many = len(alike) > 1
+            text += (f"; {_and([r.id for r in alike])} also failed, on what "
+                     f"{'they' if many else 'it'} observed end to end without locating a "
+                     "defect: one defect can show in several end-to-end checks, so re-run "
+                     "after the first fix to see what remains")
     earlier_errors = [r for r in ordered if r.status is Status.ERROR
                       and chain_rank(r.why) <= rank and r is not root]
     if earlier_errors:

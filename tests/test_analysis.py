@@ -332,3 +332,19 @@ def test_a_blocked_check_is_listed_with_its_owner() -> None:
                                                              "blocked_at": "a.py:1"}),))
     assert diagnose([blocked])["blocked"] == [{"id": "deprecation-warnings",
                                                "by": "context-identity"}]
+
+
+def test_end_to_end_failures_without_a_located_defect_never_claim_separate_fixes() -> None:
+    """Blind trial 4: one duplicate-delivery defect failed event-flow and
+    cross-instance-delivery; neither locates a defect, so the diagnosis must not say the
+    second needs its own fix."""
+    failing = [CheckResult(id=i, why="e2e", title=i, status=Status.FAIL,
+                           summary="agent_started arrived 2 times (expected once)")
+               for i in ("event-flow", "cross-instance-delivery")]
+    reasoning = diagnose(failing)["root_cause"]["reasoning"]
+    assert "own fix" not in reasoning
+    assert "one defect can show in several end-to-end checks" in reasoning
+    located = [failing[0], dataclasses.replace(failing[1], evidence=(
+        Evidence("location", "publishes twice", "app/relay.py", 12),))]
+    assert "cross-instance-delivery also failed on a finding of its own and needs its own " \
+        "fix" in diagnose(located)["root_cause"]["reasoning"]
