@@ -26,7 +26,9 @@ from ._calling import (
     call_target,
     call_wiring_entry,
     context_values,
+    make_user_context,
     method_call,
+    run_async,
 )
 from ._dynamic import dynamic_half
 from ._source import guard_unparsed, scan
@@ -88,12 +90,14 @@ class Probe:
        static=True, fix="keep one user context class, import it everywhere, delete the copies")
 @guard_unparsed
 def context_identity(ctx: CheckContext) -> Verdict:
-    entry = ctx.role("user_context")
+    entry, said = _context_entry(ctx)
     class_name = entry.split(":", 1)[1].split(".")[-1]
     modules, problems = scan(ctx, [f"class {class_name}"])  # only definitions matter here
     definitions = [f for f in find_definitions(modules, class_name) if f.data["kind"] == "class"]
     evidence = [Evidence("location", f"class {class_name} defined in {d.data['module']}",
                          d.relpath, d.line) for d in definitions]
+    if said:
+        evidence.insert(0, Evidence("observed", said))
     failures: list[str] = []
     if len(definitions) > 1:
         where = ", ".join(f"{d.relpath}:{d.line}" for d in definitions)
@@ -110,8 +114,8 @@ def context_identity(ctx: CheckContext) -> Verdict:
                           "definition(s) in production code; not judged: which one each "
                           "component accepts, which needs a run)", *evidence, *problems)
         return _verdict(failures, evidence, problems, class_name, len(definitions))
-    verdict = dynamic_half(ctx, lambda: _probe_all(ctx, definitions), failures, evidence,
-                           problems)
+    verdict = dynamic_half(ctx, lambda: _probe_all(ctx, entry, definitions), failures,
+                           evidence, problems)
     return verdict or _verdict(failures, evidence, problems, class_name, len(definitions))
 
 
@@ -130,16 +134,34 @@ def _verdict(failures: list[str], evidence: list[Evidence], problems: list[Evide
                   *problems)
 
 
-async def _probe_all(ctx: CheckContext, definitions: list[Finding]
+def _context_entry(ctx: CheckContext) -> tuple[str, str | None]:
+    """The user context class as ``module:attr``: the ``user_context`` role's; without the
+    role, in a run, the class of the context the hooks file's ``make_user_context()``
+    builds (and a line saying so). Neither: the role's error (or "not applicable")."""
+    if ctx.has_role("user_context") or ctx.static or \
+            ctx.hooks.get("make_user_context") is None:
+        return ctx.role("user_context"), None
+    made = run_async(ctx, lambda: make_user_context(ctx, "identity"))
+    cls = type(made)
+    return (f"{cls.__module__}:{cls.__qualname__}",
+            f"the user context class is {cls.__qualname__} ({cls.__module__}): the type "
+            "make_user_context() in the hooks file returns (the profile names no "
+            "'user_context' role)")
+
+
+async def _probe_all(ctx: CheckContext, entry: str, definitions: list[Finding]
                      ) -> tuple[list[str], list[Evidence]]:
     evidence: list[Evidence] = []
-    candidates, role_index = await _candidates(ctx, definitions, evidence)
+    candidates, role_index = await _candidates(ctx, entry, definitions, evidence)
     usable = [i for i, c in enumerate(candidates) if c.instance is not None]
     if candidates[role_index].instance is None:
         raise SetupError(f"could not build the context the 'user_context' role names "
-                         f"({ctx.role('user_context')})",
+                         f"({entry})",
                          fix="supply its constructor arguments under 'build.user_context'")
     probes = await _run_probes(ctx, candidates, usable, role_index)
+    if not probes:  # no component role named: which context each accepts is not asked
+        return [], [Evidence("note", "no component to probe: the profile names no role that "
+                             "takes a user context")]
     if not any(p.skipped is None for p in probes):
         raise SetupError("no component could be probed: " +
                          "; ".join(f"{p.name}: {p.skipped}" for p in probes),
@@ -196,18 +218,19 @@ def _raise_site(exc: TargetFailure) -> str:
     return exc.summary
 
 
-async def _candidates(ctx: CheckContext, definitions: list[Finding], evidence: list[Evidence]
-                      ) -> tuple[list[Candidate], int]:
-    """Import and instantiate every definition (and the role's class); which is the role's."""
-    role_cls = ctx.resolve("user_context")
-    name = ctx.role("user_context").split(":", 1)[1].split(".")[-1]
+async def _candidates(ctx: CheckContext, entry: str, definitions: list[Finding],
+                      evidence: list[Evidence]) -> tuple[list[Candidate], int]:
+    """Import and instantiate every definition (and the role's class, ``entry``); which is
+    the role's."""
+    role_cls = ctx.import_entry(entry, "the user context class")
+    name = entry.split(":", 1)[1].split(".")[-1]
     candidates: list[Candidate] = []
     for d in definitions:
         cls = ctx.import_entry(f"{d.data['module']}:{name}", f"the context class in {d.relpath}")
         candidates.append(Candidate(f"{d.relpath}:{d.line}", f"{d.data['module']}.{name}", cls))
     role_index = next((i for i, c in enumerate(candidates) if c.cls is role_cls), None)
     if role_index is None:  # defined outside the scanned source (a library, a test path)
-        candidates.append(Candidate(ctx.role("user_context"), ctx.role("user_context"), role_cls))
+        candidates.append(Candidate(entry, entry, role_cls))
         role_index = len(candidates) - 1
     ids = {"user_id": "netra-diag-identity", "request_id": "netra-diag-identity-request",
            "thread_id": "netra-diag-identity-thread", "run_id": "netra-diag-identity-run"}

@@ -21,6 +21,7 @@ from ._version import __version__
 _LAZY = {
     "CheckContext": "context",
     "ConfigError": "errors", "NetraDiagError": "errors", "SetupError": "errors",
+    "NotApplicable": "errors",
     "TargetFailure": "errors",
     "ExitCode": "exitcodes",
     "CheckResult": "model", "Evidence": "model", "RunReport": "model", "Status": "model",
@@ -31,7 +32,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .context import CheckContext
-    from .errors import ConfigError, NetraDiagError, SetupError, TargetFailure
+    from .errors import ConfigError, NetraDiagError, NotApplicable, SetupError, TargetFailure
     from .exitcodes import ExitCode
     from .model import (
         CheckResult,
@@ -70,6 +71,7 @@ __all__ = [
     "Evidence",
     "ExitCode",
     "NetraDiagError",
+    "NotApplicable",
     "Registry",
     "RunReport",
     "SetupError",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .budgets import Budgets
-from .errors import SetupError
+from .errors import NotApplicable, SetupError
 from .finding import CRASH
 from .model import Evidence
 from .profile import ROLES, Profile
@@ -98,6 +98,10 @@ class CheckContext:
             return self.profile.roles[role]
         except KeyError:
             what = ROLES.get(role, role)
+            if role in self.profile.absent_roles:
+                raise NotApplicable(
+                    f"not applicable: the profile declares no '{role}' (roles.{role}: none): "
+                    f"this backend has no {what}") from None
             raise SetupError(
                 f"the profile does not name the '{role}' role ({what})",
                 fix=f"add 'roles: {{{role}: package.module:attr}}' to {self.profile.source}",

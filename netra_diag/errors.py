@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "DuplicateCheckError",
     "NetraDiagError",
+    "NotApplicable",
     "OutputError",
     "SetupError",
     "TargetFailure",
@@ -59,3 +60,9 @@ class TargetFailure(NetraDiagError):
         self.summary = summary
         self.evidence = evidence
         self.fix = fix
+
+
+class NotApplicable(SetupError):
+    """Raised inside a check that needs a role the profile declares absent (``roles:
+    {<role>: none}``): the backend has no such part, by the user's own word. The runner
+    turns it into ``skip`` ("not applicable"), never ``error`` or ``fail``."""

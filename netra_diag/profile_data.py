@@ -123,6 +123,8 @@ class Profile:
     root: Path
     source: str
     roles: dict[str, str] = field(default_factory=dict)
+    #: roles the profile declares absent (``roles: {<role>: none}``): not applicable
+    absent_roles: tuple[str, ...] = ()
     methods: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_METHODS))
     deprecated: tuple[Deprecated, ...] = ()
     build: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -158,6 +160,7 @@ class Profile:
             "root": str(self.root),
             "source": self.source,
             "roles": self.roles,
+            "absent_roles": list(self.absent_roles),
             "methods": self.methods,
             "deprecated": [{"entry": d.entry, "replacement": d.replacement}
                            for d in self.deprecated],
@@ -182,6 +185,7 @@ class Profile:
             root=Path(raw["root"]),
             source=raw["source"],
             roles=dict(raw["roles"]),
+            absent_roles=tuple(raw.get("absent_roles") or ()),
             methods=dict(raw["methods"]),
             deprecated=tuple(Deprecated(d["entry"], d["replacement"])
                              for d in raw["deprecated"]),

@@ -86,8 +86,11 @@ class _Validator:
         root = (self.base / self.string(data, "root", default=".")).resolve()
         if not root.is_dir():
             raise self.error("root", f"a folder relative to {self.base}", str(root))
-        roles = self.mapping_of_imports(data, "roles")
-        for role in roles:
+        declared = self.plain_mapping(data, "roles")
+        absent = tuple(r for r, v in declared.items() if v is None or v == "none")
+        roles = self.mapping_of_imports(
+            {"roles": {r: v for r, v in declared.items() if r not in absent}}, "roles")
+        for role in (*roles, *absent):
             if role not in ROLES:
                 raise self.error(f"roles.{role}", "a known role: " + ", ".join(ROLES), role)
         methods = dict(DEFAULT_METHODS)
@@ -99,6 +102,7 @@ class _Validator:
             root=root,
             source=str(self.path),
             roles=roles,
+            absent_roles=absent,
             methods=methods,
             deprecated=self.deprecated(data),
             build=self.build(data),

@@ -258,7 +258,10 @@ PROFILE_SCHEMA_DOC: dict[str, Any] = {
                     "description": "gitignore-style patterns under root that are not "
                                    "production code"},
         "roles": {"type": ["object", "null"], "additionalProperties": False,
-                  "properties": {role: {**_REFERENCE, "description": text}
+                  "properties": {role: {"anyOf": [_REFERENCE, {"const": "none"},
+                                                  {"type": "null"}],
+                                        "description": f"{text}; none: the backend has "
+                                                       "no such part (its checks skip)"}
                                  for role, text in ROLES.items()}},
         "methods": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": {key: {"type": "string", "pattern": _IDENT,

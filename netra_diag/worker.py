@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .context import CheckContext, LiveEndpoint, ensure_on_path
-from .errors import SetupError, TargetFailure
-from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed
+from .errors import NotApplicable, SetupError, TargetFailure
+from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed, skipped
 from .profile import Profile
 from .registry import CheckSpec, Origin, Registry
 from .timings import mark
@@ -44,6 +44,8 @@ def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
     """Call the check and turn whatever happens into a verdict."""
     try:
         verdict = spec.func(ctx)
+    except NotApplicable as exc:  # the user declared the part absent: nothing to judge
+        return skipped(str(exc))
     except SetupError as exc:
         return errored(str(exc), *(e for e in exc.evidence if isinstance(e, Evidence)),
                        fix=exc.fix)

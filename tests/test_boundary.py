@@ -606,3 +606,39 @@ def test_a_fields_mapping_is_never_shadowed_by_the_targets_own_key():
     frames = [{"type": "agent_started", "ts": 1.5, "timestamp": "2026-11-29T20:00:00"}]
     assert normalise_events(frames, {"timestamp": "ts"}) == \
         [{"type": "agent_started", "timestamp": 1.5}]
+
+
+# -- parts a backend does not have: roles declared none; the context from the hook -------
+
+def test_a_role_declared_none_makes_its_checks_not_applicable_never_an_error(tmp_path):
+    roles = {**PROFILE["roles"], "registry": None, "engine_factory": "none", "engine": None}
+    profile = write_backend(tmp_path, None, {"roles": roles})
+    results = run_checks(profile, "registry-wiring", "engine-factory", "event-flow")
+    for check_id in ("registry-wiring", "engine-factory"):
+        result = results[check_id]
+        assert result.status is Status.SKIP, table(results)
+        assert result.full_summary.startswith("not applicable: the profile declares no '")
+    assert "(roles.registry: none)" in results["registry-wiring"].full_summary
+    assert results["event-flow"].status is Status.PASS, table(results)
+
+
+def test_an_unknown_role_declared_none_is_still_refused(tmp_path):
+    from netra_diag.errors import ConfigError
+    from netra_diag.profile import load_profile
+
+    profile = write_backend(tmp_path, None, {"roles": {**PROFILE["roles"], "registyr": None}})
+    with pytest.raises(ConfigError, match=r"roles\.registyr"):
+        load_profile(profile)
+
+
+def test_without_a_user_context_role_the_hooks_context_type_is_judged(tmp_path):
+    extra = hooks(tmp_path, """
+        def make_user_context(user_id, thread_id, run_id):
+            from synthapp.context import UserExecutionContext
+            return UserExecutionContext(user_id, thread_id, "req", run_id)
+        """)
+    roles = {k: v for k, v in PROFILE["roles"].items() if k != "user_context"}
+    profile = write_backend(tmp_path, None, {**extra, "roles": roles})
+    result = run_checks(profile, "context-identity")["context-identity"]
+    assert result.status is Status.PASS, messages(result)
+    assert "the type make_user_context() in the hooks file returns" in messages(result)
