@@ -201,6 +201,7 @@ class CheckResult:
             "title": self.title,
             "status": self.status.value,
             "summary": self.summary,
+            "full_summary": self.full_summary,
             "evidence": [e.to_dict() for e in self.evidence],
             "fix": self.fix,
             "duration_s": self.duration_s,

@@ -61,6 +61,8 @@ _RESULT: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"enum": _STATUSES},
         "summary": {"type": "string"},
+        "full_summary": {"type": "string", "description": "the summary uncut (summary is "
+                         "one line: at most about 120 characters, the rest in the evidence)"},
         "evidence": {"type": "array", "items": {"$ref": "#/$defs/evidence"}},
         "fix": {"type": ["string", "null"]},
         "duration_s": {"type": "number", "minimum": 0},

@@ -23,11 +23,21 @@ def concise(summary: str, limit: int = SUMMARY_MAX) -> tuple[str, str, str]:
     comma or a space), the rest (empty when it fits) and the separator at the cut."""
     if len(summary) <= limit:
         return summary, "", ""
-    for mark in ("; ", ": ", ", ", " "):
-        cut = summary.rfind(mark, 40, limit)
-        if cut > 0:
-            return summary[:cut] + _CUT, summary[cut + len(mark):], mark
+    for outside in (True, False):  # a cut inside a parenthesis only when nothing else fits
+        for mark in ("; ", ": ", ", ", " "):
+            cut = _last_cut(summary, mark, 40, limit, outside)
+            if cut > 0:
+                return summary[:cut] + _CUT, summary[cut + len(mark):], mark
     return summary[:limit] + _CUT, summary[limit:], ""
+
+
+def _last_cut(text: str, mark: str, start: int, end: int, outside: bool) -> int:
+    """The last ``mark`` in ``text[start:end]`` (outside any parenthesis when ``outside``),
+    or -1."""
+    cut = text.rfind(mark, start, end)
+    while cut > 0 and outside and text.count("(", 0, cut) > text.count(")", 0, cut):
+        cut = text.rfind(mark, start, cut)
+    return cut
 
 
 def full_summary(summary: str, evidence: Sequence[Any]) -> str:

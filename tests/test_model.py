@@ -72,3 +72,19 @@ def test_findings_get_stable_distinct_ids_without_line_or_message():
     ok = CheckResult.from_verdict(id="import-chain", why=1, title="t",
                                   verdict=passed("s", *evidence), duration_s=0)
     assert all(e.id is None for e in ok.evidence)
+
+
+def test_a_summary_is_cut_outside_parentheses_when_it_can_and_json_keeps_it_whole():
+    from netra_diag.model import CheckResult, Status
+    from netra_diag.summary_text import concise
+
+    said = ("the run after a drop was delivered within 5 s (40 events, 0 duplicates, "
+            "recovered in 210 ms; 5 event(s) lost): the expectation holds for pub/sub")
+    shown, rest, mark = concise(said)
+    assert shown.endswith("5 event(s) lost) (...)") and rest == "the expectation holds for "\
+        "pub/sub" and mark == ": "
+    result = CheckResult.from_verdict(id="x", why="e2e", title="x",
+                                      verdict=__import__("netra_diag").passed(said),
+                                      duration_s=0.0)
+    assert result.status is Status.PASS and result.summary != said
+    assert result.to_dict()["full_summary"] == said
