@@ -33,8 +33,8 @@ from netra_diag.support.judge import CONTROL_TYPES
 
 from ._endpoint import is_live, live_members, wire_budget
 
-__all__ = ["SETTLE_S", "FleetEndpoint", "Socket", "backplane_url", "fleet_skip", "open_fleet",
-           "quiet_period", "run_events"]
+__all__ = ["SETTLE_S", "STATIC_SKIP", "FleetEndpoint", "Socket", "backplane_url", "fleet_skip",
+           "open_fleet", "quiet_period", "run_events"]
 
 #: How long every socket keeps listening after the runs, for late duplicates or leaks.
 QUIET_S = 0.3
@@ -43,6 +43,9 @@ QUIET_S = 0.3
 SETTLE_S = 1.0
 #: Frames of the protocol that are not agent events.
 NOT_EVENTS = CONTROL_TYPES | {"subscribed", "time"}
+#: The fleet checks' ``skip`` under ``--static`` (their ``static_skip``).
+STATIC_SKIP = ("--static: a fleet can only be observed while it runs; run without --static "
+               "(with --backplane) to judge it")
 NO_FLEET = ("no fleet configured (opt-in): run with --backplane redis://HOST:PORT, or "
             "probe URL1 URL2 ...")
 
@@ -66,9 +69,6 @@ def backplane_url(ctx: CheckContext) -> str | None:
 
 def fleet_skip(ctx: CheckContext, needs_control: bool = False) -> Verdict | None:
     """``skip`` when there is no fleet to talk to (``None`` when there is)."""
-    if ctx.static:
-        return skipped("--static: a fleet can only be observed while it runs; run without "
-                       "--static (with --backplane) to judge it")
     if is_live(ctx):
         urls = ctx.options.get("fleet") or []
         if len(urls) < 2:

@@ -32,6 +32,7 @@ __all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict"]
 def spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
     """A spec's metadata as JSON (what a parent needs, never the function)."""
     return {**spec.describe(), "explain": spec.explain, "fix": spec.fix,
+            "static_skip": spec.static_skip,
             "origin": spec.origin.to_dict() if spec.origin else None}
 
 
@@ -40,6 +41,7 @@ def spec_from_dict(raw: dict[str, Any]) -> CheckSpec:
     return CheckSpec(id=raw["id"], why=raw["why"], title=raw["title"], func=_not_loaded,
                      depends_on=tuple(raw["depends_on"]), tags=tuple(raw["tags"]),
                      explain=raw["explain"], fix=raw["fix"], static=raw["static"],
+                     static_skip=raw.get("static_skip"),
                      origin=Origin.from_dict(raw["origin"]) if raw["origin"] else None)
 
 

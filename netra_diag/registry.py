@@ -70,6 +70,10 @@ class CheckSpec:
     fix: str | None = None
     static: bool = False
     origin: Origin | None = None
+    #: The summary of the ``skip`` a check that only a run can judge gives under ``--static``
+    #: (None: the check runs and decides). Such a check is not run under ``--static``: the
+    #: runner reports this skip itself, without a process.
+    static_skip: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The public description used by ``list --format json``."""
@@ -94,6 +98,7 @@ def check(
     explain: str | None = None,
     fix: str | None = None,
     static: bool = False,
+    static_skip: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a check.
 
@@ -102,7 +107,9 @@ def check(
     sparingly: dependants of a non-passing check are skipped); ``explain`` defaults to the
     function's docstring (what it verifies, why it matters, causes, how to fix); ``fix`` is a
     one-line hint attached to fail/error results; ``static`` says the check can decide from
-    source alone (it still runs under ``run --static``).
+    source alone (it still runs under ``run --static``); ``static_skip`` is the summary of
+    the ``skip`` of a check that only a run can judge: under ``--static`` the check is not
+    called (nor given a process) and reports that skip.
     """
     if not isinstance(id, str) or not _ID_RE.match(id):
         raise ConfigError(f"check id {id!r} must be kebab-case: lowercase letters, digits, '-'")
@@ -120,6 +127,7 @@ def check(
             explain=(explain or func.__doc__ or "").strip(),
             fix=fix,
             static=static,
+            static_skip=static_skip,
         )
         setattr(func, _SPEC_ATTR, spec)
         return func

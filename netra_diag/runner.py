@@ -6,6 +6,8 @@ Rules this module owns:
   a check that hangs is killed (its whole process group) and reported ``error``;
 * a child that dies without writing a result (``os._exit``, a signal) is ``error`` naming
   the exit code or signal, with the tail of its output;
+* under ``--static`` a check that only a run can judge (``CheckSpec.static_skip``) gets no
+  process: its skip is reported from here, as its worker would have reported it;
 * a check runs once every selected check it depends on has finished; if one of them did
   not pass, the dependant is ``skip`` naming it (dependencies outside the selection are
   ignored: the check then judges on its own);
@@ -38,7 +40,7 @@ from typing import Any
 
 from .checkserver import CheckServer, ServerGone
 from .errors import ConfigError
-from .model import CheckResult, Evidence, Status
+from .model import CheckResult, Evidence, Status, skipped
 from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
 from .profile import ISOLATION_MODES as _PROFILE_ISOLATION_MODES
 from .profile import Profile
@@ -175,6 +177,10 @@ class Runner:
                     if blocked:
                         waiting.remove(spec)
                         finish(_skip_for(spec, blocked, status))
+                    elif self.static and spec.static_skip is not None:
+                        waiting.remove(spec)  # only a run can judge it: no process needed
+                        self.on_start(spec)
+                        finish(_static_skip(spec))
                     elif len(running) < self.jobs:
                         waiting.remove(spec)
                         self.on_start(spec)
@@ -360,6 +366,15 @@ def _skip_for(spec: CheckSpec, blocked: list[str], status: dict[str, Status]) ->
         id=spec.id, why=spec.why, title=spec.title, status=Status.SKIP,
         summary=f"depends on {names}, which did not pass",
     )
+
+
+def _static_skip(spec: CheckSpec) -> CheckResult:
+    """The ``--static`` skip of a check only a run can judge (``CheckSpec.static_skip``),
+    exactly as its worker would report it."""
+    assert spec.static_skip is not None
+    return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title,
+                                    verdict=skipped(spec.static_skip),
+                                    duration_s=0.0, fix=spec.fix)
 
 
 def _error(spec: CheckSpec, summary: str, started: float, *evidence: Evidence,

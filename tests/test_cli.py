@@ -267,3 +267,16 @@ def test_usage_errors_exit_4_not_clicks_2(tmp_path, args):
     proc = run_subprocess(*args, cwd=tmp_path)
     assert proc.returncode == ExitCode.USAGE_ERROR, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_plugin_folders_static_skip_travels_from_discovery_to_the_run(cli, profile, plugin_dir,
+                                                                      tmp_path):
+    """Plugins are discovered in a child interpreter: their ``static_skip`` reaches the
+    parent's runner, which reports it without calling the check."""
+    folder = plugin_dir("static_skipper.py")
+    result = cli("run", str(profile), "--static", "--checks-dir", str(folder), "--only",
+                 "only-a-run", "--format", "json")
+    [only] = json.loads(result.stdout)["results"]
+    assert (only["status"], only["summary"]) == (
+        "skip", "--static: only a run shows it; run without --static to judge it")
+    assert not list(tmp_path.rglob("called"))
