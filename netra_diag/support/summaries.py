@@ -331,22 +331,40 @@ def summarize_matching(root: Path, needles: Iterable[str], exclude: Iterable[str
             yield entry.summary
 
 
+#: One walked file: its path, its path relative to the root, and its ``os.stat`` (or the
+#: error that stat raised).
+Listed = tuple[str, str, "os.stat_result | OSError"]
+
+
+def listing(root: Path, excluded: tuple[str, ...], include_tests: bool) -> list[Listed]:
+    """One walk of ``root`` (``source``'s rules) with each file's stat: what says whether
+    anything changed since a scan, without reading a file."""
+    out: list[Listed] = []
+    for file, relpath in _walk(root, excluded, include_tests):
+        try:
+            out.append((file, relpath, os.stat(file)))
+        except OSError as exc:
+            out.append((file, relpath, exc))
+    return out
+
+
 def _scan(root: Path, wanted: tuple[str, ...], excluded: tuple[str, ...], include_tests: bool,
-          workers: int | None, use_cache: bool) -> tuple[list[str], dict[str, _Entry]]:
-    """One walk: every file's entry, read (and parsed when it mentions a needle) only when
-    the cache cannot answer; the cache is updated when enabled."""
+          workers: int | None, use_cache: bool, listed: list[Listed] | None = None
+          ) -> tuple[list[str], dict[str, _Entry]]:
+    """One walk (or the ``listing`` given): every file's entry, read (and parsed when it
+    mentions a needle) only when the cache cannot answer; the cache is updated when
+    enabled."""
     path = _cache_folder(root, excluded, include_tests)
     entries = _load(path) if use_cache else {}
     order: list[str] = []
     todo = []
     fresh: dict[str, _Entry] = {}
-    for file, relpath in _walk(root, excluded, include_tests):
+    for file, relpath, st in listing(root, excluded, include_tests) if listed is None \
+            else listed:
         order.append(relpath)
-        try:
-            st = os.stat(file)
-        except OSError as exc:
+        if isinstance(st, OSError):
             fresh[relpath] = _Entry(0, 0, summary=SourceProblem(
-                relpath, None, f"cannot read: {exc.strerror or exc}"))
+                relpath, None, f"cannot read: {st.strerror or st}"))
             continue
         entry = entries.get(relpath)
         if entry is None or entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns:
