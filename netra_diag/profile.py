@@ -264,12 +264,8 @@ def parse_profile(text: str, path: Path) -> Profile:
     """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
     import yaml  # deferred: the check interpreters never parse YAML
 
-    from .limits import check_yaml_size
-
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        check_yaml_size(node, path)  # before anything expands the aliases
-        data = yaml.safe_load(text)
+        node, data = _load_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -289,6 +285,39 @@ def parse_profile(text: str, path: Path) -> Profile:
         raise ConfigError(f"{path}:{again}: key '{key}' appears twice (first on line {first}); "
                           "YAML keeps only the last one: merge them")
     return _Validator(path, lines).profile(data)
+
+
+#: Below this bound on a document's nesting depth, libyaml reads it (a recursive composer:
+#: a deeper document is left to the pure-Python loader, which fails on it cleanly).
+_C_LOADER_MAX_DEPTH = 1000
+
+
+def _load_yaml(text: str, path: Path) -> tuple[Any, Any]:
+    """The document's node (its lines, bounded by ``check_yaml_size`` before any alias is
+    expanded) and its data, from one read of ``text``: by libyaml's ``CSafeLoader`` when it
+    is available and the document shallow, else (and whenever libyaml refuses it, so that
+    every message is the pure-Python loader's, as always) by ``SafeLoader``."""
+    import yaml
+
+    from .limits import check_yaml_size
+
+    # every nesting level takes a line, a "- " or a bracket: this bounds the depth
+    depth = text.count("\n") + text.count("- ") + text.count("[") + text.count("{")
+    fast = getattr(yaml, "CSafeLoader", None) if depth < _C_LOADER_MAX_DEPTH else None
+    for loader_class in (fast, yaml.SafeLoader):
+        if loader_class is None:
+            continue
+        loader = loader_class(text)
+        try:
+            node = loader.get_single_node()
+            check_yaml_size(node, path)  # before anything expands the aliases
+            return node, None if node is None else loader.construct_document(node)
+        except yaml.YAMLError:
+            if loader_class is yaml.SafeLoader:
+                raise
+        finally:
+            loader.dispose()
+    raise AssertionError("unreachable: SafeLoader returns or raises")
 
 
 def _key_lines(node: Any, prefix: str = "", *,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from netra_diag.errors import ConfigError
-from netra_diag.profile import load_profile, reference_profile_path
+from netra_diag.profile import load_profile, parse_profile, reference_profile_path
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -71,3 +71,52 @@ def test_paths_resolve_against_the_profile(tmp_path):
     profile = load_profile(write(tmp_path, "root: src\nchecks_dirs: [more_checks]\n"))
     assert profile.root == (tmp_path / "src").resolve()
     assert profile.checks_dirs == ((tmp_path / "more_checks").resolve(),)
+
+
+@pytest.mark.parametrize("text", [
+    "name: x\nroles:\n  registry: a.b:C\n  registry: a.b:D\n",
+    "name: x\nroot: 3\n",
+    "name: x\nroles: [1\n",
+    "name: x\nbudgets:\n  run_timeout_s: -1\n",
+    "a: &a [*a]\n",
+    "name: x\nroot: src\nroles:\n  registry: a.b:C\ndeprecated:\n  - entry: a.b:old\n"
+    "    replacement: new\n",
+    "",
+])
+def test_libyaml_and_the_pure_python_loader_give_the_same_profile_or_message(
+        text, tmp_path, monkeypatch):
+    """Profiles are read by libyaml when available (faster); what any profile gives, a
+    profile or the message of its error, is what the pure-Python loader gives."""
+    import yaml
+
+    from netra_diag import profile as profile_module
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml here")
+
+    def outcome():
+        try:
+            return parse_profile(text, tmp_path / "netra-diag.yaml")
+        except ConfigError as exc:
+            return str(exc)
+
+    fast = outcome()
+    monkeypatch.setattr(profile_module, "_C_LOADER_MAX_DEPTH", 0)  # the pure-Python loader
+    assert outcome() == fast
+
+
+def test_a_profile_is_read_by_libyaml_when_available(monkeypatch):
+    import yaml
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml here")
+    used = []
+
+    class Spy(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        def __init__(self, stream):
+            used.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yaml, "CSafeLoader", Spy)
+    assert load_profile(reference_profile_path()).name
+    assert len(used) == 1
