@@ -131,7 +131,9 @@ class Runner:
     def _start_server(self, folder: Path) -> None:
         """Start the check server (a zygote) unless checks run in fresh interpreters."""
         early, self._early = self._early, None
-        shared = self.profile.to_dict() if self.isolation == "shared-import" else None
+        # under --static nothing of the target is imported, not even once in the server
+        shared = self.profile.to_dict() if self.isolation == "shared-import" and \
+            not self.static else None
         if early is not None and self.isolation != "interpreter" and not early.gone \
                 and not early.configured:
             early.configure(shared, self._compile_root())

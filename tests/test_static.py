@@ -380,3 +380,20 @@ def test_exclude_patterns_have_gitignore_semantics(tmp_path):
     assert "legacy/sub/b.py" in found("legacy/*.py") and "legacy/a.py" not in found("legacy/*.py")
     assert not {"tests/t.py", "pkg/tests/u.py"} & set(found("**/tests/**"))
     assert found("gen/*", "!gen/keep.py", "legacy/", "tests/") == ["gen/keep.py", "pkg/m.py"]
+
+
+def test_static_never_imports_the_target_even_under_shared_import(cli, tmp_path):
+    """``isolation: shared-import`` imports the role modules once in the check server; under
+    ``--static`` nothing of the target is imported, there either."""
+    marker = tmp_path / "imported"
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "src" / "pkg" / "mod.py").write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\n\nclass AgentRegistry:\n    pass\n")
+    (tmp_path / "netra-diag.yaml").write_text(
+        "name: t\nroot: src\nisolation: shared-import\n"
+        "roles:\n  registry: pkg.mod:AgentRegistry\n")
+    _, rows = run_json(cli, str(tmp_path), "--static", "--only", "registry-wiring")
+    assert rows["registry-wiring"]["status"] == "skip", rows  # judged from source
+    assert rows["registry-wiring"]["summary"].startswith("--static: judged from source")
+    assert not marker.exists()
