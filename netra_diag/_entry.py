@@ -14,7 +14,7 @@ def main() -> None:
     if sys.argv[1:2] in (["run"], ["probe"]):
         from .checkserver import prestart
 
-        prestart()  # before the CLI's imports, so that the check server's overlap them
+        prestart(sys.argv)  # before the CLI's imports, so that the server's overlap them
     from .cli import main as cli_main
 
     cli_main()

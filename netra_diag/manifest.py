@@ -26,7 +26,7 @@ from typing import Any
 from ._version import __version__
 from .registry import BUILTIN_PACKAGE, CheckSpec, Origin, Registry
 
-__all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict"]
+__all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict", "static_modules"]
 
 
 def spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
@@ -69,6 +69,20 @@ def load_builtin_cached(registry: Registry) -> None:
     registry.failures.extend(fresh.failures)
     if path is not None and not fresh.failures:
         _write(path, [spec_to_dict(s) for s in fresh.specs])
+
+
+def static_modules() -> set[str] | None:
+    """The built-in check modules holding a check that runs under ``--static`` (one without
+    ``static_skip``), from the manifest; None when there is no usable manifest."""
+    path = _manifest_path()
+    if path is None:
+        return None
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {raw["origin"]["ref"] for raw in rows
+                if raw.get("static_skip") is None and raw["origin"]["kind"] == "module"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _package_dir() -> Path | None:
