@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import multiprocessing
 import os
 import pickle
 import re
@@ -277,9 +276,13 @@ def _work(batch: list[tuple[str, str, _Entry, tuple[str, ...]]]
 def _run(todo: list, workers: int | None) -> list[tuple[str, _Entry]]:
     count = workers if workers is not None else (
         min(os.cpu_count() or 1, 4) if len(todo) >= POOL_MIN_FILES else 1)
-    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods() or len(todo) < 2:
+    if count <= 1 or len(todo) < 2:
         return _paused_gc(_work, todo)
+    import multiprocessing  # only here: the parent's cached run never needs it
     from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _paused_gc(_work, todo)
 
     size = max(16, len(todo) // (count * 4))
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
