@@ -17,6 +17,7 @@ from ._fleet import (
     FleetEndpoint,
     Socket,
     fleet_skip,
+    noted,
     open_fleet,
     quiet_period,
 )
@@ -70,7 +71,7 @@ def backplane_isolation(ctx: CheckContext) -> Verdict:
 
 async def _observe(ctx: CheckContext, count: int, users: int) -> tuple[Verdict, list[str]]:
     async with open_fleet(ctx, count, users, "bp") as fleet:
-        return await observe_isolation(fleet), fleet.secrets
+        return noted(await observe_isolation(fleet), fleet), fleet.secrets
 
 
 async def observe_isolation(fleet: FleetEndpoint) -> Verdict:

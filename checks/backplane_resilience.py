@@ -18,6 +18,7 @@ from ._fleet import (
     FleetEndpoint,
     Socket,
     fleet_skip,
+    noted,
     open_fleet,
     quiet_period,
     run_events,
@@ -40,8 +41,9 @@ fleet's backplane is never dropped): one user watches on instance A and runs on 
 B. A first run must cross cleanly (else the check is skipped: cross-instance-delivery
 owns that). A second run starts, and as soon as its first event reaches B's socket every
 Redis connection of the fleet is killed (`CLIENT KILL ID`, found by the client name the
-instances set: their channel prefix). Then runs are made on B one after another until one
-reaches A (recovered), and one more after that.
+instances set, their channel prefix, or, on Linux, among the sockets of the instances'
+processes). Then runs are made on B one after another until one reaches A (recovered), and
+one more after that.
 
 Typical causes: a subscriber that reconnects but does not subscribe again (the connection
 is back, the channels are not); a reconnect loop that gives up; a replay that re-sends
@@ -66,18 +68,26 @@ def backplane_resilience(ctx: CheckContext) -> Verdict:
 
 async def _observe(ctx: CheckContext, recovery_s: float) -> tuple[Verdict, list[str]]:
     async with open_fleet(ctx, 2, 1, "res") as fleet:
-        return await observe_resilience(fleet, ctx.profile.critical_events,
-                                        recovery_s), fleet.secrets
+        return noted(await observe_resilience(fleet, ctx.profile.critical_events,
+                                              recovery_s), fleet), fleet.secrets
 
 
-async def _kill_fleet_connections(url: str, prefix: str) -> int:
-    """Kill every Redis connection named with the fleet's prefix; how many."""
+async def _kill_fleet_connections(url: str, prefix: str, pids: list[int]) -> int:
+    """Kill every Redis connection of the fleet: named with its prefix, or held by one of
+    its instances' processes (``support.proc_sockets``); how many."""
+    from urllib.parse import urlsplit
+
     import redis.asyncio as aioredis
 
+    from netra_diag.support.proc_sockets import local_ports_to
+
+    parts = urlsplit(url)
+    ports = local_ports_to(pids, parts.port or 6379) if parts.scheme != "unix" else set()
     admin = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     try:
         clients = await admin.client_list()
-        ids = [c["id"] for c in clients if str(c.get("name", "")).startswith(prefix)]
+        ids = [c["id"] for c in clients if str(c.get("name", "")).startswith(prefix)
+               or _port(c.get("addr")) in ports]
         for client_id in ids:
             await admin.client_kill_filter(_id=client_id)
         return len(ids)
@@ -106,12 +116,16 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         if kill_on_first:
             await runner.wait_for(lambda f: f.get("run_id") == run_id
                                   and f.get("type") == critical[0], runner.remaining())
-            killed = await _kill_fleet_connections(fleet.backplane or "", fleet.prefix or "")
+            killed = await _kill_fleet_connections(fleet.backplane or "", fleet.prefix or "",
+                                                   fleet.pids)
             if killed == 0:
-                raise SetupError("no Redis connection of the fleet was found to drop (the "
-                                 "instances name theirs with the channel prefix they are given, "
-                                 "CLIENT SETNAME)", fix="name the backplane connections with "
-                                 "the channel_prefix the server role receives")
+                raise SetupError("no Redis connection of the fleet was found to drop (by the "
+                                 "client name the instances set, their channel prefix, CLIENT "
+                                 "SETNAME, nor among their processes' own sockets)",
+                                 fix="name the backplane connections with "
+                                 "the channel_prefix that the server role (or the backplane "
+                                 "role's publish and subscribe) receives, e.g. redis-py's "
+                                 "client_name=f'{channel_prefix}{instance_id}'")
         await runner.wait_for(lambda f: f.get("type") in ("run_finished", "error")
                               and f.get("run_id") == run_id, runner.remaining())
         got = await watcher.wait_for(lambda f: f.get("run_id") == run_id
@@ -148,6 +162,14 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         await asyncio.gather(watcher.close(), runner.close())
     return judge_resilience(fleet, watcher, runner, runs, critical, recovered_after,
                             recovery_s)
+
+
+def _port(addr: object) -> int | None:
+    """The port of a ``CLIENT LIST`` address (``127.0.0.1:54321``, ``[::1]:54321``)."""
+    try:
+        return int(str(addr).rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
 
 
 def _clean(sock: Socket, run_id: str, critical: tuple[str, ...]) -> bool:

@@ -16,6 +16,7 @@ from ._fleet import (
     FleetEndpoint,
     Socket,
     fleet_skip,
+    noted,
     open_fleet,
     quiet_period,
     run_events,
@@ -36,13 +37,17 @@ agent for that user; every socket, the run's own and the others', must receive t
 critical events exactly once, in order, with `seq` 1, 2, 3... After the last run every
 socket keeps listening 0.3 s more, for late duplicates. Under `run --backplane URL` the check
 starts `backplane.instances` (default 2) instances of the target's `server` role, each its
-own process, on that backplane; under `probe URL1 URL2 ...` it talks to the live instances.
+own process, on that backplane (or, when the profile names a backplane role,
+`backplane.publish`/`subscribe`, instances of the target's own pipeline in-process, joined
+by that role); under `probe URL1 URL2 ...` it talks to the live instances.
 When a run's events do not reach even the socket on its own instance, the check is skipped:
 event-flow judges the single process.
 
 Typical causes: an instance that emits only locally (no publish to the backplane);
 duplicate delivery, locally and again through the backplane (no origin filter, or a
-subscriber that also receives its own messages); a channel a socket never joins.
+subscriber that also receives its own messages); a channel a socket never joins; a
+backplane role that crashes while an instance joins (its site is this check's finding, and
+the other fleet checks are blocked by it).
 
 How to fix: deliver locally, publish every event to the user's backplane channel, and on
 receipt deliver only messages another instance published."""
@@ -63,8 +68,9 @@ def cross_instance_delivery(ctx: CheckContext) -> Verdict:
 
 
 async def _observe(ctx: CheckContext, count: int) -> tuple[Verdict, list[str]]:
-    async with open_fleet(ctx, count, 1, "fleet") as fleet:
-        return await observe_delivery(fleet, ctx.profile.critical_events), fleet.secrets
+    async with open_fleet(ctx, count, 1, "fleet", owner=True) as fleet:
+        return noted(await observe_delivery(fleet, ctx.profile.critical_events),
+                     fleet), fleet.secrets
 
 
 async def observe_delivery(fleet: FleetEndpoint, critical: tuple[str, ...]) -> Verdict:

@@ -44,6 +44,12 @@ def static_hint(argv: list[str]) -> bool:
     return "--static" in (options[:options.index("--")] if "--" in options else options)
 
 
+def server_stage(log: Path) -> Path:
+    """Where a server logging to ``log`` names the set-up step in progress (the hooks
+    file's ``setup()`` under shared-import), so a runner that gives up on it can say why."""
+    return log.with_name(log.name + ".stage")
+
+
 class ServerGone(RuntimeError):
     """The check server ended (or never became ready) while a check needed it."""
 
@@ -119,7 +125,8 @@ class CheckServer:
         if not self.configured:
             self.configured = True
             self._send({"shared": shared,
-                        "compile": str(compile_root) if compile_root else None})
+                        "compile": str(compile_root) if compile_root else None,
+                        "stage": str(server_stage(self.log)) if self.log else None})
 
     def abandon(self) -> None:
         """Kill the server at once (it runs no check yet: nothing to wait for)."""
@@ -226,8 +233,8 @@ class CheckServer:
         if self._closed:
             return
         self._closed = True
-        if not self.configured:  # still importing, not reading its stdin: nothing to wait for
-            self.abandon()
+        if not self.configured or not self.ready.is_set():
+            self.abandon()  # still importing or setting up, not serving: nothing to wait for
             return
         with contextlib.suppress(OSError, ValueError):
             assert self._proc.stdin is not None

@@ -45,10 +45,13 @@ TAIL_BYTES = 8192
 class FleetError(NetraDiagError):
     """An instance could not start; ``detail`` holds what it reported (a traceback...)."""
 
-    def __init__(self, message: str, detail: str = "", *, target_crashed: bool = False) -> None:
+    def __init__(self, message: str, detail: str = "", *, target_crashed: bool = False,
+                 report: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.detail = detail
         self.target_crashed = target_crashed
+        #: the instance's own report line (``{"error": ..., ...}``), when it printed one
+        self.report = report or {}
 
 
 def new_channel_prefix() -> str:
@@ -83,16 +86,24 @@ class Fleet:
 async def start_fleet(root: Path | str, role: str, count: int, users: Mapping[str, str],
                       backplane: str | None, *, prefix: str | None = None,
                       host: str = "127.0.0.1", ports: Sequence[int] = (),
-                      timeout: float = 15.0, options: Mapping[str, Any] | None = None
-                      ) -> Fleet:
-    """Start ``count`` instances and return once every one listens (see the module rules)."""
+                      timeout: float = 15.0, options: Mapping[str, Any] | None = None,
+                      hooks: Path | str | None = None,
+                      module: str = "netra_diag.fleet_instance",
+                      extra: Mapping[str, Any] | None = None) -> Fleet:
+    """Start ``count`` instances and return once every one listens (see the module rules).
+
+    ``hooks`` is the profile's hooks file: each instance runs its ``setup()`` before it
+    imports the server role, as every check interpreter does. ``module`` is the instance's
+    program (``netra_diag.fleet_instance`` starts the ``server`` role; the fleet checks'
+    in-process host takes the same job plus ``extra`` keys)."""
     import asyncio
 
     prefix = prefix or new_channel_prefix()
     fleet = Fleet(urls=[], prefix=prefix)
     try:
         for index in range(count):
-            job = {"root": str(root), "role": role, "host": host,
+            job = {**(extra or {}), "root": str(root), "role": role, "host": host,
+                   "hooks": str(hooks) if hooks is not None else None,
                    "port": ports[index] if index < len(ports) else 0, "users": dict(users),
                    "options": {**(options or {}), "backplane": backplane,
                                "instance_id": f"instance-{index + 1}",
@@ -100,7 +111,7 @@ async def start_fleet(root: Path | str, role: str, count: int, users: Mapping[st
             if backplane is None:
                 for key in ("backplane", "instance_id", "channel_prefix"):
                     job["options"].pop(key)
-            process = await _spawn(job)
+            process = await _spawn(job, module)
             tail = bytearray()
             fleet.processes.append(process)
             fleet.stderr_tails.append(tail)
@@ -117,13 +128,13 @@ async def start_fleet(root: Path | str, role: str, count: int, users: Mapping[st
     return fleet
 
 
-async def _spawn(job: dict[str, Any]) -> asyncio.subprocess.Process:
+async def _spawn(job: dict[str, Any], module: str) -> asyncio.subprocess.Process:
     import asyncio
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (job["root"], env.get("PYTHONPATH")) if p)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "netra_diag.fleet_instance",
+        sys.executable, "-m", module,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=env)
     assert process.stdin is not None
@@ -158,7 +169,8 @@ async def _ready(process: asyncio.subprocess.Process, number: int, tail: bytearr
     message = report.get("error") if isinstance(report, dict) else None
     raise FleetError(f"instance {number} did not start: "
                      f"{message or 'it exited without reporting'}", detail.strip(),
-                     target_crashed=bool(isinstance(report, dict) and report.get("crashed")))
+                     target_crashed=bool(isinstance(report, dict) and report.get("crashed")),
+                     report=report if isinstance(report, dict) else None)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:

@@ -1,9 +1,11 @@
 """One instance of a fleet (``python -m netra_diag.fleet_instance``; see ``netra_diag.fleet``).
 
 Reads one JSON job line on standard input (``root``, ``role``, ``host``, ``port``,
-``users``, ``options``), starts the server role with them, prints one JSON line on standard
-output (``{"url": ...}``, or ``{"error": ..., "detail": ..., "crashed": bool}``), then
-serves until its standard input closes or SIGTERM arrives, and closes the server (1001).
+``users``, ``options``, and ``hooks``: the profile's hooks file or null), runs the hooks
+file's ``setup()`` first (as every check interpreter does), starts the server role with
+them, prints one JSON line on standard output (``{"url": ...}``, or ``{"error": ...,
+"detail": ..., "crashed": bool}``), then serves until its standard input closes or
+SIGTERM arrives, and closes the server (1001).
 """
 
 from __future__ import annotations
@@ -52,6 +54,25 @@ def _import(entry: str) -> Any:
     for part in attr_path.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def _setup(hooks: str | None) -> bool:
+    """Run the hooks file's ``setup()`` before the server role is imported; False (reported
+    to the parent) when the file cannot be imported or ``setup()`` raises."""
+    if not hooks:
+        return True
+    from pathlib import Path
+
+    from .errors import SetupError
+    from .hooks import prepare
+
+    try:
+        prepare(Path(hooks))
+    except SetupError as exc:
+        _report({"error": f"the hooks file's set-up failed: {exc}",
+                 "detail": "".join(traceback.format_exception(exc.__cause__ or exc))})
+        return False
+    return True
 
 
 async def _serve(job: dict[str, Any]) -> int:
@@ -107,7 +128,7 @@ def main() -> None:
                  "netra_diag.fleet.start_fleet)"})
         sys.exit(2)
     sys.path.insert(0, job["root"])
-    code = asyncio.run(_serve(job))
+    code = asyncio.run(_serve(job)) if _setup(job.get("hooks")) else 1
     sys.stdout.flush()
     # the stdin reader thread may still block: leave without waiting for it
     import os

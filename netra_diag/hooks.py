@@ -9,7 +9,8 @@ hooks.connect()"). Each may be sync or async; arguments are filled **by name** f
 tool has at hand (so a hook may take fewer parameters than listed, in any order).
 
 ``setup()``
-    once per check interpreter, before the target is imported: environment, configuration.
+    once per check interpreter (and per fleet instance), before the target is imported:
+    environment, configuration.
 ``make_user_context(user_id, thread_id, run_id, request_id)``
     the context object the application would build for one request.
 ``connect(user_context, connection)``
@@ -20,6 +21,9 @@ tool has at hand (so a hook may take fewer parameters than listed, in any order)
     undo ``connect``.
 ``run_agent(user_context, message)``
     drive one agent run for that user, in-process, to completion.
+``publish(backplane, instance_id, channel_prefix)`` / ``subscribe(...)``
+    join one in-process fleet instance to the backplane (when the profile's
+    ``backplane.publish`` / ``backplane.subscribe`` name nothing; ``profile_backplane``).
 
 The boundary (docs/statuses.md): an exception raised *inside a hook's own code*
 is the user's set-up failing, an ``error``; an exception raised by the target while a hook
@@ -46,6 +50,8 @@ HOOK_NAMES: dict[str, str] = {
     "connect": "joins a connection to a user's events (instead of manager.add_connection)",
     "disconnect": "removes a connection again",
     "run_agent": "drives one agent run in-process (instead of the wiring entry or engine)",
+    "publish": "joins one in-process fleet instance's publishing side to the backplane",
+    "subscribe": "joins one in-process fleet instance's listening side to the backplane",
 }
 
 

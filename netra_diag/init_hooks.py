@@ -72,4 +72,11 @@ you need; this file is imported by the check interpreters, never by `init`.
 #     from {wiring_mod} import {wiring}
 #     supervisor = await {wiring}(user_context)
 #     return await supervisor.run(message)
+
+
+# async def subscribe(backplane, instance_id, channel_prefix):
+#     """The fleet checks, in-process (with `run --backplane URL`): join one instance of
+#     your backend to the Redis backplane, as its start-up does (name your connections
+#     f"{{channel_prefix}}{{instance_id}}"); return once subscribed. Define publish(...)
+#     too when your publishing side is connected separately."""
 '''

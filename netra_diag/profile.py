@@ -41,6 +41,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
     backplane:                        # the fleet checks under `run` (opt-in)
       url_env: REDIS_URL              # the variable holding the Redis URL (or url: ...)
       instances: 2                    # how many instances of the server role to start
+      subscribe: app.bus:listen       # your backplane role, run in-process (and publish:)
     fleet: [ws://10.0.0.5:8765/ws, ws://10.0.0.6:8765/ws]   # live instances, for `probe`
     hooks: netra_diag_hooks.py        # your set-up functions (setup, make_user_context,
                                       # connect, disconnect, run_agent), relative to this file
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .profile_backplane import BACKPLANE_ROLE_KEYS, validate_backplane_role
 
 __all__ = [
     "CRITICAL_EVENTS",
@@ -134,7 +136,7 @@ _TOP_KEYS = {
     "events", "budgets", "server", "checks_dirs", "hooks", "backplane", "fleet",
     "isolation",  # how checks are isolated (issue 13)
 }
-_BACKPLANE_KEYS = {"url", "url_env", "instances"}
+_BACKPLANE_KEYS = {"url", "url_env", "instances", *BACKPLANE_ROLE_KEYS}
 #: How checks are isolated (see ``netra_diag.runner.ISOLATION_MODES`` and the README).
 ISOLATION_MODES = ("process", "shared-import", "interpreter")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
@@ -421,6 +423,7 @@ class _Validator:
         count = conf.get("instances", 2)
         if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= 8:
             raise self.error("backplane.instances", "an integer from 2 to 8", count)
+        validate_backplane_role(conf, self.error, _IMPORT_RE, _IMPORT_FORM)
         return {**conf, "instances": count} if conf else {}
 
     def fleet(self, data: dict) -> list[str]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkserver import CheckServer, ServerGone
+from .checkserver import CheckServer, ServerGone, server_stage
 from .errors import ConfigError
 from .model import CheckResult, Evidence, Status, skipped
 from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
@@ -47,7 +47,7 @@ from .profile import Profile
 from .registry import CheckSpec, LoadFailure
 from .scheduling import critical_first, order_specs
 from .timings import mark
-from .worker import read_result
+from .worker import STAGE_SETUP, read_result, stage_path
 
 __all__ = ["ISOLATION_MODES", "RunOutcome", "Runner", "load_failure_result", "order_specs"]
 
@@ -240,6 +240,9 @@ class Runner:
                 except ServerGone as exc:
                     if self._stopping.is_set():
                         return _error(spec, _INTERRUPTED, started)
+                    if self._server_log and _stage(server_stage(self._server_log)) \
+                            == STAGE_SETUP:
+                        return self._setup_hung(spec, started, exc, log_path)
                     return _error(spec, f"the check server ended: {exc}", started,
                                   _tail_evidence(log_path), _tail_evidence(
                                       self._server_log, "the check server"),
@@ -254,6 +257,9 @@ class Runner:
             if code is None:
                 if self._stopping.is_set():
                     return _error(spec, _INTERRUPTED, started)
+                if _stage(stage_path(result_path)) == STAGE_SETUP:
+                    return self._setup_hung(spec, started, f"timed out after "
+                                            f"{self.timeout_s:g} s", log_path)
                 return _error(spec, f"timed out after {self.timeout_s:g} s", started,
                               _tail_evidence(log_path),
                               fix="the check hung: raise --timeout if the target is slow, "
@@ -271,6 +277,17 @@ class Runner:
                           _tail_evidence(log_path),
                           fix="something in the check or the target ended the interpreter "
                           "(os._exit, a signal, a crash in native code); see its output")
+
+    def _setup_hung(self, spec: CheckSpec, started: float, what: object,
+                    log_path: Path) -> CheckResult:
+        """The error of a check killed while the hooks file's ``setup()`` still ran."""
+        hooks = self.profile.hooks
+        return _error(spec, f"{what}: the hooks file's setup() "
+                      f"({hooks.name if hooks else '?'}) never returned, before the check "
+                      "started", started, _tail_evidence(log_path),
+                      fix=f"setup() in {hooks} did not return: it runs before the checks "
+                      "and must finish (give its waits a timeout; start servers in the "
+                      "background)")
 
     @staticmethod
     def _child_env() -> dict[str, str]:
@@ -385,6 +402,14 @@ def _error(spec: CheckSpec, summary: str, started: float, *evidence: Evidence,
         id=spec.id, why=spec.why, title=spec.title, status=Status.ERROR, summary=summary,
         evidence=tuple(evidence), fix=fix, duration_s=round(time.perf_counter() - started, 6),
     )
+
+
+def _stage(path: Path) -> str | None:
+    """The set-up step a process named in its stage file ``path``, if any."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _describe_exit(code: int) -> str:

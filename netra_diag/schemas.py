@@ -259,9 +259,17 @@ PROFILE_SCHEMA_DOC: dict[str, Any] = {
                       "properties": {
                           "url": {"type": "string", "pattern": "^(redis|rediss|unix)://"},
                           "url_env": {"type": "string", "minLength": 1},
-                          "instances": {"type": "integer", "minimum": 2, "maximum": 8}},
+                          "instances": {"type": "integer", "minimum": 2, "maximum": 8},
+                          "publish": {**_REFERENCE, "description": "your backplane role: "
+                                      "joins one instance's publishing side (called once "
+                                      "per instance; needs 'subscribe')"},
+                          "subscribe": {**_REFERENCE, "description": "your backplane role: "
+                                        "joins one instance's listening side; with it the "
+                                        "fleet checks run your pipeline in-process"}},
+                      "dependentRequired": {"publish": ["subscribe"]},
                       "description": "the fleet checks under `run`: a Redis URL (or the "
-                                     "variable holding it) and how many instances to start"},
+                                     "variable holding it), how many instances to start, "
+                                     "and your backplane role (publish, subscribe)"},
         "fleet": {"type": ["array", "null"], "minItems": 2,
                   "items": {"type": "string", "pattern": "^wss?://"},
                   "description": "live instances' URLs, for `probe --profile`"},

@@ -56,7 +56,8 @@ async def _serve(target: Any, request: Any, url: str, users: dict[str, str],
         try:
             fleet = await start_fleet(target.profile.root, target.profile.roles["server"],
                                       request.instances, users, url, host=request.host,
-                                      ports=ports, prefix="netra:")
+                                      ports=ports, prefix="netra:",
+                                      hooks=target.profile.hooks)
         except FleetError as exc:
             shown = str(exc).replace(url, _public(url))
             detail = exc.detail.replace(url, _public(url)).strip().splitlines()

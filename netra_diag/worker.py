@@ -84,8 +84,10 @@ def _well_formed(verdict: Verdict) -> Verdict:
     return Verdict(status, str(verdict.summary), tuple(verdict.evidence), verdict.fix)
 
 
-def execute(job: dict[str, Any]) -> CheckResult:
-    """Run one job (the runner's JSON) and return its result."""
+def execute(job: dict[str, Any], stage: Path | None = None) -> CheckResult:
+    """Run one job (the runner's JSON) and return its result. ``stage`` is the file where
+    the set-up step in progress is named (``STAGE_SETUP``), so a runner that kills a hung
+    check can say it hung in the user's ``setup()``, not in the check."""
     started = time.perf_counter()
     check_id = job["check_id"]
     profile = Profile.from_dict(job["profile"])
@@ -100,22 +102,36 @@ def execute(job: dict[str, Any]) -> CheckResult:
     mark("check", "check loaded", check=check_id)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
                        static=job.get("static", False), options=job.get("options", {}))
-    verdict = _prepare_hooks(ctx) or run_spec(spec, ctx)
+    verdict = _prepare_hooks(ctx, stage) or run_spec(spec, ctx)
     return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title, verdict=verdict,
                                     duration_s=time.perf_counter() - started, fix=spec.fix)
 
 
-def _prepare_hooks(ctx: CheckContext) -> Verdict | None:
+def _prepare_hooks(ctx: CheckContext, stage: Path | None = None) -> Verdict | None:
     """Run the user's hooks ``setup()`` (``run_setup_hook``) before the target is imported
     (never under ``--static``: nothing of the target runs there); an error verdict when it
-    fails."""
-    if ctx.static:
+    fails. While it runs, ``stage`` names it (``STAGE_SETUP``)."""
+    if ctx.static or ctx.profile.hooks is None:
         return None
+    if stage is not None:
+        stage.write_text(STAGE_SETUP, encoding="utf-8")
     try:
         run_setup_hook(ctx.profile)
     except SetupError as exc:
         return errored(f"could not set up: {exc}", fix=exc.fix)
+    finally:
+        if stage is not None:
+            stage.unlink(missing_ok=True)
     return None
+
+
+#: What the stage file says while the hooks file is imported and its ``setup()`` runs.
+STAGE_SETUP = "hooks setup()"
+
+
+def stage_path(result_path: Path) -> Path:
+    """Where the worker writing ``result_path`` names the set-up step in progress."""
+    return result_path.with_name(result_path.name + ".stage")
 
 
 def run_setup_hook(profile: Profile) -> None:
@@ -167,7 +183,8 @@ def main(argv: list[str], *, setup: bool = True) -> int:
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text(encoding="utf-8"))
     mark("check", "started", check=job["check_id"])
-    result = execute(job)  # runs the setup hook (a no-op where the check server ran it)
+    # runs the setup hook (a no-op where the check server ran it)
+    result = execute(job, stage_path(result_path))
     mark("check", "checked", check=job["check_id"])
     write_result(result_path, result, job.get("nonce"))
     mark("check", "result written", check=job["check_id"])

@@ -257,13 +257,19 @@ def import_shared(config: dict[str, Any]) -> list[str]:
     if shared:
         from .context import ensure_on_path
         from .profile import Profile
-        from .worker import run_setup_hook
+        from .worker import STAGE_SETUP, run_setup_hook
 
         profile = Profile.from_dict(shared)
+        stage = Path(config["stage"]) if config.get("stage") else None
         try:
+            if stage is not None and profile.hooks is not None:
+                stage.write_text(STAGE_SETUP, encoding="utf-8")
             run_setup_hook(profile)
         except Exception:  # noqa: BLE001 - each check runs it again and reports the error
             return [*missing, "hooks setup()"]  # and the target is not imported without it
+        finally:
+            if stage is not None:
+                stage.unlink(missing_ok=True)
         ensure_on_path(profile.root)
         for entry in dict.fromkeys(v.split(":", 1)[0] for v in profile.roles.values()):
             try:

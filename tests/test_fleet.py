@@ -127,7 +127,16 @@ def write_profile(tmp_path: Path, extra: str, server: str | None = None) -> Path
 
 def test_a_profile_names_its_backplane_and_the_fleet_checks_run_on_its_own_instances(
         redis_url, tmp_path):
-    folder = write_profile(tmp_path, "\nbackplane:\n  url_env: MY_REDIS\n  instances: 3\n")
+    """Its server role needs settings that only the hooks' setup() provides: each instance
+    runs setup() before it imports the role, as every check interpreter does."""
+    folder = write_profile(tmp_path, "\nbackplane:\n  url_env: MY_REDIS\n  instances: 3\n"
+                           "hooks: netra_diag_hooks.py\n", server="guarded:start_server")
+    (tmp_path / "src" / "guarded.py").write_text(
+        "import os\n\nif os.environ.get('GUARD_SETTINGS') != 'loaded':\n"
+        "    raise RuntimeError('settings missing: setup() did not run')\n\n"
+        "from netra_backend.app.routes.websocket_server import start_server  # noqa: E402\n")
+    (tmp_path / "netra_diag_hooks.py").write_text(
+        "import os\n\n\ndef setup():\n    os.environ['GUARD_SETTINGS'] = 'loaded'\n")
     proc = run_subprocess("run", str(folder), "--format", "json", *(
         arg for check_id in FLEET for arg in ("--only", check_id)), cwd=tmp_path,
         env={"MY_REDIS": redis_url}, timeout=60)

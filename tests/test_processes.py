@@ -414,3 +414,34 @@ def test_the_setup_hook_runs_before_the_target_is_imported_once_per_process(
         assert setup_pids[0] not in {str(d["pid"]) for d in seen}
     else:  # once in each check's own process
         assert sorted(setup_pids) == sorted(str(d["pid"]) for d in seen)
+
+
+HANGING_SETUP = """
+import threading
+
+
+def setup():
+    threading.Event().wait()  # never returns: a server started in the foreground
+"""
+
+
+@pytest.mark.parametrize("isolation", MODES)
+def test_a_setup_hook_that_never_returns_is_named_when_the_check_is_killed(
+        tmp_path, isolation):
+    root = tmp_path / "src"
+    write(root / "configured_mod.py", CONFIGURED_TARGET)
+    hooks = write(tmp_path / "netra_diag_hooks.py", HANGING_SETUP)
+    folder = tmp_path / "checks"
+    write(folder / "sees.py", SEES_SETUP)
+    registry = Registry()
+    registry.load_dir(folder)
+    profile = Profile(name="t", root=root, source="test", hooks=hooks,
+                      roles={"engine": "configured_mod:CONFIGURED_AT_IMPORT"})
+    # under shared-import the check server runs setup() before any check: it is given up
+    # on after its warm-up allowance plus the check's timeout
+    outcome = Runner(profile, isolation=isolation, timeout_s=1.0, warmup_s=1.0).run(
+        [registry.get("one")])
+    (result,) = outcome.results
+    assert result.status is Status.ERROR
+    assert "the hooks file's setup() (netra_diag_hooks.py) never returned" in result.full_summary
+    assert "setup()" in (result.fix or "") and "did not return" in (result.fix or "")
