@@ -1,21 +1,7 @@
 """The built-in checks, installed as ``netra_diag_checks`` (never as a bare ``checks``).
 
-Each module holds one check. Inside this package, import siblings relatively and the core
-as ``netra_diag``. ``BUILTIN_MODULES`` lists the modules the registry loads, in chain order.
+Each module holds one check, and the registry loads every module here (``_``-prefixed
+modules are helpers, never loaded as checks): adding a check is adding a file. Where it
+sits along the chain is its own ``@check(order=...)``. Inside this package, import siblings
+relatively and the core as ``netra_diag``.
 """
-
-BUILTIN_MODULES: tuple[str, ...] = (
-    "import_chain",
-    "emitter_methods",
-    "registry_wiring",
-    "engine_factory",
-    "deprecation_warnings",
-    "context_identity",
-    "event_flow",
-    "user_isolation",
-    "event_latency",
-    # the fleet (opt-in: skipped without a backplane or several probed instances)
-    "cross_instance_delivery",
-    "backplane_isolation",
-    "backplane_resilience",
-)

@@ -66,12 +66,13 @@ def _crash_at_a_finding(exc: TargetFailure, failures: list[str],
     site = next((e for e in crash if e.kind == "location" and e.file), None)
     if site is None:
         return False
-    prefix = f"{site.location} "
-    static = next((i for i, f in enumerate(failures) if f.startswith(prefix)), None)
+    static = next((i for i, f in enumerate(failures)
+                   if getattr(f, "site", None) == site.location), None)
     located = any(e.kind == "location" and e.location == site.location for e in evidence)
     if static is None or not located:
         return False
-    error = site.message.removeprefix("raised here: ").split(":", 1)[0].strip()
+    error = site.data.get("exception") if isinstance(site.data, dict) else None
+    error = error or "an exception"
     failures[static] += f" (it raises {error} there when run)"
     evidence.append(Evidence("observed", f"{exc.summary} (the located finding at "
                              f"{site.location}, seen at run time)"))

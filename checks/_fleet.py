@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure, Verdict, skipped
+from netra_diag.finding import CRASH
 from netra_diag.support.capture import public_url
 from netra_diag.support.fleet_client import Socket
 from netra_diag.support.judge import CONTROL_TYPES
@@ -245,12 +246,21 @@ def _host_failure(report: dict[str, Any], hidden: list[str], owner: bool
                           evidence=tuple(evidence))
     # the backplane role is this link's own code: its crash site is the owner's finding
     # (so the other fleet checks, blocked at that site, name cross-instance-delivery)
+    # (its crash mark dropped: here the crash site is the finding itself)
     evidence = [Evidence("location", f"the backplane role crashed joining an instance to the "
                          f"backplane: {e.message.removeprefix('raised here: ')}", e.file,
-                         e.line, e.data) if e.kind == "location" else e for e in evidence]
+                         e.line, _unmarked(e.data)) if e.kind == "location" else e
+                for e in evidence]
     crash = TargetFailure(message, *evidence, fix="fix the backplane role's code: it must "
                           "connect without failing")
     return crash if owner else setup_failure(crash, "starting the fleet's instances")
+
+
+def _unmarked(data: Any) -> Any:
+    """Evidence data without the crash mark (``netra_diag.finding.CRASH``)."""
+    if not isinstance(data, dict):
+        return data
+    return {k: v for k, v in data.items() if k != CRASH} or None
 
 
 def noted(verdict: Verdict, fleet: FleetEndpoint) -> Verdict:

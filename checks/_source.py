@@ -33,6 +33,20 @@ def role_parts(ctx: CheckContext, role: str) -> tuple[str, str]:
     return module, attr.split(".")[-1]
 
 
+class LocatedFailure(str):
+    """A failure phrase (``path:line message``) that knows its finding's site (``site``),
+    so a later step can find it by site, never by matching its text."""
+
+    site: str
+
+
+def located_failure(finding: Any) -> LocatedFailure:
+    """The failure phrase of a located static finding, carrying its site."""
+    text = LocatedFailure(f"{finding.relpath}:{finding.line} {finding.message}")
+    text.site = f"{finding.relpath}:{finding.line}"
+    return text
+
+
 def location_evidence(finding: Any, kind: str = "location") -> Evidence:
     message = finding.message + (f": `{finding.code}`" if finding.code else "")
     return Evidence(kind, message, finding.relpath, finding.line)

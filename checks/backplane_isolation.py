@@ -53,6 +53,7 @@ MAX_PAIRS_SHOWN = 12
 
 
 @check(id="backplane-isolation", why="e2e", title="User isolation through the backplane",
+       order=110, criterion="No cross-user delivery through the backplane",
        explain=EXPLAIN, tags=("fleet",),
        fix="key every backplane channel by user id, never by thread, room or conversation "
        "alone, and deliver a message only to its own user's sockets",

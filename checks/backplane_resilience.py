@@ -54,6 +54,7 @@ with a bounded back-off; never replay without de-duplicating by (run_id, seq).""
 
 
 @check(id="backplane-resilience", why="e2e", title="Backplane drop and recovery",
+       order=120, criterion="Delivery resumes after the backplane connection drops",
        explain=EXPLAIN, tags=("fleet",),
        fix="after the backplane connection drops, reconnect with a bounded back-off and "
        "subscribe again to every channel before reading on",

@@ -83,6 +83,8 @@ class Probe:
 
 
 @check(id="context-identity", why="e2e", title="Context Type Identity", explain=EXPLAIN,
+       order=60, criterion="One user context type in production code, accepted by every "
+       "component",
        static=True, fix="keep one user context class, import it everywhere, delete the copies")
 @guard_unparsed
 def context_identity(ctx: CheckContext) -> Verdict:

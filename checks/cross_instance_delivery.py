@@ -53,7 +53,8 @@ How to fix: deliver locally, publish every event to the user's backplane channel
 receipt deliver only messages another instance published."""
 
 
-@check(id="cross-instance-delivery", why="e2e", title="Delivery across instances",
+@check(id="cross-instance-delivery", why="e2e", title="Delivery across instances", order=100,
+       criterion="Every event reaches its user's connections on every instance, exactly once",
        explain=EXPLAIN, tags=("fleet",),
        fix="publish every event to the user's backplane channel and deliver, on every other "
        "instance, what arrives through it, exactly once (skip messages the instance "

@@ -62,6 +62,9 @@ _DEPRECATED_RE = re.compile(r"deprecat", re.IGNORECASE)
 
 
 @check(id="deprecation-warnings", why=5, title="Deprecation Warnings", explain=EXPLAIN,
+       order=50, criterion="Every deprecated entry point warns and names its replacement",
+       caveat="the deprecated entry points warn, but they are still importable and usable, "
+       "so nothing stops code from calling them.",
        fix="make each deprecated entry point warn with DeprecationWarning naming its replacement")
 @guard_unparsed
 def deprecation_warnings(ctx: CheckContext) -> Verdict:

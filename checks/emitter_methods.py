@@ -31,7 +31,7 @@ from ._calling import (
     set_up,
 )
 from ._dynamic import dynamic_half, first_failures
-from ._source import guard_unparsed, location_evidence, role_parts, scan
+from ._source import guard_unparsed, located_failure, location_evidence, role_parts, scan
 
 EXPLAIN = """\
 Verifies that the bridge's user-emitter factory (create_user_emitter on the `bridge_factory`
@@ -58,6 +58,8 @@ the emitter, each sending its event through send_event."""
 
 
 @check(id="emitter-methods", why=2, title="User Emitter Methods", explain=EXPLAIN, static=True,
+       order=20, criterion="User emitter created (awaited) with a notify method for every "
+       "critical event, each emitting its event",
        fix="await create_user_emitter(...) at every call site and give the emitter every "
        "notify method")
 @guard_unparsed
@@ -102,7 +104,7 @@ def emitter_methods(ctx: CheckContext) -> Verdict:
                                      "functions (not async); calls are judged as they are"))
     unawaited = unawaited_calls(modules, async_names)
     for finding in unawaited:
-        failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
+        failures.append(located_failure(finding))
         evidence.append(location_evidence(finding))
     if ctx.static:
         evidence.append(Evidence("note", "--static: the emitter was not built or called"))

@@ -17,15 +17,8 @@ from netra_diag import (
     skipped,
 )
 from netra_diag.support.calls import describe_type, fill_arguments, settle
-from netra_diag.support.definitions import (
-    FunctionInfo,
-    async_method_names,
-    class_location,
-    class_methods,
-)
+from netra_diag.support.definitions import FunctionInfo
 from netra_diag.support.recording import RecordingConnection
-from netra_diag.support.static import constructor_calls_missing, unawaited_calls
-from netra_diag.support.symbols import resolve_symbol
 
 from ._calling import (
     attach_recorder,
@@ -40,9 +33,10 @@ from ._calling import (
     set_up,
 )
 from ._dynamic import dynamic_half, first_failures
+from ._engine_static import static_findings
 from ._inprocess import first_agent, run_values
 from ._locate import LOCATE_DEPTH, find_attribute
-from ._source import guard_unparsed, location_evidence, role_parts, scan
+from ._source import guard_unparsed
 
 EXPLAIN = """\
 Verifies that execution engines come only from the per-user factory (the `engine_factory`
@@ -74,12 +68,13 @@ pass it to the engine; make the engine constructor refuse callers other than the
 
 
 @check(id="engine-factory", why=4, title="Execution Engine Factory", explain=EXPLAIN,
-       static=True,
+       static=True, order=40,
+       criterion="Execution engines built only per user, each with its user's emitter",
        fix="build engines only through the per-user factory, with the user's awaited emitter")
 @guard_unparsed
 def engine_factory(ctx: CheckContext) -> Verdict:
     ctx.role("engine_factory")  # no factory named: an error saying how, never a pass
-    failures, evidence, problems, site = _static_findings(ctx)
+    failures, evidence, problems, site = static_findings(ctx)
     unawaited = [e for e in evidence if e.kind == "observed" and e.file]  # the call sites
     static_failures = list(failures)
     if ctx.static:
@@ -95,11 +90,11 @@ def engine_factory(ctx: CheckContext) -> Verdict:
                                failures, evidence, problems)
         if verdict is not None:
             return verdict
-        if engines:
-            evidence[:] = [_unlocated(e) if any(e is u for u in unawaited) else e
-                           for e in evidence]
+        if engines:  # the un-awaited call behind what it built is named, not located
+            evidence = [_unlocated(e) if any(e is u for u in unawaited) else e
+                        for e in evidence]
         # what the factory built leads; the un-awaited call behind it is WHY #2's finding
-        failures[:] = [f for f in failures if f not in static_failures] + \
+        failures = [f for f in failures if f not in static_failures] + \
             [f for f in static_failures if f in failures]
     if failures:
         return failed(first_failures(failures, limit=1), *evidence, *problems)
@@ -128,70 +123,6 @@ def _unlocated(ev: Evidence) -> Evidence:
     """Once an engine was observed, the un-awaited call behind it is named, not located:
     emitter-methods locates that call site, and this check's finding is what it built."""
     return Evidence(ev.kind, f"{ev.location}: {ev.message}" if ev.file else ev.message)
-
-
-def _static_findings(ctx: CheckContext
-                     ) -> tuple[list[str], list[Evidence], list[Evidence], FunctionInfo | None]:
-    """From source: un-awaited async emitter-factory calls inside the engine factory (an
-    ``observed`` line: the call site is emitter-methods' located finding), constructor
-    calls of the engine and its factory that miss required arguments (names resolved to
-    the roles' own modules, see ``support.static``), and where the factory builds an engine
-    (the definition of its ``create_engine`` method, when the factory is a class)."""
-    roles = [role for role in ("engine_factory", "engine") if ctx.has_role(role)]
-    parts = {role: role_parts(ctx, role) for role in roles}
-    emitter_factory = ctx.profile.method("create_user_emitter")
-    modules, problems = scan(ctx, [*(name for _, name in parts.values()), emitter_factory])
-    failures: list[str] = []
-    evidence: list[Evidence] = []
-    if not roles:
-        return failures, evidence, problems, None
-    span = None
-    site = None
-    if "engine_factory" in parts:
-        module, factory = parts["engine_factory"]
-        site = (class_methods(modules, factory, module) or {}).get(
-            ctx.profile.method("create_engine"))
-        span = class_location(modules, factory, module) or _function_span(modules, module,
-                                                                           factory)
-        if span is None:
-            evidence.append(Evidence("note", f"no definition of the engine factory {factory} "
-                                     f"({module}) in the scanned source",
-                                     data={"judged": False}))
-    async_names = async_method_names(modules, [emitter_factory])
-    if span is not None:
-        path, start, end = span
-        for finding in unawaited_calls(modules, async_names):
-            if finding.relpath == path and start <= finding.line <= end:
-                # emitter-methods owns an un-awaited emitter factory: observed here only
-                evidence.append(Evidence("observed", f"the engine factory {finding.message} "
-                                         "(emitter-methods locates that call site)",
-                                         finding.relpath, finding.line,
-                                         {"unawaited_at": f"{finding.relpath}:"
-                                                          f"{finding.line}"}))
-    for module, name in parts.values():
-        init = (class_methods(modules, name, module) or {}).get("__init__")
-        if init is None:
-            continue
-        symbol = resolve_symbol(modules, module, name)
-        for finding in constructor_calls_missing(modules, symbol, init.params, init.required):
-            failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
-            evidence.append(location_evidence(finding))
-    return failures, evidence, problems, site
-
-
-def _function_span(modules: list[Any], module: str, name: str) -> tuple[str, int, int] | None:
-    """The span of a function-shaped engine factory ``module:name`` (re-exports followed)."""
-    import ast
-
-    symbol = resolve_symbol(modules, module, name)
-    for mod in modules:
-        if mod.module != symbol.home:
-            continue
-        for node in mod.tree.body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and \
-                    node.name == symbol.name:
-                return mod.relpath, node.lineno, node.end_lineno or node.lineno
-    return None
 
 
 async def _exercise(ctx: CheckContext, undecided: list[tuple[str, str]],

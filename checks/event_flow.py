@@ -37,7 +37,29 @@ wrong connection; events emitted on a manager nobody listens to.
 How to fix: fix the earliest failing link in the chain, then re-run."""
 
 
-@check(id="event-flow", why="e2e", title="Complete Event Flow", explain=EXPLAIN,
+_IN_PROCESS = "were emitted to the user's connection (in-process, the wire was not exercised)"
+#: How the run's symptom is said (``netra_diag.phrasing``): this check describes it whatever
+#: its status; ``+others`` joins the other failing end-to-end checks' phrases.
+SYMPTOM = {
+    "pass": (f"[wire=false][delivered=total] all {{total}} critical events {_IN_PROCESS}",
+             "[delivered=total] all {total} critical events delivered",
+             "event flow passes: {summary}"),
+    "pass+others": ("[wire=false] events emitted (in-process, the wire was not exercised), "
+                    "but they {others}", "events delivered, but they {others}"),
+    "fail": (f"[wire=false][delivered<total] {{delivered}}/{{total}} critical events {_IN_PROCESS}",
+             "[delivered<total] {delivered}/{total} critical events reached the client",
+             "event flow fails: {summary}"),
+    "fail+others": ("{symptom}; events also {others}",),
+    "error": ("event flow could not be evaluated: {summary}",),
+    "skip": ("event flow not checked: {summary}",),
+}
+
+
+@check(id="event-flow", why="e2e", title="Complete Event Flow", explain=EXPLAIN, order=70,
+       criterion=("All {total} critical events delivered end to end, in order",
+                  "All critical events delivered end to end, in order"),
+       symptom=SYMPTOM, headline="{delivered}/{total} critical events delivered",
+       critical="[delivered=0]",
        tags=("wire",), fix="fix the earliest failing link of the chain, then re-run",
        static_skip=static_skip("events only flow when the pipeline runs"))
 def event_flow(ctx: CheckContext) -> Verdict:

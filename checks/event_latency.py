@@ -64,6 +64,10 @@ class Samples:
 
 
 @check(id="event-latency", why="e2e", title="Event latency within budget", explain=EXPLAIN,
+       order=90, criterion=("Event latency within the {budget_ms} ms budget",
+                            "Event latency within budget"),
+       symptom={"fail": ("arrive late ({id}: p95 {p95_ms:.1f} ms over the {budget_ms:g} ms "
+                         "budget)", "arrive late ({id}: {summary})")},
        depends_on=("event-flow",), tags=("wire",),
        fix="remove blocking work between stamping an event and sending it (the emitter, the "
        "manager, the outgoing queue)",

@@ -62,7 +62,9 @@ How to fix: import the factory (create_websocket_manager) and build the manager 
 request's user context; delete the deprecated import."""
 
 
-@check(id="import-chain", why=1, title="Import Chain", explain=EXPLAIN, static=True,
+@check(id="import-chain", why=1, title="Import Chain", explain=EXPLAIN, static=True, order=10,
+       criterion="No deprecated entry point on the production path (per-user factory "
+       "instead of the singleton)",
        fix="replace the deprecated import and call with the per-user factory "
        "(create_websocket_manager(user_context))")
 @guard_unparsed

@@ -41,7 +41,7 @@ from ._calling import (
 )
 from ._dynamic import dynamic_half, first_failures
 from ._locate import LOCATE_DEPTH, find_attribute, follow_path, locate_role, located_path
-from ._source import guard_unparsed, location_evidence, role_parts, scan
+from ._source import guard_unparsed, located_failure, location_evidence, role_parts, scan
 
 EXPLAIN = """\
 Verifies that the agent registry (the `registry` role), built the way the application builds
@@ -68,6 +68,8 @@ registry; make set_websocket_manager build the bridge and attach it to every age
 
 
 @check(id="registry-wiring", why=3, title="Registry Wiring", explain=EXPLAIN, static=True,
+       order=30, criterion="Agent registry builds and wires the WebSocket bridge to every "
+       "agent it hands out",
        fix="build the registry with all its required arguments and wire the bridge to every "
        "agent in set_websocket_manager")
 @guard_unparsed
@@ -85,7 +87,7 @@ def registry_wiring(ctx: CheckContext) -> Verdict:
                                  f"{list(init.required) or 'no arguments'}"))
         symbol = resolve_symbol(modules, registry_module, registry_class)
         for finding in constructor_calls_missing(modules, symbol, init.params, init.required):
-            failures.append(f"{finding.relpath}:{finding.line} {finding.message}")
+            failures.append(located_failure(finding))
             evidence.append(location_evidence(finding))
     if ctx.static:
         evidence.append(Evidence("note", "--static: the registry was not built or wired"))

@@ -59,6 +59,8 @@ MAX_PAIRS_SHOWN = 12
 
 
 @check(id="user-isolation", why="e2e", title="User isolation on the wire", explain=EXPLAIN,
+       order=80, criterion="No cross-user event leakage",
+       symptom={"fail": "leak to other users ({id})"}, critical="",
        depends_on=("event-flow",), tags=("wire",),
        fix="send each event only to its own user's connections, through the per-user manager "
        "(create_websocket_manager(user_context)), never to every connection",

@@ -1,56 +1,54 @@
 """The diagnosis: what a run's results mean along the Five Whys chain.
 
 This module owns the reading of results as a causal chain: the chain order (WHY #1..#5,
-then the end-to-end checks, then anything else), the symptom (derived from ``event-flow``),
-the failing links, the root-cause candidate and which checks could not decide. It is pure:
-results in, JSON-able data out, no I/O and no fixed prose that could disagree with the
-results. It must not know about checks' code, faults or reporters.
+then the end-to-end checks, then anything else; within a level, each check's declared
+``order``), the symptom, the failing links, the root-cause candidate, which checks could
+not decide, and the post-fix checklist. It is pure: results and the checks' metadata (what
+``@check`` declared, as ``RunReport.checks`` carries it) in, a ``Diagnosis`` out, no I/O and
+no fixed prose that could disagree with the results. It names no particular check: every
+check-specific phrase is declared by the check itself (``netra_diag.phrasing``).
 
 The root-cause candidate (``root_cause``) is the earliest failing link: the first to fix,
 not the cause of everything. One defect, one owner (README "The harness and the target"):
 a check fails only on a finding of its own link; a check whose set-up another link's defect
 broke is ``skip`` ("blocked by", see ``blocking``), never ``fail``. So the diagnosis counts
 distinct root causes (``root_causes``: failing checks that share a located finding are one
-cause), and its reasoning never claims independent fixes for failures that share one; the
-symptom comes from ``event-flow`` and the other failing end-to-end checks.
+cause), and its reasoning never claims independent fixes for failures that share one. The
+symptom comes from the check that describes it (it declares a ``pass`` symptom phrase) and
+the other failing end-to-end checks.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
+from .diagnosis import (
+    Blocked,
+    Cause,
+    Caveat,
+    ChecklistItem,
+    Diagnosis,
+    Link,
+    RootCause,
+    Skipped,
+)
 from .model import CheckResult, Status, Why
+from .phrasing import fields_of, guard_holds, render
+from .registry import UNORDERED
 
 __all__ = [
-    "CHAIN_IDS",
-    "EVENT_FLOW",
     "chain_order",
     "chain_rank",
     "diagnose",
-    "event_delivery",
-    "in_process",
-    "missing_events",
     "why_label",
     "why_tag",
 ]
 
-#: The built-in checks in chain order (contract ids: docs/architecture.md).
-CHAIN_IDS: tuple[str, ...] = (
-    "import-chain",
-    "emitter-methods",
-    "registry-wiring",
-    "engine-factory",
-    "deprecation-warnings",
-    "event-flow",
-    "user-isolation",
-    "event-latency",
-)
-EVENT_FLOW = "event-flow"
 _E2E_RANK = 6
 _OTHER_RANK = 7
-_FRACTION_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\b")
+Meta = Mapping[str, Mapping[str, Any]]
+T = TypeVar("T")
 
 
 def chain_rank(why: Why) -> int:
@@ -60,14 +58,23 @@ def chain_rank(why: Why) -> int:
     return _E2E_RANK if why == "e2e" else _OTHER_RANK
 
 
-def _order_key(result: CheckResult) -> tuple[int, int, str]:
-    known = CHAIN_IDS.index(result.id) if result.id in CHAIN_IDS else len(CHAIN_IDS)
-    return (chain_rank(result.why), known, result.id)
+def _as_order(order: Any) -> int:
+    return order if isinstance(order, int) and not isinstance(order, bool) else UNORDERED
 
 
-def chain_order(results: Iterable[CheckResult]) -> list[CheckResult]:
-    """The results along the chain, independent of the order in which checks finished."""
-    return sorted(results, key=_order_key)
+def _declared_order(item: Any, checks: Meta) -> int:
+    return _as_order(getattr(item, "order", None) if hasattr(item, "order") else
+                     (checks.get(item.id) or {}).get("order"))
+
+
+def chain_order(items: Iterable[T], checks: Meta | None = None) -> list[T]:
+    """Results (or specs) along the chain, independent of the order in which checks
+    finished: by level (``why``), then by each check's declared ``order`` (a spec's own, or
+    ``checks[id]["order"]`` for a result), then by id."""
+    meta = checks or {}
+    return sorted(items, key=lambda item: (chain_rank(item.why),  # type: ignore[attr-defined]
+                                           _declared_order(item, meta),
+                                           item.id))  # type: ignore[attr-defined]
 
 
 def why_tag(why: Why) -> str:
@@ -88,66 +95,6 @@ def why_label(why: Why, title: str | None = None) -> str:
     return f"WHY #{why}: {title}" if chain_rank(why) <= 5 else title
 
 
-def _events_data(result: CheckResult) -> dict[str, Any] | None:
-    for ev in result.evidence:
-        if ev.kind == "events" and isinstance(ev.data, dict):
-            return ev.data
-    return None
-
-
-def event_delivery(result: CheckResult) -> tuple[int, int] | None:
-    """``(delivered, total)`` critical events, from ``events`` evidence or an ``n/t`` summary."""
-    data = _events_data(result)
-    if data is not None:
-        try:
-            return int(data["delivered"]), int(data["total"])
-        except (KeyError, TypeError, ValueError):
-            pass
-    match = _FRACTION_RE.match(result.summary)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    return None
-
-
-def missing_events(result: CheckResult) -> list[str]:
-    """Expected critical events that were never received (empty when unknown)."""
-    data = _events_data(result)
-    if not data:
-        return []
-    received = {str(name) for name in data.get("received") or ()}
-    return [str(name) for name in data.get("expected") or () if str(name) not in received]
-
-
-def in_process(result: CheckResult) -> bool:
-    """True when ``event-flow`` ran in-process: its events evidence says the wire was not
-    exercised (``wire: false``), or its summary says so."""
-    data = _events_data(result)
-    if data is not None and data.get("wire") is False:
-        return True
-    return "in-process" in result.summary
-
-
-def _latency_phrase(result: CheckResult) -> str:
-    for ev in result.evidence:
-        data = ev.data if isinstance(ev.data, dict) else {}
-        if "p95_ms" in data and "budget_ms" in data:
-            try:
-                p95, budget = float(data["p95_ms"]), float(data["budget_ms"])
-            except (TypeError, ValueError):
-                break
-            return (f"arrive late ({result.id}: p95 {p95:.1f} ms over the {budget:g} ms "
-                    "budget)")
-    return f"arrive late ({result.id}: {result.summary})"
-
-
-def _e2e_phrase(result: CheckResult) -> str:
-    if result.id == "user-isolation":
-        return f"leak to other users ({result.id})"
-    if result.id == "event-latency":
-        return _latency_phrase(result)
-    return f"fail {result.title or result.id} ({result.id}: {result.summary})"
-
-
 def _and(items: Sequence[str]) -> str:
     items = list(items)
     if len(items) <= 1:
@@ -155,47 +102,45 @@ def _and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _symptom_checks(ordered: Sequence[CheckResult]) -> list[CheckResult]:
-    """The failing end-to-end checks other than ``event-flow``: they describe the symptom."""
+def _symptom_source(ordered: Sequence[CheckResult], checks: Meta) -> CheckResult | None:
+    """The check that describes the symptom whatever its status (it declares a ``pass``
+    symptom phrase): the first such check along the chain."""
+    return next((r for r in ordered if "pass" in _symptoms(checks, r.id)), None)
+
+
+def _symptoms(checks: Meta, check_id: str) -> Mapping[str, Sequence[str]]:
+    declared = (checks.get(check_id) or {}).get("symptom")
+    return declared if isinstance(declared, dict) else {}
+
+
+def _symptom_checks(ordered: Sequence[CheckResult], checks: Meta) -> list[CheckResult]:
+    """The failing end-to-end checks other than the symptom's source: they describe it too."""
+    source = _symptom_source(ordered, checks)
     return [r for r in ordered if r.status is Status.FAIL and chain_rank(r.why) == _E2E_RANK
-            and r.id != EVENT_FLOW]
+            and r is not source]
 
 
-def _symptom(ordered: Sequence[CheckResult]) -> str | None:
-    flow = next((r for r in ordered if r.id == EVENT_FLOW), None)
-    others = _symptom_checks(ordered)
-    tail = f"{_and([_e2e_phrase(r) for r in others])}" if others else ""
-    if flow is None:
+def _phrase(result: CheckResult, checks: Meta) -> str:
+    """How a failing end-to-end check describes the symptom (its declared ``fail`` phrase)."""
+    said = render(_symptoms(checks, result.id).get("fail") or (), fields_of(result))
+    return said or f"fail {result.title or result.id} ({result.id}: {result.summary})"
+
+
+def _symptom(ordered: Sequence[CheckResult], checks: Meta) -> str | None:
+    source = _symptom_source(ordered, checks)
+    others = _symptom_checks(ordered, checks)
+    tail = _and([_phrase(r, checks) for r in others]) if others else ""
+    if source is None:
         return f"events {tail}" if tail else None
-    delivery = event_delivery(flow)
-    local = in_process(flow)
-    reached = ("were emitted to the user's connection (in-process, the wire was not "
-               "exercised)" if local else "reached the client")
-    if flow.status is Status.PASS:
-        if tail:
-            what = "events emitted (in-process, the wire was not exercised)" if local \
-                else "events delivered"
-            return f"{what}, but they {tail}"
-        if delivery and delivery[0] == delivery[1]:
-            if local:
-                return f"all {delivery[1]} critical events {reached}"
-            return f"all {delivery[1]} critical events delivered"
-        return f"event flow passes: {flow.summary}"
-    if flow.status is Status.FAIL:
-        if delivery and delivery[0] < delivery[1]:
-            text = f"{delivery[0]}/{delivery[1]} critical events {reached}"
-        else:
-            text = f"event flow fails: {flow.summary}"
-        return f"{text}; events also {tail}" if tail else text
-    if flow.status is Status.ERROR:
-        text = f"event flow could not be evaluated: {flow.summary}"
-    else:
-        text = f"event flow not checked: {flow.summary}"
-    return f"{text}; events {tail}" if tail else text
-
-
-def _link(result: CheckResult) -> dict[str, Any]:
-    return {"id": result.id, "why": result.why, "title": result.title, "summary": result.summary}
+    phrases = _symptoms(checks, source.id)
+    fields = fields_of(source)
+    status = source.status.value
+    alone = render(phrases.get(status) or (), fields) or f"{source.id}: {source.summary}"
+    if not tail:
+        return alone
+    joined = render(phrases.get(f"{status}+others") or (),
+                    {**fields, "symptom": alone, "others": tail})
+    return joined or f"{alone}; events {tail}"
 
 
 def _name(result: CheckResult) -> str:
@@ -213,7 +158,7 @@ def _ref(result: CheckResult) -> str:
             else result.id)
 
 
-def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
+def _reasoning(root: CheckResult, ordered: Sequence[CheckResult], checks: Meta) -> str:
     """Why ``root`` is the first to fix, and what the other failures mean. The checks are
     independent (each judges its own link on its own evidence), so several failing links
     usually mean several defects: never claim that later failures follow from ``root``."""
@@ -224,14 +169,14 @@ def _reasoning(root: CheckResult, ordered: Sequence[CheckResult]) -> str:
     failing = [r for r in ordered if r.status is Status.FAIL]
     later_links = [r for r in failing if r is not root and chain_rank(r.why) <= 5]
     e2e = [r for r in failing if r is not root and chain_rank(r.why) == _E2E_RANK]
-    symptom = _symptom_checks(ordered)
+    symptom = _symptom_checks(ordered, checks)
     if rank <= 5:
         parts = [head, "it is the earliest failing link of the chain, so it is the first to fix"]
         if later_links:
-            causes = root_causes(ordered)
+            causes = root_causes(ordered, checks)
             names = _and([_ref(r) for r in later_links])
             many = len(later_links) > 1
-            shared = [r for r in later_links if any(root.id in c["ids"] and r.id in c["ids"]
+            shared = [r for r in later_links if any(root.id in c.ids and r.id in c.ids
                                                     for c in causes)]
             if shared:
                 parts.append(f"{_and([_ref(r) for r in shared])} "
@@ -294,48 +239,100 @@ def _blocked_by(result: CheckResult) -> str | None:
     return None
 
 
-def root_causes(ordered: Sequence[CheckResult]) -> list[dict[str, Any]]:
+def root_causes(ordered: Sequence[CheckResult], checks: Meta | None = None) -> list[Cause]:
     """The distinct root causes among the failing checks: each failing check that locates
     a finding of its own (``location`` evidence), or is a link WHY #1-#5, is a cause; checks
-    whose first located finding is the same site share one cause (one defect, one fix).
-    ``{ids, location}`` in chain order. Symptom-only checks (no finding located, off the
-    five whys) are not causes."""
-    causes: list[dict[str, Any]] = []
-    by_site: dict[str, dict[str, Any]] = {}
+    whose first located finding is the same site share one cause (one defect, one fix), and
+    the cause lists the ids of their findings there. In chain order. Symptom-only checks (the
+    symptom's source; no finding located, off the five whys) are not causes."""
+    meta = checks or {}
+    source = _symptom_source(ordered, meta)
+    causes: list[Cause] = []
+    by_site: dict[str, int] = {}
     for result in ordered:
-        if result.status is not Status.FAIL or result.id == EVENT_FLOW:
+        if result.status is not Status.FAIL or result is source:
             continue
         site = _first_location(result)
         located = any(ev.kind == "location" and ev.file for ev in result.evidence)
         if not located and chain_rank(result.why) > 5:
             continue
+        found = tuple(f.id for f in result.findings if f.location == site)
         if site is not None and site in by_site:
-            by_site[site]["ids"].append(result.id)
+            known = causes[by_site[site]]
+            causes[by_site[site]] = Cause((*known.ids, result.id), site, (*known.findings, *found))
             continue
-        cause = {"ids": [result.id], "location": site}
-        causes.append(cause)
         if site is not None:
-            by_site[site] = cause
+            by_site[site] = len(causes)
+        causes.append(Cause((result.id,), site, found))
     return causes
 
 
-def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> dict[str, Any]:
-    """The diagnosis of a run, as JSON-able data (stored in ``RunReport.diagnosis``).
+def _checklist(ordered: Sequence[CheckResult], checks: Meta) -> list[ChecklistItem]:
+    """One box per selected check (``checks``; the results' own ids for a run that carries
+    no metadata), in chain order: its declared criterion (else its title) and its status."""
+    by_id = {r.id: r for r in ordered}
+    ids = list(checks) or list(by_id)
+    rows = []
+    for check_id in ids:
+        meta = checks.get(check_id) or {}
+        result = by_id.get(check_id)
+        title = str(meta.get("title") or (result.title if result else "") or check_id)
+        fields = fields_of(result) if result else {"id": check_id, "title": title}
+        text = render(meta.get("criterion") or (), fields) or title
+        why = result.why if result else meta.get("why")
+        key = (chain_rank(why), _as_order(meta.get("order")), check_id)
+        rows.append((key, ChecklistItem(check_id, text,
+                                        result.status.value if result else "not run")))
+    return [item for _, item in sorted(rows, key=lambda pair: pair[0])]
 
-    Keys: ``verdict`` (``interrupted``: the run was stopped before every check finished, so
-    whatever the finished checks show, the diagnosis is incomplete and health not proven;
-    otherwise ``broken``: a fail; ``undecided``: errors but no fail, or nothing ran;
-    ``healthy``: no fail and no error, at least one result), ``interrupted``, ``symptom`` (from
-    ``event-flow`` and the other failing end-to-end checks; ``None`` when none of them ran),
-    ``symptom_checks`` (ids of the failing end-to-end checks other than ``event-flow``),
-    ``failing_links`` (``{id, why, title, summary}`` in chain order), ``root_cause`` (the
-    earliest failing link, the first to fix: ``{id, why, title, location, reasoning}`` or
-    ``None``), ``root_causes`` (``{ids, location}``: distinct causes, see ``root_causes``),
-    ``blocked`` (``{id, by}``: checks blocked by another check's defect), ``undecided`` (ids
-    with ``error``), ``skipped`` (``{id, reason}``) and
-    ``counts``. Every word is derived from the results.
+
+def _critical(ordered: Sequence[CheckResult], checks: Meta) -> list[str]:
+    """Failing checks whose declared ``critical`` guard holds on their own evidence."""
+    out = []
+    for result in ordered:
+        guard = (checks.get(result.id) or {}).get("critical")
+        if result.status is Status.FAIL and isinstance(guard, str) and \
+                guard_holds(guard, fields_of(result)):
+            out.append(result.id)
+    return out
+
+
+def _caveats(ordered: Sequence[CheckResult], checks: Meta, broken: bool) -> list[Caveat]:
+    """Passing checks' declared caveats, while the chain is broken."""
+    if not broken:
+        return []
+    return [Caveat(r.id, r.why, r.title, str(text)) for r in ordered
+            if r.status is Status.PASS and (text := (checks.get(r.id) or {}).get("caveat"))]
+
+
+def _headlines(ordered: Sequence[CheckResult], checks: Meta) -> dict[str, str]:
+    out = {}
+    for result in ordered:
+        text = render((checks.get(result.id) or {}).get("headline") or (), fields_of(result))
+        if text:
+            out[result.id] = text
+    return out
+
+
+def diagnose(results: Sequence[CheckResult], *, checks: Meta | None = None,
+             interrupted: bool = False) -> Diagnosis:
+    """The diagnosis of a run (stored in ``RunReport.diagnosis``), from its results and what
+    each check declared (``checks``: ``RunReport.checks``, keyed by id).
+
+    ``verdict``: ``interrupted`` (the run was stopped before every check finished, so
+    whatever the finished checks show, the diagnosis is incomplete and health not proven),
+    else ``broken`` (a fail), ``undecided`` (errors but no fail, or nothing ran) or
+    ``healthy`` (no fail and no error, at least one result). ``symptom``: from the check
+    that describes it and the other failing end-to-end checks (``None`` when none of them
+    ran); ``symptom_checks``: ids of those other checks; ``failing_links`` in chain order;
+    ``root_cause``: the earliest failing link, the first to fix; ``root_causes``: distinct
+    causes with their owner checks and findings (see ``root_causes``); ``blocked``: checks
+    blocked by another check's defect; ``undecided`` (ids with ``error``); ``skipped``;
+    ``counts``; ``checklist``, ``critical``, ``caveats`` and ``headlines`` from the
+    checks' declarations. Every word is derived from the results.
     """
-    ordered = chain_order(results)
+    meta = checks or {}
+    ordered = chain_order(results, meta)
     failing = [r for r in ordered if r.status is Status.FAIL]
     errors = [r for r in ordered if r.status is Status.ERROR]
     if interrupted:
@@ -350,24 +347,23 @@ def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> di
     counts = {s.value: 0 for s in Status}
     for result in ordered:
         counts[result.status.value] += 1
-    return {
-        "verdict": verdict,
-        "interrupted": interrupted,
-        "symptom": _symptom(ordered),
-        "symptom_checks": [r.id for r in _symptom_checks(ordered)],
-        "failing_links": [_link(r) for r in failing],
-        "root_cause": None if root is None else {
-            "id": root.id,
-            "why": root.why,
-            "title": root.title,
-            "location": _first_location(root),
-            "reasoning": _reasoning(root, ordered),
-        },
-        "root_causes": root_causes(ordered),
-        "blocked": [{"id": r.id, "by": by} for r in ordered
-                    if (by := _blocked_by(r)) is not None],
-        "undecided": [r.id for r in errors],
-        "skipped": [{"id": r.id, "reason": r.summary} for r in ordered
-                    if r.status is Status.SKIP],
-        "counts": counts,
-    }
+    return Diagnosis(
+        verdict=verdict,
+        interrupted=interrupted,
+        symptom=_symptom(ordered, meta),
+        symptom_checks=tuple(r.id for r in _symptom_checks(ordered, meta)),
+        failing_links=tuple(Link(r.id, r.why, r.title, r.summary) for r in failing),
+        root_cause=None if root is None else RootCause(
+            root.id, root.why, root.title, _first_location(root),
+            _reasoning(root, ordered, meta)),
+        root_causes=tuple(root_causes(ordered, meta)),
+        blocked=tuple(Blocked(r.id, by) for r in ordered
+                      if (by := _blocked_by(r)) is not None),
+        undecided=tuple(r.id for r in errors),
+        skipped=tuple(Skipped(r.id, r.summary) for r in ordered if r.status is Status.SKIP),
+        counts=counts,
+        checklist=tuple(_checklist(ordered, meta)),
+        critical=tuple(_critical(ordered, meta)),
+        caveats=tuple(_caveats(ordered, meta, bool(failing))),
+        headlines=_headlines(ordered, meta),
+    )

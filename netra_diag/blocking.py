@@ -8,15 +8,17 @@ finding (``location`` evidence) is that site. The blocked result becomes ``skip`
 the owner and its finding, so the defect is reported once, by the link it breaks. A set-up
 crash that no failing check owns stays ``error`` (the tool could not find out).
 
-Pure: results in, results out. It knows nothing of particular checks.
+Pure: results in, results out. It works on findings (``CheckResult.findings``: sites and the
+``crash`` mark as data), never on message text, and knows nothing of particular checks.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
+from .finding import Finding, crash_site
 from .model import CheckResult, Evidence, Status
 
 __all__ = ["RULES", "blocked_at", "mark_blocked"]
@@ -42,40 +44,41 @@ def blocked_at(result: CheckResult) -> str | None:
     return None
 
 
+def _sites(result: CheckResult) -> list[Finding]:
+    """A result's findings that locate a line (``location`` findings with a line)."""
+    return [f for f in result.findings if f.kind == "location" and f.line]
+
+
 def _owners(results: Sequence[CheckResult]) -> dict[str, CheckResult]:
-    """Located findings of failing checks, by site (the first owner wins). A crash's site
-    (``raised here``) is not a finding: a check whose only located evidence is a crash
-    owns nothing, and a symptom-only check such as event-flow locates nothing."""
+    """Findings of failing checks, by site (the first owner wins). A crash's site (a finding
+    marked ``crash``: where the target raised) is not a finding about the check's link: a
+    check whose only located evidence is a crash owns nothing, and a symptom-only check
+    locates nothing."""
     owners: dict[str, CheckResult] = {}
     for result in results:
-        if result.status is not Status.FAIL:
-            continue
-        for ev in result.evidence:
-            if ev.kind == "location" and ev.file and ev.line and not _is_crash(ev):
-                owners.setdefault(f"{ev.file}:{ev.line}", result)
+        if result.status is Status.FAIL:
+            for finding in _sites(result):
+                if not finding.crash:
+                    owners.setdefault(finding.location, result)
     return owners
 
 
-def _is_crash(ev: Evidence) -> bool:
-    return ev.message.startswith("raised here")
-
-
 def _crash_site(result: CheckResult) -> str | None:
-    """The site of a failure that is only a crash: every located item is ``raised here``."""
-    located = [ev for ev in result.evidence if ev.kind == "location" and ev.file and ev.line]
-    if result.status is Status.FAIL and located and all(_is_crash(ev) for ev in located):
-        return f"{located[0].file}:{located[0].line}"
+    """The site of a failure that is only a crash: every located finding is a crash."""
+    sites = _sites(result) if result.status is Status.FAIL else []
+    if sites and all(f.crash for f in sites):
+        return sites[0].location
     return None
 
 
-_DEPENDS_RE = re.compile(r"^depends on (\S+) \((\w+)\)")
-
-
-def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
+def mark_blocked(results: Sequence[CheckResult],
+                 checks: Mapping[str, Mapping[str, Any]] | None = None) -> list[CheckResult]:
     """``results`` with each check stopped by another check's defect turned into ``skip``
     ("blocked by <owner>"): a set-up error whose crash site another failing check locates,
     or a failure that is only a crash at such a site (the same defect, seen from a link
-    that does not own it). Dependents' "depends on X (status)" follows the new status."""
+    that does not own it). A dependant skipped because "X (status)" did not pass follows
+    X's new status: its declared ``depends_on`` (``checks``, a run report's metadata; every
+    changed check when none is given) names X, the old status is known; nothing is parsed."""
     owners = _owners(results)
     out: list[CheckResult] = []
     for result in results:
@@ -91,24 +94,28 @@ def mark_blocked(results: Sequence[CheckResult]) -> list[CheckResult]:
         out.append(replace(result, status=Status.SKIP,
                            summary=f"blocked by {owner.id}: the defect at {site} stops this "
                            "check's set-up", evidence=(note, *kept), fix=None))
-    status = {r.id: r.status for r in out}
-    return [_follow_dependency(r, status) for r in out]
+    changed = {new.id: (old.status, new.status) for old, new in zip(results, out, strict=True)
+               if old.status is not new.status}
+    return [_follow_dependencies(r, changed, checks) for r in out]
 
 
 def _unlocate(ev: Evidence) -> Evidence:
     """A blocked check's crash site is the owner's finding, not this check's: observed."""
-    if ev.kind == "location" and _is_crash(ev):
+    if ev.kind == "location" and crash_site(ev):
         return Evidence("observed", f"{ev.message} at {ev.location}", data=ev.data)
     return ev
 
 
-def _follow_dependency(result: CheckResult, status: dict[str, Status]) -> CheckResult:
-    match = _DEPENDS_RE.match(result.summary) if result.status is Status.SKIP else None
-    if match is None or match.group(1) not in status:
+def _follow_dependencies(result: CheckResult, changed: dict[str, tuple[Status, Status]],
+                         checks: Mapping[str, Mapping[str, Any]] | None) -> CheckResult:
+    """A skipped dependant's "X (fail)" said again with X's new status ("X (blocked)")."""
+    if result.status is not Status.SKIP or not changed:
         return result
-    now = status[match.group(1)].value
-    if now == match.group(2):
-        return result
-    said = "blocked" if now == "skip" else now
-    return replace(result, summary=result.summary.replace(f"({match.group(2)})",
-                                                          f"({said})", 1))
+    declared = (checks.get(result.id) or {}).get("depends_on") if checks is not None else None
+    summary = result.summary
+    for dep in (declared or ()) if checks is not None else changed:
+        if dep in changed:
+            old, now = changed[dep]
+            said = "blocked" if now is Status.SKIP else now.value
+            summary = summary.replace(f"{dep} ({old.value})", f"{dep} ({said})", 1)
+    return result if summary == result.summary else replace(result, summary=summary)

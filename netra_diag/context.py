@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SetupError
+from .finding import CRASH
 from .model import Evidence
 from .profile import ROLES, Profile
 
@@ -184,7 +185,8 @@ def target_traceback(exc: BaseException, root: Path) -> list[Evidence]:
     if frames:
         last = frames[-1]
         rel = Path(last.filename).resolve().relative_to(root_r).as_posix()
-        evidence.append(Evidence("location", f"raised here: {message}", rel, last.lineno))
+        evidence.append(Evidence("location", f"raised here: {message}", rel, last.lineno,
+                                 data={CRASH: True, "exception": type(exc).__name__}))
         lines = ["Traceback (target frames only):"]
         for f in frames:
             frel = Path(f.filename).resolve().relative_to(root_r).as_posix()

@@ -1,7 +1,8 @@
 """The built-in checks' metadata without importing them: a cache keyed by their source files.
 
-``list``, ``explain``, selection and ordering need each check's metadata (id, why, title,
-depends_on, tags, explanation), not its code; importing the nine check modules (and what
+``list``, ``explain``, selection, ordering and the diagnosis need each check's metadata (id,
+why, title, order, depends_on, tags, explanation, checklist criterion, phrases: everything
+``@check`` declares), not its code; importing the nine check modules (and what
 they import: asyncio, ast helpers...) costs the parent 100 ms or more. So the first run
 imports them once, as ``Registry.load_builtin`` always did, and writes their specs to a
 manifest in the user's cache folder (``$XDG_CACHE_HOME/netra-diag``, else
@@ -28,11 +29,13 @@ from .registry import BUILTIN_PACKAGE, CheckSpec, Origin, Registry
 
 __all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict", "static_modules"]
 
+#: Bumped when the manifest rows change shape (a cached file of another shape is rebuilt).
+_FORMAT = 3
+
 
 def spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
     """A spec's metadata as JSON (what a parent needs, never the function)."""
-    return {**spec.describe(), "explain": spec.explain, "fix": spec.fix,
-            "static_skip": spec.static_skip,
+    return {**spec.describe(), **spec.meta(), "static_skip": spec.static_skip,
             "origin": spec.origin.to_dict() if spec.origin else None}
 
 
@@ -41,8 +44,11 @@ def spec_from_dict(raw: dict[str, Any]) -> CheckSpec:
     return CheckSpec(id=raw["id"], why=raw["why"], title=raw["title"], func=_not_loaded,
                      depends_on=tuple(raw["depends_on"]), tags=tuple(raw["tags"]),
                      explain=raw["explain"], fix=raw["fix"], static=raw["static"],
-                     static_skip=raw.get("static_skip"),
-                     origin=Origin.from_dict(raw["origin"]) if raw["origin"] else None)
+                     origin=Origin.from_dict(raw["origin"]) if raw["origin"] else None,
+                     order=raw["order"], criterion=tuple(raw["criterion"]),
+                     symptom=tuple((k, tuple(v)) for k, v in raw["symptom"].items()),
+                     headline=tuple(raw["headline"]), critical=raw["critical"],
+                     caveat=raw["caveat"], static_skip=raw.get("static_skip"))
 
 
 def _not_loaded(ctx: Any) -> None:  # pragma: no cover - never called in the parent
@@ -102,7 +108,7 @@ def _manifest_path() -> Path | None:
     package = _package_dir()
     if package is None:
         return None
-    digest = hashlib.sha256(__version__.encode())
+    digest = hashlib.sha256(f"{__version__}\0{_FORMAT}".encode())
     try:
         for entry in sorted(os.scandir(package), key=lambda e: e.name):
             if entry.name.endswith(".py"):

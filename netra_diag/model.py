@@ -7,22 +7,31 @@ is plain data: no I/O, no knowledge of checks, runners or reporters.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .diagnosis import Diagnosis
+from .finding import Finding, finding_id, findings_of
+from .finding import with_finding_ids as _with_ids
+from .summary_text import CONTINUED, SUMMARY_MAX, concise, full_summary
+
 __all__ = [
+    "CONTINUED",
     "SCHEMA",
+    "SUMMARY_MAX",
     "CheckResult",
     "Evidence",
+    "Finding",
     "RunReport",
     "Status",
     "Verdict",
     "Why",
+    "concise",
     "errored",
     "evidence_problem",
     "failed",
     "finding_id",
+    "full_summary",
     "json_safe",
     "passed",
     "skipped",
@@ -101,34 +110,11 @@ class Evidence:
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
-def finding_id(check_id: str, ev: Evidence, ordinal: int = 1) -> str:
-    """``check:kind:file[:symbol]`` (``#n`` for the n-th such finding without a symbol).
-
-    The symbol is ``data["symbol"]`` when the check gives one; the line and the message are
-    left out on purpose, so that a finding keeps its id when code moves or wording changes.
-    """
-    base = f"{check_id}:{ev.kind}:{ev.file or ''}"
-    symbol = ev.data.get("symbol") if isinstance(ev.data, dict) else None
-    if isinstance(symbol, str) and symbol:
-        return f"{base}:{symbol}"
-    return base if ordinal == 1 else f"{base}#{ordinal}"
-
-
 def with_finding_ids(check_id: str, status: Status,
                      evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
     """``evidence`` with an ``id`` on every finding (located evidence of a ``fail`` or
-    ``error``) that has none; ids a check set itself are kept."""
-    if status not in (Status.FAIL, Status.ERROR):
-        return evidence
-    seen: dict[str, int] = {}
-    out = []
-    for ev in evidence:
-        if ev.file and ev.id is None:
-            first = finding_id(check_id, ev)
-            seen[first] = seen.get(first, 0) + 1
-            ev = replace(ev, id=finding_id(check_id, ev, seen[first]))
-        out.append(ev)
-    return tuple(out)
+    ``error``) that has none; ids a check set itself are kept (see ``finding``)."""
+    return _with_ids(check_id, status in (Status.FAIL, Status.ERROR), evidence)
 
 
 @dataclass(frozen=True)
@@ -161,39 +147,6 @@ def skipped(summary: str, *evidence: Evidence) -> Verdict:
     return Verdict(Status.SKIP, summary, tuple(evidence))
 
 
-#: How long a result's summary may be: about one line; the rest goes to the evidence.
-SUMMARY_MAX = 120
-#: How the rest of a cut summary starts, as the first evidence item.
-CONTINUED = "(summary, continued) "
-_CUT = " (...)"
-
-
-def concise(summary: str, limit: int = SUMMARY_MAX) -> tuple[str, str, str]:
-    """``summary`` cut to about ``limit`` characters at a clause (``; `` or ``: ``, else a
-    comma or a space), the rest (empty when it fits) and the separator at the cut."""
-    if len(summary) <= limit:
-        return summary, "", ""
-    for mark in ("; ", ": ", ", ", " "):
-        cut = summary.rfind(mark, 40, limit)
-        if cut > 0:
-            return summary[:cut] + _CUT, summary[cut + len(mark):], mark
-    return summary[:limit] + _CUT, summary[limit:], ""
-
-
-def full_summary(summary: str, evidence: Sequence[Any]) -> str:
-    """A cut summary joined again with its continuation (``evidence`` as objects or dicts),
-    for readers that want the whole sentence: tests, comparisons."""
-    if not summary.endswith(_CUT):
-        return summary
-    for ev in evidence:
-        message = ev.get("message", "") if isinstance(ev, dict) else getattr(ev, "message", "")
-        data = ev.get("data") if isinstance(ev, dict) else getattr(ev, "data", None)
-        if isinstance(message, str) and message.startswith(CONTINUED):
-            mark = data.get("cut_at", " ") if isinstance(data, dict) else " "
-            return f"{summary[:-len(_CUT)]}{mark}{message[len(CONTINUED):]}"
-    return summary
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """A verdict bound to the check that produced it, with its wall-clock duration."""
@@ -211,6 +164,13 @@ class CheckResult:
     def full_summary(self) -> str:
         """The summary with the rest of a cut one (see ``concise``) joined again."""
         return full_summary(self.summary, self.evidence)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The defects this result locates (evidence with a file, of a ``fail`` or
+        ``error``), as values owned by this check."""
+        return findings_of(self.id, self.status in (Status.FAIL, Status.ERROR),
+                           self.evidence, self.fix)
 
     @classmethod
     def from_verdict(
@@ -244,6 +204,7 @@ class CheckResult:
             "evidence": [e.to_dict() for e in self.evidence],
             "fix": self.fix,
             "duration_s": self.duration_s,
+            "findings": [f.to_dict() for f in self.findings],
         }
 
     @classmethod
@@ -328,7 +289,7 @@ class RunReport:
     started_at: str
     duration_s: float
     results: tuple[CheckResult, ...]
-    diagnosis: dict[str, Any] = field(default_factory=dict)
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
     interrupted: bool = False
     command: tuple[str, ...] = ()
     environment: dict[str, Any] = field(default_factory=dict)
@@ -339,7 +300,7 @@ class RunReport:
     def counts(self) -> dict[str, int]:
         return count_statuses(self.results)
 
-    def with_diagnosis(self, diagnosis: dict[str, Any]) -> RunReport:
+    def with_diagnosis(self, diagnosis: Diagnosis) -> RunReport:
         return replace(self, diagnosis=diagnosis)
 
     def result(self, check_id: str) -> CheckResult | None:
@@ -358,7 +319,7 @@ class RunReport:
             "checks": self.checks,
             "results": [r.to_dict() for r in self.results],
             "counts": self.counts,
-            "diagnosis": self.diagnosis,
+            "diagnosis": self.diagnosis.to_dict(),
         }
         if self.sources:
             out["sources"] = self.sources
@@ -393,7 +354,7 @@ class RunReport:
             started_at=str(raw.get("started_at", "")),
             duration_s=float(raw.get("duration_s", 0.0)),
             results=tuple(CheckResult.from_dict(r) for r in raw.get("results", ())),
-            diagnosis=dict(raw.get("diagnosis", {})),
+            diagnosis=Diagnosis.from_dict(raw.get("diagnosis") or {}),
             interrupted=bool(raw.get("interrupted", False)),
             command=tuple(raw.get("command", ())),
             environment=dict(raw.get("environment", {})),

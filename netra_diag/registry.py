@@ -16,25 +16,29 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import pkgutil
 import re
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
 
-__all__ = ["BUILTIN_PACKAGE", "CheckSpec", "LoadFailure", "Origin", "Registry", "check"]
+__all__ = ["BUILTIN_PACKAGE", "UNORDERED", "CheckSpec", "LoadFailure", "Origin", "Registry",
+           "check"]
 
 BUILTIN_PACKAGE = "netra_diag_checks"
 ENTRY_POINT_GROUP = "netra_diag.checks"
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _WHYS: tuple[object, ...] = (1, 2, 3, 4, 5, "e2e")
 _SPEC_ATTR = "__netra_check__"
+_SYMPTOM_CASES = frozenset({"pass", "fail", "error", "skip", "pass+others", "fail+others",
+                            "error+others", "skip+others"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,14 @@ class CheckSpec:
     fix: str | None = None
     static: bool = False
     origin: Origin | None = None
+    #: What the run's reading of the chain needs (``docs/architecture.md``, "A check's
+    #: declaration"): its place, its checklist criterion and its phrases, as JSON-able data.
+    order: int | None = None
+    criterion: tuple[str, ...] = ()
+    symptom: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    headline: tuple[str, ...] = ()
+    critical: str | None = None
+    caveat: str | None = None
     #: The summary of the ``skip`` a check that only a run can judge gives under ``--static``
     #: (None: the check runs and decides). Such a check is not run under ``--static``: the
     #: runner reports this skip itself, without a process.
@@ -85,7 +97,18 @@ class CheckSpec:
             "depends_on": list(self.depends_on),
             "static": self.static,
             "source": self.origin.label if self.origin else None,
+            "order": self.order,
         }
+
+    def meta(self) -> dict[str, Any]:
+        """The metadata a run report carries for this check (``RunReport.checks``): enough
+        to order, diagnose and render a saved run without importing the check."""
+        return {"title": self.title, "why": self.why, "explain": self.explain, "fix": self.fix,
+                "tags": list(self.tags), "depends_on": list(self.depends_on),
+                "order": self.order, "criterion": list(self.criterion),
+                "symptom": {key: list(texts) for key, texts in self.symptom},
+                "headline": list(self.headline), "critical": self.critical,
+                "caveat": self.caveat}
 
 
 def check(
@@ -98,11 +121,19 @@ def check(
     explain: str | None = None,
     fix: str | None = None,
     static: bool = False,
+    order: int | None = None,
+    criterion: str | Iterable[str] = (),
+    symptom: Mapping[str, str | Iterable[str]] | None = None,
+    headline: str | Iterable[str] = (),
+    critical: str | None = None,
+    caveat: str | None = None,
     static_skip: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a check.
+    """Declare a check: everything the tool knows about it is said here.
 
     ``id`` is a stable kebab-case id; ``why`` is 1..5 for the five whys or ``"e2e"``;
+    ``order`` places it along the chain (checks sort by their why, then by ``order``, then
+    by id; a check without one comes after those with one at its level);
     ``depends_on`` lists ids that must pass before this check can judge anything (use it
     sparingly: dependants of a non-passing check are skipped); ``explain`` defaults to the
     function's docstring (what it verifies, why it matters, causes, how to fix); ``fix`` is a
@@ -110,11 +141,28 @@ def check(
     source alone (it still runs under ``run --static``); ``static_skip`` is the summary of
     the ``skip`` of a check that only a run can judge: under ``--static`` the check is not
     called (nor given a process) and reports that skip.
+
+    The run's reading of the chain (``netra_diag.analysis``) uses these phrase templates,
+    filled from the result (``{id}``, ``{title}``, ``{summary}``) and its evidence ``data``
+    (``{delivered}``), each given as alternatives, the first that applies used (syntax:
+    ``netra_diag.phrasing``): ``criterion`` the line a post-fix checklist ticks (default:
+    the title); ``symptom`` how the check describes the symptom, by case (``fail`` for a
+    failing end-to-end check; a check that declares ``pass`` describes the symptom whatever
+    its status, with ``pass``/``fail``/``error``/``skip`` and the ``...+others`` forms
+    joining the other checks' phrases); ``headline`` a short phrase beside its result in a
+    summary; ``critical`` a guard (``""``: always) under which its failure is critical;
+    ``caveat`` what its pass does not prove while the chain is broken.
     """
     if not isinstance(id, str) or not _ID_RE.match(id):
         raise ConfigError(f"check id {id!r} must be kebab-case: lowercase letters, digits, '-'")
     if why not in _WHYS:
         raise ConfigError(f"check {id!r}: why must be one of 1, 2, 3, 4, 5 or 'e2e', not {why!r}")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        raise ConfigError(f"check {id!r}: order must be an int, not {order!r}")
+    unknown = sorted(set(symptom or {}) - _SYMPTOM_CASES)
+    if unknown:
+        raise ConfigError(f"check {id!r}: unknown symptom case(s) {unknown}: use "
+                          f"{', '.join(sorted(_SYMPTOM_CASES))}")
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = CheckSpec(
@@ -127,12 +175,22 @@ def check(
             explain=(explain or func.__doc__ or "").strip(),
             fix=fix,
             static=static,
+            order=order,
+            criterion=_texts(criterion),
+            symptom=tuple((key, _texts(texts)) for key, texts in (symptom or {}).items()),
+            headline=_texts(headline),
+            critical=critical,
+            caveat=caveat,
             static_skip=static_skip,
         )
         setattr(func, _SPEC_ATTR, spec)
         return func
 
     return mark
+
+
+def _texts(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @dataclass(frozen=True)
@@ -215,9 +273,12 @@ class Registry:
                 self.load_file(path)
 
     def load_builtin(self) -> None:
-        """Load the built-in checks shipped as the ``netra_diag_checks`` package."""
+        """Load every module of the ``netra_diag_checks`` package (``_``-prefixed helpers
+        skipped): adding a check is adding a file."""
         package = importlib.import_module(BUILTIN_PACKAGE)
-        for name in getattr(package, "BUILTIN_MODULES", ()):
+        names = sorted(info.name for info in pkgutil.iter_modules(package.__path__)
+                       if not info.name.startswith("_"))
+        for name in names:
             self.load_module(f"{BUILTIN_PACKAGE}.{name}", label=f"built-in {name}")
 
     def load_entry_points(self) -> None:
@@ -297,6 +358,10 @@ def _with_origin(spec: CheckSpec, origin: Origin) -> CheckSpec:
     return replace(spec, origin=origin)
 
 
-def _order_key(spec: CheckSpec) -> tuple[int, str]:
+def _order_key(spec: CheckSpec) -> tuple[int, int, str]:
     rank = spec.why if isinstance(spec.why, int) else 6
-    return (rank, spec.id)
+    return (rank, UNORDERED if spec.order is None else spec.order, spec.id)
+
+
+#: Where a check without an ``order`` sorts within its level: after every ordered one.
+UNORDERED = 1_000_000

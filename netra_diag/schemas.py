@@ -64,8 +64,27 @@ _RESULT: dict[str, Any] = {
         "evidence": {"type": "array", "items": {"$ref": "#/$defs/evidence"}},
         "fix": {"type": ["string", "null"]},
         "duration_s": {"type": "number", "minimum": 0},
+        "findings": {"type": "array", "description": "the defects the result locates, as "
+                     "values (a fail's or error's evidence with a file)",
+                     "items": {"$ref": "#/$defs/finding"}},
     },
 }
+
+_FINDING: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "check", "message", "file"],
+    "properties": {
+        "id": {"type": "string", "description": "the stable finding id (evidence id)"},
+        "check": {"type": "string", "description": "the check that owns it"},
+        "message": {"type": "string"},
+        "file": {"type": "string"},
+        "line": {"type": "integer", "minimum": 0},
+        "hint": {"type": "string", "description": "how to fix it (the result's fix)"},
+    },
+}
+
+_TEMPLATES: dict[str, Any] = {"type": "array", "items": {"type": "string"},
+                              "description": "phrase templates, the first that applies used"}
 
 _CHECK_META: dict[str, Any] = {
     "type": "object",
@@ -76,6 +95,12 @@ _CHECK_META: dict[str, Any] = {
         "fix": {"type": ["string", "null"]},
         "tags": {"type": "array", "items": {"type": "string"}},
         "depends_on": {"type": "array", "items": {"type": "string"}},
+        "order": {"type": ["integer", "null"], "description": "its place within its level"},
+        "criterion": _TEMPLATES,
+        "symptom": {"type": "object", "additionalProperties": _TEMPLATES},
+        "headline": _TEMPLATES,
+        "critical": {"type": ["string", "null"]},
+        "caveat": {"type": ["string", "null"]},
     },
 }
 
@@ -108,11 +133,29 @@ _DIAGNOSIS: dict[str, Any] = {
                            "location": {"type": ["string", "null"]},
                            "reasoning": {"type": "string"}},
         }]},
+        "root_causes": {"type": "array", "items": {
+            "type": "object", "required": ["ids", "location"],
+            "properties": {"ids": {"type": "array", "items": {"type": "string"}},
+                           "location": {"type": ["string", "null"]},
+                           "findings": {"type": "array", "items": {"type": "string"}}}}},
+        "blocked": {"type": "array", "items": {
+            "type": "object", "required": ["id", "by"],
+            "properties": {"id": {"type": "string"}, "by": {"type": "string"}}}},
         "undecided": {"type": "array", "items": {"type": "string"}},
         "skipped": {"type": "array", "items": {
             "type": "object", "required": ["id", "reason"],
             "properties": {"id": {"type": "string"}, "reason": {"type": "string"}}}},
         "counts": {"$ref": "#/$defs/counts"},
+        "checklist": {"type": "array", "items": {
+            "type": "object", "required": ["id", "text", "status"],
+            "properties": {"id": {"type": "string"}, "text": {"type": "string"},
+                           "status": {"enum": [*_STATUSES, "not run"]}}}},
+        "critical": {"type": "array", "items": {"type": "string"}},
+        "caveats": {"type": "array", "items": {
+            "type": "object", "required": ["id", "text"],
+            "properties": {"id": {"type": "string"}, "why": _WHY, "title": {"type": "string"},
+                           "text": {"type": "string"}}}},
+        "headlines": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
 
@@ -176,6 +219,7 @@ RUN_SCHEMA: dict[str, Any] = {
     "$defs": {
         "evidence": _EVIDENCE,
         "result": _RESULT,
+        "finding": _FINDING,
         "check": _CHECK_META,
         "counts": _COUNTS,
         "diagnosis": _DIAGNOSIS,

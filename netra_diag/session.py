@@ -77,19 +77,15 @@ def assemble_report(
     from .analysis import chain_order, diagnose
     from .blocking import mark_blocked
 
-    ordered = chain_order(mark_blocked(results))
-    checks = {
-        s.id: {"title": s.title, "why": s.why, "explain": s.explain, "fix": s.fix,
-               "tags": list(s.tags), "depends_on": list(s.depends_on)}
-        for s in specs
-    }
+    checks = {s.id: s.meta() for s in specs}
+    ordered = chain_order(mark_blocked(results, checks), checks)
     return RunReport(
         tool_version=__version__,
         target=target,
         started_at=started_at,
         duration_s=duration_s,
         results=tuple(ordered),
-        diagnosis=diagnose(ordered, interrupted=interrupted),
+        diagnosis=diagnose(ordered, checks=checks, interrupted=interrupted),
         interrupted=interrupted,
         command=tuple(command),
         environment=environment(),
@@ -352,7 +348,8 @@ def _wrote(fmt: str, path: Path, verbosity: int) -> None:
 #: redaction leaves them alone (a token equal to ``pass`` must not corrupt a status).
 _IDENTIFIER_FIELDS = frozenset({"id", "status", "why", "kind", "line", "depends_on", "tags",
                                 "schema", "duration_s", "counts", "verdict", "symptom_checks",
-                                "undecided", "interrupted", "builtin", "probe"})
+                                "undecided", "interrupted", "builtin", "probe", "ids", "by",
+                                "critical", "order", "check"})
 
 
 def redact_report(report: RunReport, secrets: Sequence[str]) -> RunReport:
@@ -413,9 +410,15 @@ def load_saved(path: Path) -> RunReport:
     except RecursionError:
         raise ConfigError(f"{path}: not a JSON run: nested too deeply to read") from None
     try:
-        return RunReport.from_dict(raw)
+        report = RunReport.from_dict(raw)
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if "checklist" not in (raw.get("diagnosis") or {}):  # written before the typed diagnosis
+        from .analysis import diagnose
+
+        report = report.with_diagnosis(diagnose(report.results, checks=report.checks,
+                                                interrupted=report.interrupted))
+    return report
 
 
 def render_saved(run_json: Path, fmt: str, output: Path | None,

@@ -218,8 +218,9 @@ def warm(static: bool = False) -> list[str]:
     except Exception:  # noqa: BLE001 - the worker reports a broken install per check
         pass
     try:
-        checks = importlib.import_module("netra_diag_checks")
-        modules = [f"netra_diag_checks.{m}" for m in getattr(checks, "BUILTIN_MODULES", ())]
+        checks = importlib.import_module("netra_diag_checks")  # every check module, as loaded
+        modules = [f"netra_diag_checks.{m.name}" for m in pkgutil.iter_modules(checks.__path__)
+                   if not m.name.startswith("_")]
         if static:
             from .manifest import static_modules
 

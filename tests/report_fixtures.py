@@ -15,8 +15,10 @@ from __future__ import annotations
 from netra_diag._version import __version__
 from netra_diag.analysis import diagnose
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
+from netra_diag.registry import Registry
 
 __all__ = [
+    "BUILTIN",
     "CHECKS",
     "CRITICAL_EVENTS",
     "INCIDENT_FAULTS",
@@ -95,6 +97,19 @@ CHECKS: dict[str, dict] = {
     },
 }
 
+def _declared() -> dict[str, dict]:
+    """What each built-in check declares (``@check``), as a run report carries it."""
+    registry = Registry()
+    registry.load_builtin()
+    return {spec.id: spec.meta() for spec in registry.specs}
+
+
+#: The built-in checks' metadata, as ``RunReport.checks`` carries it.
+BUILTIN: dict[str, dict] = _declared()
+_DECLARATION = ("order", "criterion", "symptom", "headline", "critical", "caveat")
+for _id, _meta in CHECKS.items():  # the declaration is the checks' own, never a copy
+    _meta.update({key: BUILTIN[_id][key] for key in _DECLARATION})
+
 _SKIP_REASON = "depends on event-flow, which did not pass"
 
 
@@ -110,9 +125,13 @@ def _result(check_id: str, status: Status, summary: str, *evidence: Evidence,
 def make_report(results: list[CheckResult], *, faults: list[str] | None = None,
                 scenario: str | None = None, interrupted: bool = False,
                 command: tuple[str, ...] | None = None,
-                started_at: str = "2025-01-02T09:30:00+00:00") -> RunReport:
-    """A report around ``results``, with the diagnosis computed as the CLI does."""
+                started_at: str = "2025-01-02T09:30:00+00:00",
+                selected: list[str] | None = None) -> RunReport:
+    """A report around ``results``, with the diagnosis computed as the CLI does;
+    ``selected`` the checks selected (default: those with a result)."""
     target = {"name": "reference", "root": ROOT, "faults": list(faults or [])}
+    ids = selected if selected is not None else [r.id for r in results]
+    checks = {check_id: CHECKS[check_id] for check_id in ids if check_id in CHECKS}
     if scenario:
         target["scenario"] = scenario
     if command is None:
@@ -124,12 +143,12 @@ def make_report(results: list[CheckResult], *, faults: list[str] | None = None,
         started_at=started_at,
         duration_s=round(sum(r.duration_s for r in results), 3),
         results=tuple(results),
-        diagnosis=diagnose(results, interrupted=interrupted),
+        diagnosis=diagnose(results, checks=checks, interrupted=interrupted),
         interrupted=interrupted,
         command=command,
         environment={"tool_version": __version__, "python": "3.11.7",
                      "platform": "Linux-6.1-x86_64"},
-        checks={r.id: CHECKS[r.id] for r in results if r.id in CHECKS},
+        checks=checks,
     )
 
 

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from report_fixtures import (
+    BUILTIN,
     error_results,
     healthy_results,
     incident_results,
 )
 
-from netra_diag.analysis import (
-    chain_order,
-    diagnose,
-    event_delivery,
-    missing_events,
-    why_label,
-    why_tag,
-)
+from netra_diag import analysis
+from netra_diag.analysis import chain_order, why_label, why_tag
 from netra_diag.model import CheckResult, Evidence, Status
+
+
+def diagnose(results: Sequence[CheckResult], *, interrupted: bool = False) -> dict[str, Any]:
+    """The diagnosis with the built-in checks' declarations, as its JSON form."""
+    return analysis.diagnose(results, checks=BUILTIN, interrupted=interrupted).to_dict()
 
 INCIDENT_FAILING = ["import-chain", "emitter-methods", "registry-wiring", "engine-factory",
                     "event-flow"]
@@ -97,14 +99,17 @@ def test_an_interrupted_run_has_its_own_verdict() -> None:
 
 
 def test_the_session_passes_the_interrupt_and_orders_results_along_the_chain() -> None:
+    from netra_diag.registry import Registry
     from netra_diag.session import assemble_report
 
+    registry = Registry()
+    registry.load_builtin()
     results = list(reversed(healthy_results()))
     report = assemble_report(target={"name": "t", "faults": []}, results=results,
                              started_at="2025-01-02T09:30:00+00:00", duration_s=1.0,
-                             interrupted=True, command=(), specs=())
-    assert report.diagnosis["verdict"] == "interrupted"
-    assert [r.id for r in report.results] == [r.id for r in chain_order(results)]
+                             interrupted=True, command=(), specs=registry.specs)
+    assert report.diagnosis.verdict == "interrupted"
+    assert [r.id for r in report.results] == [r.id for r in chain_order(results, BUILTIN)]
 
 
 def test_nothing_ran_is_undecided() -> None:
@@ -140,10 +145,14 @@ def test_root_cause_without_later_failures() -> None:
 
 
 def test_end_to_end_failure_with_every_why_passing() -> None:
+    events = Evidence("events", "events received in order: 3", data={"delivered": 3, "total": 5})
     results = _with(healthy_results(), "event-flow", status=Status.FAIL,
-                    summary="3/5 critical events delivered", evidence=())
+                    summary="3/5 critical events delivered", evidence=(events,))
     d = diagnose(results)
     assert d["symptom"] == "3/5 critical events reached the client"
+    # the diagnosis reads the check's data, never its summary text
+    bare = diagnose(_with(results, "event-flow", evidence=()))
+    assert bare["symptom"] == "event flow fails: 3/5 critical events delivered"
     assert d["root_cause"]["id"] == "event-flow"
     assert "no link WHY #1-#5 fails" in d["root_cause"]["reasoning"]
 
@@ -171,20 +180,26 @@ def test_symptom_absent_without_event_flow() -> None:
 def test_chain_order_places_plugins_after_the_chain() -> None:
     plugin = CheckResult("load-test", None, "Load", Status.PASS, "ok")
     extra = CheckResult("extra-wiring", 3, "Extra", Status.PASS, "ok")
-    ordered = chain_order([plugin, *reversed(incident_results()), extra])
+    ordered = chain_order([plugin, *reversed(incident_results()), extra], BUILTIN)
+    # within a level, the declared order; a check that declares none comes after the others
     assert [r.id for r in ordered] == [
         "import-chain", "emitter-methods", "registry-wiring", "extra-wiring", "engine-factory",
         "deprecation-warnings", "event-flow", "user-isolation", "event-latency", "load-test"]
 
 
-def test_event_delivery_and_missing_events() -> None:
-    flow = next(r for r in incident_results() if r.id == "event-flow")
-    assert event_delivery(flow) == (0, 5)
-    assert missing_events(flow)[0] == "agent_started" and len(missing_events(flow)) == 5
+def test_chain_order_follows_the_declared_order_not_the_ids() -> None:
+    late = CheckResult("a-late-check", "e2e", "Late", Status.PASS, "ok")
+    checks = {**BUILTIN, "a-late-check": {"order": 85}}
+    ordered = chain_order([late, *incident_results()], checks)
+    assert [r.id for r in ordered][-3:] == ["user-isolation", "a-late-check", "event-latency"]
+    # without the metadata (a foreign report) the ids break the ties
+    assert [r.id for r in chain_order([late, *incident_results()])][5] == "a-late-check"
+
+
+def test_a_symptom_without_the_event_data_falls_back_to_the_summary() -> None:
     bare = CheckResult("event-flow", "e2e", "Flow", Status.FAIL, "2/5 critical events ...",
                        (Evidence("note", "n"),))
-    assert event_delivery(bare) == (2, 5)
-    assert missing_events(bare) == []
+    assert diagnose([bare])["symptom"] == "event flow fails: 2/5 critical events ..."
 
 
 def test_labels() -> None:
@@ -247,11 +262,13 @@ def test_in_process_event_flow_never_claims_the_client() -> None:
     assert d["symptom"] == ("0/5 critical events were emitted to the user's connection "
                             "(in-process, the wire was not exercised)")
     assert "reached the client" not in d["symptom"]
-    # the summary alone says so too (no events evidence)
+    # without the events data, the summary is quoted, never parsed into a claim
     results = _with(incident_results(), "event-flow", evidence=(),
                     summary="3/5 critical events delivered in-process: missing agent_thinking")
     assert "reached the client" not in diagnose(results)["symptom"]
-    passing = _with(healthy_results(), "event-flow",
+    flow = next(r for r in healthy_results() if r.id == "event-flow")
+    passing = _with(healthy_results(), "event-flow", evidence=(dataclasses.replace(
+        flow.evidence[0], data={**flow.evidence[0].data, "wire": False}),),
                     summary="5/5 critical events delivered in order, in-process (the wire was "
                             "not exercised)")
     assert diagnose(passing)["symptom"] == (
@@ -282,8 +299,11 @@ def test_failures_sharing_one_located_finding_are_one_root_cause() -> None:
     ]
     d = diagnose(results)
     assert d["root_causes"] == [
-        {"ids": ["emitter-methods", "registry-wiring"], "location": "app/wiring.py:12"},
-        {"ids": ["engine-factory"], "location": "app/engine.py:30"},
+        {"ids": ["emitter-methods", "registry-wiring"], "location": "app/wiring.py:12",
+         "findings": ["emitter-methods:location:app/wiring.py",
+                      "registry-wiring:location:app/wiring.py"]},
+        {"ids": ["engine-factory"], "location": "app/engine.py:30",
+         "findings": ["engine-factory:location:app/engine.py"]},
     ]
     reasoning = d["root_cause"]["reasoning"]
     assert "WHY #3 (registry-wiring) fails at the same location: one defect, one fix" in reasoning

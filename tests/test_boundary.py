@@ -361,8 +361,9 @@ def test_a_failure_that_is_only_a_crash_at_an_owners_finding_is_blocked():
 
     finding = Evidence("location", "calls Catalog() without the required argument 'pulses'",
                        "app/catalog.py", 71)
+    # where the target raised, as context.target_traceback marks it (data, not wording)
     crash = Evidence("location", "raised here: TypeError: missing 'pulses'", "app/catalog.py",
-                     71)
+                     71, data={"crash": True, "exception": "TypeError"})
     results = [
         CheckResult("registry-wiring", 3, "Registry Wiring", Status.FAIL, "missing", (finding,)),
         CheckResult("engine-factory", 4, "Engine Factory", Status.FAIL, "crashed", (crash,)),

@@ -119,7 +119,7 @@ def test_run_json_page_names_every_field():
     with open_target(None) as target:
         target_keys = target.describe()
     fields = [*report.to_dict(), *result.to_dict(), *result.evidence[0].to_dict(),
-              *report.diagnosis, *target_keys, *(s.value for s in Status)]
+              *report.diagnosis.to_dict(), *target_keys, *(s.value for s in Status)]
     assert not named("run-json.md", fields)
 
 

@@ -27,20 +27,17 @@ from netra_diag.faults import (
     resolve_faults,
 )
 
-CHECK_IDS = {
-    "import-chain",
-    "emitter-methods",
-    "registry-wiring",
-    "engine-factory",
-    "deprecation-warnings",
-    "event-flow",
-    "user-isolation",
-    "event-latency",
-    "context-identity",
-    "cross-instance-delivery",
-    "backplane-isolation",
-    "backplane-resilience",
-}
+
+def _check_ids() -> set[str]:
+    """The built-in checks' ids, as the registry loads them (no list to keep in step)."""
+    from netra_diag.registry import Registry
+
+    registry = Registry()
+    registry.load_builtin()
+    return {spec.id for spec in registry.specs}
+
+
+CHECK_IDS = _check_ids()
 INCIDENT = (
     "deprecated-singleton-import",
     "unawaited-user-emitter",

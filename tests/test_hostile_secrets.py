@@ -135,7 +135,12 @@ def test_redaction_keeps_every_identifier_and_enum_of_a_report() -> None:
         clean = redact_report(report, [token])
         assert [r.id for r in clean.results] == [r.id for r in report.results]
         assert [r.status for r in clean.results] == [r.status for r in report.results]
-        assert clean.diagnosis["verdict"] == report.diagnosis["verdict"]
+        d, before = clean.diagnosis, report.diagnosis
+        assert d.verdict == before.verdict and d.critical == before.critical
+        assert [c.ids for c in d.root_causes] == [c.ids for c in before.root_causes]
+        assert [b.id for b in d.blocked] == [b.id for b in before.blocked]
+        assert [(i.id, i.status) for i in d.checklist] == \
+            [(i.id, i.status) for i in before.checklist]
         for fmt in ("json", "markdown", "junit", "sarif", "github"):
             assert render(clean, fmt)
 

@@ -55,7 +55,7 @@ def test_the_manifest_follows_an_edited_check(tmp_path):
     """An edited check file changes the manifest's key: the new metadata, never a stale one."""
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "__init__.py").write_text("BUILTIN_MODULES = ('one',)\n")
+    (package / "__init__.py").write_text('"""Every module here is a check."""\n')
     check = package / "one.py"
     check.write_text(textwrap.dedent('''
         from netra_diag import check

@@ -156,9 +156,9 @@ def test_the_run_itself_appended_its_summary(runs):
 def test_json_results_follow_the_chain_order(runs):
     doc = json.loads(runs["incident.json"].read_text())
     ids = [r["id"] for r in doc["results"]]
-    assert ids == [r.id for r in chain_order(RunReport.from_dict(doc).results)]
-    assert ids[:6] == ["import-chain", "emitter-methods", "registry-wiring", "engine-factory",
-                       "deprecation-warnings", "event-flow"]
+    assert ids == [r.id for r in chain_order(RunReport.from_dict(doc).results, doc["checks"])]
+    assert ids[:7] == ["import-chain", "emitter-methods", "registry-wiring", "engine-factory",
+                       "deprecation-warnings", "context-identity", "event-flow"]
     assert doc["target"]["source_prefix"] == ""  # the reference's private copy: no repository
 
 

@@ -80,3 +80,24 @@ def test_markdown_cells_cannot_break_the_table() -> None:
     row = next(line for line in md.splitlines() if "(`import-chain`)" in line)
     assert row.endswith("AgentRegistry.\\_\\_init\\_\\_() \\| `a\\|b` \\*x\\* |")
     assert row.count("|") - row.count("\\|") == 6
+
+
+def test_a_check_still_failing_on_other_defects_says_which_findings_moved() -> None:
+    from netra_diag.model import Evidence
+
+    def run(*files: str) -> list[CheckResult]:
+        return [dataclasses.replace(
+            r, evidence=tuple(Evidence("location", f"reworded {n}", f, 3 + n)
+                              for n, f in enumerate(files)))
+            if r.id == "import-chain" else r for r in incident_report().results]
+
+    before = make_report(run("app/a.py", "app/b.py"))
+    after = make_report(run("app/b.py", "app/c.py"))  # a fixed, b moved and reworded, c new
+    change = next(c for c in compare(before, after).still_failing if c.id == "import-chain")
+    assert change.gone == ("import-chain:location:app/a.py",)
+    assert change.added == ("import-chain:location:app/c.py",)
+    assert change.to_dict()["findings_added"] == ["import-chain:location:app/c.py"]
+    assert "import-chain: FAIL -> FAIL (1 finding(s) gone, 1 new)" in \
+        compare(before, after).to_text()
+    same = next(c for c in compare(before, before).still_failing if c.id == "import-chain")
+    assert same.gone == () and same.added == ()

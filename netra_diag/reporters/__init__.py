@@ -20,6 +20,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from netra_diag.finding import Finding
     from netra_diag.model import CheckResult, Evidence, RunReport
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "headline",
     "located_evidence",
     "located_text",
+    "primary_findings",
     "render",
     "repository_path",
     "result_text",
@@ -176,6 +178,14 @@ def located_evidence(result: CheckResult) -> list[Evidence]:
     return [ev for ev in located if ev.kind == "location"] or located
 
 
+def primary_findings(result: CheckResult) -> list[Finding]:
+    """The findings a CI format reports for ``result`` (``CheckResult.findings``): its
+    ``location`` findings, or, when it has none, every finding with a file (a traceback's
+    frame, a warning's origin). Empty for a passing or skipped result."""
+    found = list(result.findings)
+    return [f for f in found if f.kind == "location"] or found
+
+
 #: Located evidence items the terminal and markdown views show per check before "and N
 #: more" (JSON, SARIF and GitHub keep every one). The check orders them: what matters first.
 SHOWN_LOCATIONS = 5
@@ -196,7 +206,7 @@ def shown_evidence(items: list[Evidence], limit: int = SHOWN_LOCATIONS
     return kept, max(0, located - limit)
 
 
-def headline(ev: Evidence) -> str:
+def headline(ev: Evidence | Finding) -> str:
     """One line for titles: a traceback's exception line, otherwise the first line."""
     lines = [line.strip() for line in ev.message.splitlines() if line.strip()]
     if not lines:
@@ -204,7 +214,7 @@ def headline(ev: Evidence) -> str:
     return lines[-1] if ev.kind == "traceback" else lines[0]
 
 
-def located_text(ev: Evidence) -> str:
+def located_text(ev: Evidence | Finding) -> str:
     """What a located finding says: a traceback's exception line, else the whole message."""
     return headline(ev) if ev.kind == "traceback" else ev.message
 

@@ -8,6 +8,10 @@
 * ``new``: absent from the baseline; ``removed``: absent from the current run;
 * ``other``: in both and none of the above (pass->pass, skip->pass, fail->skip, ...).
 
+Within a check, the findings are compared by their stable ids (``CheckResult.findings``),
+never by their text: ``gone`` were in the baseline only, ``added`` are in the current run
+only, so a check still failing on other defects says so.
+
 Renders as a markdown section (used by the markdown report) and as short text (terminal).
 """
 
@@ -19,6 +23,8 @@ from typing import Any
 
 from netra_diag.analysis import chain_order, why_label
 from netra_diag.model import CheckResult, RunReport, Status, Why
+
+from .markdown_text import md_inline
 
 __all__ = ["Change", "Comparison", "compare"]
 
@@ -36,6 +42,9 @@ class Change:
     before: Status | None
     after: Status | None
     summary: str
+    #: ids of the findings in the baseline only (fixed) and in the current run only (new)
+    gone: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -44,7 +53,8 @@ class Change:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "why": self.why, "title": self.title,
                 "before": self.before.value if self.before else None,
-                "after": self.after.value if self.after else None, "summary": self.summary}
+                "after": self.after.value if self.after else None, "summary": self.summary,
+                "findings_gone": list(self.gone), "findings_added": list(self.added)}
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,10 @@ class Comparison:
             if name == "other":
                 continue
             for change in changes:
+                moved = (f" ({len(change.gone)} finding(s) gone, {len(change.added)} new)"
+                         if name == "still_failing" and (change.gone or change.added) else "")
                 lines.append(f"  {name.replace('_', ' '):<14} {change.id}: "
-                             f"{_status(change.before)} -> {_status(change.after)}")
+                             f"{_status(change.before)} -> {_status(change.after)}{moved}")
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -117,8 +129,6 @@ def _status(status: Status | None) -> str:
 def _cell(text: str) -> str:
     """Text safe inside a GFM table cell: inline-safe, and every pipe escaped (GFM splits
     cells on a pipe even inside a code span, unless it is backslash-escaped)."""
-    from .markdown import md_inline
-
     return re.sub(r"(?<!\\)\|", r"\\|", md_inline(text))
 
 
@@ -132,8 +142,11 @@ def _label(report: RunReport) -> str:
 def _change(before: CheckResult | None, after: CheckResult | None) -> Change:
     ref = after or before
     assert ref is not None
+    old = [f.id for f in before.findings] if before else []
+    now = [f.id for f in after.findings] if after else []
     return Change(ref.id, ref.why, ref.title, before.status if before else None,
-                  after.status if after else None, ref.summary)
+                  after.status if after else None, ref.summary,
+                  tuple(i for i in old if i not in now), tuple(i for i in now if i not in old))
 
 
 def compare(baseline: RunReport, current: RunReport) -> Comparison:
@@ -142,7 +155,8 @@ def compare(baseline: RunReport, current: RunReport) -> Comparison:
     now = {r.id: r for r in current.results}
     buckets: dict[str, list[Change]] = {name: [] for name in Comparison.BUCKETS}
     everything = chain_order([*current.results, *(r for r in baseline.results
-                                                  if r.id not in now)])
+                                                  if r.id not in now)],
+                             {**baseline.checks, **current.checks})
     for result in everything:
         before, after = old.get(result.id), now.get(result.id)
         change = _change(before, after)

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netra_diag.analysis import chain_order, diagnose, why_label
+from netra_diag.analysis import chain_order, why_label
 from netra_diag.errors import OutputError
-from netra_diag.model import CheckResult, Evidence, RunReport, Status
+from netra_diag.finding import Finding
+from netra_diag.model import CheckResult, RunReport, Status
 
-from . import located_evidence, located_text, repository_path, result_text, strip_controls
+from . import located_text, primary_findings, repository_path, result_text, strip_controls
 
 __all__ = [
     "MAX_PER_KIND",
@@ -73,7 +74,7 @@ class Annotation:
         return f"{head}::{escape_data(self.message)}"
 
 
-def _path(ev: Evidence | None, target: dict[str, Any]) -> str | None:
+def _path(ev: Finding | None, target: dict[str, Any]) -> str | None:
     """The annotation's ``file=``: relative to the repository root (GitHub resolves it
     against the checkout), or the evidence's own path when it lies outside the repository."""
     if ev is None or not ev.file:
@@ -85,13 +86,13 @@ def _for_result(result: CheckResult, target: dict[str, Any]) -> list[Annotation]
     label = why_label(result.why, result.title)
     fix = f"\nfix: {result.fix}" if result.fix else ""
     if result.status is Status.FAIL:
-        located = located_evidence(result)
+        located = primary_findings(result)
         if not located:
             return [Annotation("error", f"{label} failed", result.summary + fix)]
         return [Annotation("error", f"{label} failed", f"{located_text(ev)}\n{result.summary}{fix}",
                            _path(ev, target), ev.line) for ev in located]
     if result.status is Status.ERROR:
-        ev = next(iter(located_evidence(result)), None)
+        ev = next(iter(primary_findings(result)), None)
         message = f"not evaluated (the check could not decide): {result.summary}{fix}"
         return [Annotation("warning", f"{label} not evaluated", message,
                            _path(ev, target), ev.line if ev else None)]
@@ -101,7 +102,8 @@ def _for_result(result: CheckResult, target: dict[str, Any]) -> list[Annotation]
 def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
     """The annotations to print, in priority order and capped, and how many per kind
     were left out."""
-    found = [a for r in chain_order(report.results) for a in _for_result(r, report.target)]
+    found = [a for r in chain_order(report.results, report.checks)
+             for a in _for_result(r, report.target)]
     kept: list[Annotation] = []
     dropped: dict[str, int] = {}
     for kind in ("error", "warning"):
@@ -114,18 +116,17 @@ def annotations(report: RunReport) -> tuple[list[Annotation], dict[str, int]]:
 
 
 def _diagnosis_notice(report: RunReport) -> Annotation:
-    d = diagnose(report.results, interrupted=report.interrupted)  # never a stale verdict
+    d = report.diagnosis  # computed once, from the results
     counts = report.counts
-    parts = [f"{str(d.get('verdict') or 'unknown').upper()}: {counts['pass']} passed, "
+    parts = [f"{(d.verdict or 'unknown').upper()}: {counts['pass']} passed, "
              f"{counts['fail']} failed, {counts['error']} could not decide, "
              f"{counts['skip']} skipped" + (" (interrupted)" if report.interrupted else "")]
-    if d.get("symptom"):
-        parts.append(f"symptom: {d['symptom']}")
-    root = d.get("root_cause")
+    if d.symptom:
+        parts.append(f"symptom: {d.symptom}")
+    root = d.root_cause
     if root:
-        where = f" at {root['location']}" if root.get("location") else ""
-        parts.append(f"first to fix: {root.get('id')}{where}: "
-                     f"{root.get('reasoning') or root.get('id')}")
+        where = f" at {root.location}" if root.location else ""
+        parts.append(f"first to fix: {root.id}{where}: {root.reasoning or root.id}")
     return Annotation("notice", "netra-diag diagnosis", "\n".join(parts))
 
 
@@ -169,7 +170,7 @@ def render_github(report: RunReport, *, token: str | None = None) -> str:
             f"{sum(dropped.values())} annotation(s) left out ({detail}): GitHub shows at most "
             f"{MAX_PER_KIND} per kind. Every finding is in the groups below and in the "
             "step summary.").command())
-    shown = [r for r in chain_order(report.results) if r.status is not Status.PASS]
+    shown = [r for r in chain_order(report.results, report.checks) if r.status is not Status.PASS]
     texts = [result_text(r) for r in shown]
     if token is None or any(token in text for text in texts):
         token = _token(texts)

@@ -17,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from netra_diag.analysis import chain_order, diagnose
+from netra_diag.analysis import chain_order
 from netra_diag.model import CheckResult, RunReport, Status
 
 from . import located_evidence, repository_path, result_text
@@ -53,7 +53,7 @@ def _properties(report: RunReport) -> list[tuple[str, str]]:
         if report.environment.get(key):
             props.append((key, str(report.environment[key])))
     props.append(("interrupted", "true" if report.interrupted else "false"))
-    verdict = diagnose(report.results, interrupted=report.interrupted)["verdict"]
+    verdict = report.diagnosis.verdict
     props.append(("diagnosis.verdict", verdict))
     if report.interrupted:
         props.append(("interrupted.note", _INTERRUPTED_NOTE))
@@ -105,7 +105,7 @@ def render_junit(report: RunReport) -> str:
     for name, value in _properties(report):
         ET.SubElement(props, "property", {"name": name, "value": xml_safe(value)})
     classname = f"{SUITE_NAME}.{report.target.get('name', 'target')}"
-    for result in chain_order(report.results):
+    for result in chain_order(report.results, report.checks):
         _testcase(suite, result, classname, report.target)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")

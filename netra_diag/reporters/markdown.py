@@ -9,8 +9,8 @@ by verdict); Post-Fix Validation Checklist; Before/After (with a baseline); Envi
 Reproduction. Each finding's text appears once: the story names links, the block gives a
 short phrase, the check's section says it. The output is lint-clean (``mdformat --check``).
 
-Every sentence is derived from the ``RunReport`` (the diagnosis is recomputed from the
-results, so it cannot disagree with them): no fixed verdicts, no current time, no
+Every sentence is derived from the ``RunReport`` (its diagnosis, computed once from the
+results, and what each check declared): no fixed verdicts, no current time, no
 randomness; the same report renders to the same text. Text from the target is escaped (or
 fenced) so it cannot break the document.
 """
@@ -22,14 +22,8 @@ import re
 import shlex
 from typing import Any
 
-from netra_diag.analysis import (
-    EVENT_FLOW,
-    chain_order,
-    chain_rank,
-    diagnose,
-    event_delivery,
-    why_label,
-)
+from netra_diag.analysis import chain_order, chain_rank, why_label
+from netra_diag.diagnosis import Diagnosis, Link, RootCause
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
 from . import (
@@ -40,6 +34,7 @@ from . import (
     shown_evidence,
     strip_controls,
 )
+from .comparison import Comparison, compare
 from .markdown_chain import checklist, mermaid
 from .markdown_text import code_span, fence, lint_clean, md_inline, plural
 
@@ -48,18 +43,14 @@ __all__ = ["code_span", "fence", "md_inline", "render_markdown", "severity", "ve
 # -- derived facts -----------------------------------------------------------------------
 
 def severity(report: RunReport) -> str:
-    """CRITICAL when no critical event reaches the client or events leak across users; HIGH
+    """CRITICAL when a failure is critical (the diagnosis's ``critical``, from each check's
+    declared guard: no critical event reaches the client, events leak across users); HIGH
     for any other failure; MEDIUM when checks could not decide; NONE when healthy. An
     interrupted run without a failure so far is UNKNOWN (never NONE), and every level of an
     interrupted run says so."""
     statuses = {r.status for r in report.results}
     if Status.FAIL in statuses:
-        flow = report.result(EVENT_FLOW)
-        delivery = event_delivery(flow) if flow and flow.status is Status.FAIL else None
-        isolation = report.result("user-isolation")
-        critical = (delivery and delivery[0] == 0) or (
-            isolation is not None and isolation.status is Status.FAIL)
-        level = "CRITICAL" if critical else "HIGH"
+        level = "CRITICAL" if report.diagnosis.critical else "HIGH"
     elif report.interrupted:
         level = "UNKNOWN"
     elif Status.ERROR in statuses or not report.results:
@@ -98,7 +89,7 @@ def _faults(report: RunReport) -> str:
 
 # -- sections ----------------------------------------------------------------------------
 
-def _comparison_line(comparison: Any) -> str:
+def _comparison_line(comparison: Comparison) -> str:
     """``Fixed 5, regressed 0, still failing 0`` (with new/removed when there are any)."""
     text = (f"Fixed {len(comparison.fixed)}, regressed {len(comparison.regressed)}, still "
             f"failing {len(comparison.still_failing)}")
@@ -118,8 +109,9 @@ def _target_line(report: RunReport) -> str:
     return text
 
 
-def _header(report: RunReport, d: dict[str, Any], comparison: Any = None) -> list[str]:
-    verdict = d["verdict"]
+def _header(report: RunReport, d: Diagnosis, comparison: Comparison | None = None
+            ) -> list[str]:
+    verdict = d.verdict
     title = {
         "broken": "Agent Event Pipeline Failure - Five Whys Analysis and Fix Plan",
         "healthy": "Agent Event Pipeline Healthy - Five Whys Diagnosis",
@@ -127,15 +119,15 @@ def _header(report: RunReport, d: dict[str, Any], comparison: Any = None) -> lis
         "interrupted": "Agent Event Pipeline Diagnosis Interrupted - Incomplete Five Whys "
                        "Analysis",
     }.get(verdict, "Agent Event Pipeline - Five Whys Diagnosis")
-    counts = d["counts"]
-    root = d["root_cause"]
+    counts = report.counts
+    root = d.root_cause
     if verdict == "interrupted":
         status = "INTERRUPTED: the results are incomplete and health is not proven"
         if root:
-            status += f"; first to fix so far: {md_inline(why_label(root['why'], root['title']))}"
-    elif verdict == "broken":
-        status = (f"BROKEN: {plural(len(d['failing_links']), 'failing check')}; first to fix: "
-                  f"{md_inline(why_label(root['why'], root['title']))}")
+            status += f"; first to fix so far: {md_inline(why_label(root.why, root.title))}"
+    elif verdict == "broken" and root is not None:
+        status = (f"BROKEN: {plural(len(d.failing_links), 'failing check')}; first to fix: "
+                  f"{md_inline(why_label(root.why, root.title))}")
     elif verdict == "healthy":
         status = f"HEALTHY: {counts['pass']} passed, {counts['skip']} skipped"
     elif report.results:
@@ -155,46 +147,44 @@ def _header(report: RunReport, d: dict[str, Any], comparison: Any = None) -> lis
     ]
 
 
-def _ref(link: dict[str, Any]) -> str:
-    return f"{md_inline(why_label(link['why'], link['title']))} ({code_span(link['id'])})"
+def _ref(link: Link | RootCause) -> str:
+    return f"{md_inline(why_label(link.why, link.title))} ({code_span(link.id)})"
 
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _story(report: RunReport, d: dict[str, Any]) -> list[str]:
+def _story(report: RunReport, d: Diagnosis) -> list[str]:
     """The root cause in one paragraph, from the diagnosis and the checks that own each
     failing link: the symptom, where the chain breaks first, what else fails on its own
     evidence, and what still stands. It names the findings; their text is in their
     sections (said once)."""
     parts: list[str] = []
-    if d["symptom"]:
-        symptom = md_inline(d["symptom"])
+    if d.symptom:
+        symptom = md_inline(d.symptom)
         parts.append(f"**Symptom:** {symptom[0].upper()}{symptom[1:]}.")
-    root = d["root_cause"]
-    links = d["failing_links"]
-    chain = [link for link in links if chain_rank(link["why"]) <= 5]
+    root = d.root_cause
+    links = d.failing_links
+    chain = [link for link in links if chain_rank(link.why) <= 5]
     if root:
-        where = f" at {code_span(root['location'])}" if root.get("location") else ""
+        where = f" at {code_span(root.location)}" if root.location else ""
         parts.append(f"The chain breaks first at {_ref(root)}{where}: fix it first.")
-        later = [link for link in chain if link["id"] != root["id"]]
+        later = [link for link in chain if link.id != root.id]
         if later:
             parts.append(f"{_and([_ref(link) for link in later])} also "
                          f"fail{'' if len(later) > 1 else 's'}, each on its own evidence (the "
                          "checks are independent), so each needs its own fix.")
-        e2e = [link for link in links if chain_rank(link["why"]) > 5 and link["id"] != root["id"]]
+        e2e = [link for link in links if chain_rank(link.why) > 5 and link.id != root.id]
         if e2e and chain:
-            parts.append(f"{_and([code_span(link['id']) for link in e2e])} show"
+            parts.append(f"{_and([code_span(link.id) for link in e2e])} show"
                          f"{'s' if len(e2e) == 1 else ''} the symptom on the wire; re-run "
                          "after the fixes to see what remains.")
-    guard = report.result("deprecation-warnings")
-    if guard is not None and guard.status is Status.PASS and links:
-        parts.append(f"{md_inline(why_label(guard.why, guard.title))} passes: the deprecated "
-                     "entry points warn, but they are still importable and usable, so nothing "
-                     "stops code from calling them.")
-    if d["undecided"]:
-        parts.append(f"{_and([code_span(i) for i in d['undecided']])} could not decide "
+    for caveat in d.caveats:  # what a passing check does not prove, declared by it
+        parts.append(f"{md_inline(why_label(caveat.why, caveat.title))} passes: "
+                     f"{md_inline(caveat.text)}")
+    if d.undecided:
+        parts.append(f"{_and([code_span(i) for i in d.undecided])} could not decide "
                      "(a set-up problem, not a finding about the target): health is not "
                      "proven until they do.")
     if report.interrupted:
@@ -205,16 +195,11 @@ def _story(report: RunReport, d: dict[str, Any]) -> list[str]:
     return ["## Root Cause", "", " ".join(parts)]
 
 
-def _headline(result: CheckResult) -> str:
-    """The block's phrase for an end-to-end delivery (``0/5 critical events delivered``);
-    the other findings are said in their sections, once."""
-    delivery = event_delivery(result) if result.id == EVENT_FLOW else None
-    return f" - {delivery[0]}/{delivery[1]} critical events delivered" if delivery else ""
-
-
-def _summary_block(ordered: list[CheckResult]) -> list[str]:
-    rows = [f"{r.status.value.upper()} {why_label(r.why, r.title or r.id)}{_headline(r)}"
-            for r in ordered]
+def _summary_block(ordered: list[CheckResult], d: Diagnosis) -> list[str]:
+    """One row per check; a check's declared headline (``0/5 critical events delivered``)
+    after it, the other findings said in their sections, once."""
+    rows = [f"{r.status.value.upper()} {why_label(r.why, r.title or r.id)}"
+            + (f" - {d.headlines[r.id]}" if r.id in d.headlines else "") for r in ordered]
     return ["## Test Results Summary", "", fence("\n".join(rows) or "(no check ran)", "text")]
 
 
@@ -342,20 +327,18 @@ def _environment(report: RunReport) -> list[str]:
 
 def render_markdown(report: RunReport, baseline: RunReport | None = None) -> str:
     """The incident report for ``report``; ``baseline`` adds a Before/After section."""
-    d = diagnose(report.results, interrupted=report.interrupted)
-    ordered = chain_order(report.results)
+    d = report.diagnosis
+    ordered = chain_order(report.results, report.checks)
     comparison = None
     if baseline is not None:
-        from .comparison import compare
-
         comparison = compare(baseline, report)
     sections = [
         _header(report, d, comparison),
         _story(report, d),
-        _summary_block(ordered),
+        _summary_block(ordered, d),
         *(_check_section(report, r) for r in ordered),
         mermaid(report, ordered),
-        checklist(report),
+        checklist(report, d),
     ]
     if comparison is not None:
         sections.append(["## Before/After", "", comparison.to_markdown().rstrip()])

@@ -10,10 +10,13 @@ import itertools
 import re
 from typing import Any
 
-from netra_diag.analysis import EVENT_FLOW, chain_rank, event_delivery, why_label
+from netra_diag.analysis import chain_rank, why_label
+from netra_diag.diagnosis import Diagnosis
 from netra_diag.model import CheckResult, RunReport, Status
 
-from .markdown_text import code_span, fence
+from .markdown_text import code_span, fence, md_inline
+
+_STATUSES = {s.value for s in Status}
 
 __all__ = ["checklist", "mermaid"]
 
@@ -42,7 +45,7 @@ def _mermaid_label(result: CheckResult) -> str:
 
 #: WHY #5 guards the deprecated entry points: it is not a stage events pass through.
 _GUARD_RANK = 5
-_GUARDED_RANK = 1  # import-chain: the deprecated entry points on the wiring path
+_GUARDED_RANK = 1  # WHY #1: the deprecated entry points on the wiring path
 
 
 def mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
@@ -81,46 +84,19 @@ def mermaid(report: RunReport, ordered: list[CheckResult]) -> list[str]:
             fence("\n".join(body), "mermaid")]
 
 
-def _box(report: RunReport, check_id: str, text: str) -> str:
-    result = report.result(check_id)
-    ticked = "x" if result is not None and result.status is Status.PASS else " "
-    state = result.status.value.upper() if result else "not run"
-    return f"- [{ticked}] {text} ({code_span(check_id)}: {state})"
+def _state(status: str) -> str:
+    """``PASS``, ``FAIL``, ... as in the results; ``not run`` as it is."""
+    return status.upper() if status in _STATUSES else status
 
 
-def _latency_text(report: RunReport) -> str:
-    result = report.result("event-latency")
-    for ev in result.evidence if result else ():
-        if ev.kind == "latency" and isinstance(ev.data, dict) and "budget_ms" in ev.data:
-            return f"Event latency within the {ev.data['budget_ms']} ms budget"
-    return "Event latency within budget"
-
-
-def checklist(report: RunReport) -> list[str]:
-    """One box per built-in check, in chain order (like the hand-written checklist), then
-    one for the whole run."""
-    flow = report.result(EVENT_FLOW)
-    delivery = event_delivery(flow) if flow else None
-    events = f"All {delivery[1]} critical events" if delivery else "All critical events"
-    notify = (f"all {delivery[1]} critical notify methods" if delivery
-              else "a notify method for every critical event")
+def checklist(report: RunReport, d: Diagnosis) -> list[str]:
+    """One box per selected check, in chain order, with the criterion it declared (the
+    diagnosis's ``checklist``), then one for the whole run."""
     passed = sum(1 for r in report.results if r.status is Status.PASS)
     all_pass = bool(report.results) and passed == len(report.results) and not report.interrupted
-    items = {
-        "import-chain": "No deprecated entry point on the production path (per-user factory "
-                        "instead of the singleton)",
-        "emitter-methods": f"User emitter created (awaited) with {notify}, each emitting "
-                           "its event",
-        "registry-wiring": "Agent registry builds and wires the WebSocket bridge to every "
-                           "agent it hands out",
-        "engine-factory": "Execution engines built only per user, each with its user's emitter",
-        "deprecation-warnings": "Every deprecated entry point warns and names its replacement",
-        EVENT_FLOW: f"{events} delivered end to end, in order",
-        "user-isolation": "No cross-user event leakage",
-        "event-latency": _latency_text(report),
-    }
     lines = ["## Post-Fix Validation Checklist", ""]
-    lines += [_box(report, check_id, text) for check_id, text in items.items()]
+    lines += [f"- [{'x' if item.ticked else ' '}] {md_inline(item.text)} "
+              f"({code_span(item.id)}: {_state(item.status)})" for item in d.checklist]
     lines.append(f"- [{'x' if all_pass else ' '}] All checks pass ({passed}/{len(report.results)} "
                  "pass)")
     if report.interrupted:

@@ -24,10 +24,11 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
-from netra_diag.analysis import chain_order, diagnose, why_label
-from netra_diag.model import CheckResult, Evidence, RunReport, Status, with_finding_ids
+from netra_diag.analysis import chain_order, why_label
+from netra_diag.finding import Finding
+from netra_diag.model import CheckResult, RunReport, Status
 
-from . import headline, located_evidence, repository_path, repository_root
+from . import headline, primary_findings, repository_path, repository_root
 
 __all__ = ["FINGERPRINT_KEY", "SARIF_SCHEMA_URI", "render_sarif"]
 
@@ -80,8 +81,9 @@ def _fingerprint(finding: str) -> str:
     return hashlib.sha256(finding.encode()).hexdigest()[:32]
 
 
-def _result(result: CheckResult, ev: Evidence, rule_index: int,
+def _result(result: CheckResult, ev: Finding, rule_index: int,
             target: dict[str, Any]) -> dict[str, Any]:
+    """One SARIF result per finding, fingerprinted by the finding's stable id."""
     artifact, _path = _artifact(str(ev.file), target)
     verdict = "failed" if result.status is Status.FAIL else "could not be evaluated"
     title = headline(ev).rstrip(".")
@@ -97,7 +99,7 @@ def _result(result: CheckResult, ev: Evidence, rule_index: int,
         "level": _LEVEL[result.status],
         "message": {"text": text},
         "locations": [{"physicalLocation": physical}],
-        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(ev.id or result.id)},
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(ev.id)},
     }
 
 
@@ -132,10 +134,8 @@ def _check_result(result: CheckResult, rule_index: int,
 
 def _results_of(result: CheckResult, rule_index: int,
                 target: dict[str, Any]) -> list[dict[str, Any]]:
-    # ids are recomputed for runs saved before findings carried them (same rule, same ids)
-    findings = with_finding_ids(result.id, result.status, result.evidence)
-    located = located_evidence(CheckResult(result.id, result.why, result.title, result.status,
-                                           result.summary, findings))
+    # findings carry their ids (computed the same way for runs saved before evidence had them)
+    located = primary_findings(result)
     if not located:
         return [_check_result(result, rule_index, target)]
     return [_result(result, ev, rule_index, target) for ev in located]
@@ -162,7 +162,7 @@ def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]
         {"level": "warning",
          "message": {"text": f"{r.id} could not be evaluated: {r.summary}"},
          "associatedRule": {"id": r.id, "index": rule_index[r.id]}}
-        for r in chain_order(report.results) if r.status is Status.ERROR
+        for r in chain_order(report.results, report.checks) if r.status is Status.ERROR
     ]
     if report.interrupted:
         notes.append({"level": "error", "message": {
@@ -175,7 +175,7 @@ def _invocation(report: RunReport, rule_index: dict[str, int]) -> dict[str, Any]
 
 def render_sarif(report: RunReport) -> str:
     """The run as a SARIF 2.1.0 log (one run), pretty-printed JSON."""
-    ordered = chain_order(report.results)
+    ordered = chain_order(report.results, report.checks)
     rules = [_rule(r, report.checks.get(r.id) or {}) for r in ordered]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = [
@@ -195,7 +195,7 @@ def render_sarif(report: RunReport) -> str:
             "target": str(report.target.get("name", "")),
             "faults": [str(f) for f in report.target.get("faults") or ()],
             "counts": report.counts,
-            "verdict": diagnose(report.results, interrupted=report.interrupted)["verdict"],
+            "verdict": report.diagnosis.verdict,
             "interrupted": report.interrupted,
         },
     }

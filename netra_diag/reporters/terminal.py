@@ -20,7 +20,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis import chain_order, diagnose, why_label
+from ..analysis import chain_order, why_label
+from ..diagnosis import RootCause
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
 from . import short_summary, shown_evidence, strip_controls
@@ -205,7 +206,7 @@ def render_report(report: RunReport, console: Console, *, comparison: str | None
         console.print(_verdict_line(report))
         return
     console.print(_header(report))
-    ordered = chain_order(report.results)
+    ordered = chain_order(report.results, report.checks)
     console.print(_results_table(ordered, console.width))
     for result in ordered:
         if result.status is Status.PASS and verbosity < 1:
@@ -249,23 +250,22 @@ def _evidence_block(result: CheckResult) -> Group:
 
 
 def _verdict_line(report: RunReport) -> Text:
-    # recomputed, like the markdown report's, so a stale stored verdict cannot show
-    d = diagnose(report.results, interrupted=report.interrupted)
+    d = report.diagnosis
     counts = report.counts
     return Text.assemble(
         ("Diagnosis: ", "bold"),
-        (str(d.get("verdict", "")).upper() or "-", "bold"),
+        (d.verdict.upper() or "-", "bold"),
         f"  ({counts['pass']} passed, {counts['fail']} failed, "
         f"{plural(counts['error'], 'error')}, {counts['skip']} skipped in "
         f"{report.duration_s:.2f} s)",
     )
 
 
-def _without_summary(report: RunReport, root: dict[str, Any]) -> str:
+def _without_summary(report: RunReport, root: RootCause) -> str:
     """The root cause's reasoning without its opening ``WHY #n fails: <summary>; `` (the
     table shows the summary already)."""
-    reasoning = str(root.get("reasoning") or "")
-    result = report.result(str(root.get("id")))
+    reasoning = root.reasoning
+    result = report.result(root.id)
     if result is not None:
         for sep in ("; ", ". "):
             head = f" fails: {result.summary}{sep}"
@@ -277,29 +277,29 @@ def _without_summary(report: RunReport, root: dict[str, Any]) -> str:
 
 
 def _diagnosis_block(report: RunReport) -> Group:
-    d = diagnose(report.results, interrupted=report.interrupted)
+    d = report.diagnosis
     parts: list[Any] = [_verdict_line(report)]
     if report.interrupted:
         parts.append(_hanging("interrupted: ", Text(
             "the run is incomplete (checks cut short are errors, checks never started are "
             "skipped); health is not proven", style="yellow"), indent=2))
-    if d.get("symptom"):
-        parts.append(_hanging("symptom: ", Text(_clean(d["symptom"])), indent=2))
-    links = d.get("failing_links") or []
+    if d.symptom:
+        parts.append(_hanging("symptom: ", Text(_clean(d.symptom)), indent=2))
+    links = d.failing_links
     if links:
-        chain = ", ".join(f"{why_label(link.get('why'))} {link.get('id')}" for link in links)
+        chain = ", ".join(f"{why_label(link.why)} {link.id}" for link in links)
         parts.append(_hanging("failing links, along the chain: ", Text(_clean(chain)),
                               indent=2))
-    root = d.get("root_cause")
+    root = d.root_cause
     if root:
-        where = f" at {_clean(root['location'])}" if root.get("location") else ""
+        where = f" at {_clean(root.location)}" if root.location else ""
         parts.append(_hanging("first to fix: ", Text.assemble(
-            (_clean(root.get("id")), "bold"), where,
-            f"  (next: netra-diag explain {_clean(root.get('id'))})"), indent=2))
+            (_clean(root.id), "bold"), where,
+            f"  (next: netra-diag explain {_clean(root.id)})"), indent=2))
         reasoning = _without_summary(report, root)
         if reasoning:
             parts.append(_hanging("why: ", Text(_clean(reasoning)), indent=2))
-    for check_id in d.get("undecided") or []:
+    for check_id in d.undecided:
         parts.append(_hanging("undecided: ", Text(f"{_clean(check_id)} (see its error for how "
                                                   "to fix the set-up)"), indent=2))
     return Group(*parts)
