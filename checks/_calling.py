@@ -10,7 +10,6 @@ This module knows nothing of endpoints, source scanning or verdicts.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import traceback
@@ -64,6 +63,8 @@ _counter = itertools.count(1)
 
 def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
     """Run an async check body on a fresh loop, bounded by the check's timeout."""
+    import asyncio  # here, not at import: checks under --static never run a loop
+
     budget = max(1.0, ctx.timeout_s - 1.0)
 
     async def bounded() -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +227,8 @@ async def _trace(ctx: CheckContext) -> _Trace:
     trace.during_run = True
     notes: list[Evidence] = []
     budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    import asyncio  # here, not at import: checks under --static never run a loop
+
     with CallRecorder(watched) as recorder:
         try:
             await asyncio.wait_for(run_agent(ctx, user_context, notes, app), budget)

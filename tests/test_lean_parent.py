@@ -122,7 +122,8 @@ def test_the_check_servers_static_hint_reads_the_command_line(argv, static):
 
 def test_a_static_check_server_preloads_only_what_the_static_checks_need(tmp_path):
     """Under ``--static`` the server imports the worker and the check modules whose checks
-    run there (from the manifest), not the wire's libraries nor the dynamic-only checks."""
+    run there (from the manifest), not the wire's libraries, the event loop nor the
+    dynamic-only checks."""
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     imported_modules("list", "--format", "json", cwd=tmp_path, env=env)  # the manifest
     script = textwrap.dedent("""
@@ -140,4 +141,4 @@ def test_a_static_check_server_preloads_only_what_the_static_checks_need(tmp_pat
     assert {"netra_diag.worker", "netra_diag_checks.import_chain",
             "netra_diag_checks.context_identity"} <= set(modules)
     assert "netra_diag_checks.event_flow" not in modules
-    assert "websockets" not in modules
+    assert "websockets" not in modules and "asyncio" not in modules  # no loop runs
