@@ -263,7 +263,23 @@ def load_profile(path: Path) -> Profile:
 
 
 def parse_profile(text: str, path: Path) -> Profile:
-    """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
+    """Validate profile ``text`` read from ``path`` (relative paths resolve against it).
+    The YAML parse of a text read before comes from ``profile_cache``; the validation
+    always runs."""
+    from . import profile_cache
+
+    cached = profile_cache.load(text)
+    if cached is None:
+        data, lines = _parse_yaml(text, path)
+        profile_cache.save(text, data, lines)
+    else:
+        data, lines = cached
+    return _Validator(path, lines).profile(data)
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
+    """The document's data and the line of each key; ``ConfigError`` naming the file and
+    line for malformed YAML, an alias bomb or a key given twice."""
     import yaml  # deferred: the check interpreters never parse YAML
 
     try:
@@ -286,7 +302,7 @@ def parse_profile(text: str, path: Path) -> Profile:
         key, first, again = duplicates[0]
         raise ConfigError(f"{path}:{again}: key '{key}' appears twice (first on line {first}); "
                           "YAML keeps only the last one: merge them")
-    return _Validator(path, lines).profile(data)
+    return data, lines
 
 
 #: Below this bound on a document's nesting depth, libyaml reads it (a recursive composer:

@@ -93,6 +93,7 @@ def test_libyaml_and_the_pure_python_loader_give_the_same_profile_or_message(
 
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML without libyaml here")
+    monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")  # each outcome parsed, none cached
 
     def outcome():
         try:
@@ -118,5 +119,40 @@ def test_a_profile_is_read_by_libyaml_when_available(monkeypatch):
             super().__init__(stream)
 
     monkeypatch.setattr(yaml, "CSafeLoader", Spy)
+    monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")  # parsed, not served from the cache
     assert load_profile(reference_profile_path()).name
     assert len(used) == 1
+
+
+def test_a_profile_read_before_is_not_parsed_again_and_still_validated(tmp_path, monkeypatch):
+    """The parse of a text read before comes from the cache (no YAML import); validation
+    (here: the root folder must exist) runs every time; a malformed profile is never kept."""
+    from netra_diag import profile as profile_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "src").mkdir()
+    text = "name: cached\nroot: src\nroles:\n  registry: a.b:C\n"
+    first = parse_profile(text, tmp_path / "netra-diag.yaml")
+    assert list((tmp_path / "cache").rglob("profiles/*.pickle"))
+
+    def must_not(*args):
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(profile_module, "_parse_yaml", must_not)
+        assert parse_profile(text, tmp_path / "netra-diag.yaml") == first
+        (tmp_path / "src").rmdir()
+        with pytest.raises(ConfigError, match="root"):
+            parse_profile(text, tmp_path / "netra-diag.yaml")  # validated, not cached
+    assert parse_profile("name: other\n", tmp_path / "netra-diag.yaml").name == "other"
+    for _ in range(2):  # a malformed document: parsed and reported every time
+        with pytest.raises(ConfigError, match="malformed YAML"):
+            parse_profile("name: [x\n", tmp_path / "netra-diag.yaml")
+    assert len(list((tmp_path / "cache").rglob("profiles/*.pickle"))) == 2
+
+
+def test_no_cache_reads_profiles_without_the_profile_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("NETRA_DIAG_NO_CACHE", "1")
+    assert parse_profile("name: x\n", tmp_path / "netra-diag.yaml").name == "x"
+    assert not (tmp_path / "cache").exists()
