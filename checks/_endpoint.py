@@ -1,9 +1,9 @@
 """End to end: the endpoint a wire check talks to, its budget, and what may leak from it.
 
 Under ``run`` the check starts the target's ``server`` role on 127.0.0.1 with generated
-users; under ``probe`` the runner's options carry ``url`` and ``token_envs`` (label -> the
+users; under ``probe`` ``ctx.endpoint`` carries the URL and ``token_envs`` (label -> the
 name of an environment variable holding that user's token). Tokens travel only through the
-environment of the check's interpreter: never in the job file, the options or a result
+environment of the check's interpreter: never in the job file or a result
 (``redact_verdict`` replaces any a server echoed). Also the nearest-rank ``percentile`` the
 latency measurements use. This module knows nothing of what a check judges on the wire.
 """
@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, SetupError, Verdict
+from netra_diag import CheckContext, SetupError
+from netra_diag.redaction import redact_verdict
 
 from ._calling import build_role, call_target
 
@@ -30,6 +31,7 @@ __all__ = [
     "open_endpoint",
     "percentile",
     "redact_verdict",
+    "server_url",
     "wire_budget",
 ]
 
@@ -49,26 +51,23 @@ class Endpoint:
 
 
 def is_live(ctx: CheckContext) -> bool:
-    """True under ``probe``: the checks talk to ``ctx.options["url"]``."""
-    return isinstance(ctx.options.get("url"), str)
+    """True under ``probe``: the checks talk to ``ctx.endpoint``."""
+    return ctx.endpoint is not None
 
 
 def live_token_count(ctx: CheckContext) -> int:
-    return len(ctx.options.get("token_envs") or {})
+    return len(ctx.endpoint.token_envs) if ctx.endpoint else 0
 
 
 def wire_budget(ctx: CheckContext) -> float:
     """Seconds a wire check may spend on the network, inside the runner's ``--timeout``
     (interpreter start-up and the verdict need the rest)."""
-    budget = max(0.5, ctx.timeout_s - 1.5)
-    if not is_live(ctx):  # the reference's own runs: bounded by the profile's run budget
-        budget = min(budget, max(1.0, ctx.profile.budgets.get("run_timeout_s", 10.0)))
-    return budget
+    return ctx.budgets.wire_s
 
 
 def live_members(ctx: CheckContext) -> tuple[tuple[str, str], ...]:
     """The probe's users and their tokens, read from the environment variables it names."""
-    envs: dict[str, str] = dict(ctx.options.get("token_envs") or {})
+    envs: dict[str, str] = dict(ctx.endpoint.token_envs) if ctx.endpoint else {}
     if not envs:
         raise SetupError("no token was given for the live endpoint",
                          fix="pass --token-env VAR (or --token) to netra-diag probe")
@@ -87,15 +86,13 @@ def live_members(ctx: CheckContext) -> tuple[tuple[str, str], ...]:
 async def open_endpoint(ctx: CheckContext, users: int, label: str) -> AsyncIterator[Endpoint]:
     """The live endpoint of a probe, or the target's ``server`` role started for ``users``
     generated users (closed on exit). ``SetupError`` when neither is available."""
-    if is_live(ctx):
-        yield Endpoint(ctx.options["url"], live_members(ctx), True, wire_budget(ctx))
+    if ctx.endpoint is not None:
+        yield Endpoint(ctx.endpoint.url, live_members(ctx), True, wire_budget(ctx))
         return
     if not ctx.has_role("server"):
         raise SetupError("the profile names no 'server' role, so no WebSocket run can be made",
                          fix="add 'roles: {server: module:start_server}' to the profile, or "
                          "probe a running endpoint with netra-diag probe URL")
-    from .event_flow import server_url
-
     members = tuple((f"netra-diag-{label}-{i + 1}", secrets.token_urlsafe(18))
                     for i in range(max(1, users)))
     table = dict(members)
@@ -110,27 +107,18 @@ async def open_endpoint(ctx: CheckContext, users: int, label: str) -> AsyncItera
             await call_target(ctx, "closing the server", close)
 
 
-def redact_verdict(verdict: Verdict, secrets_: list[str]) -> Verdict:
-    """``verdict`` with every token replaced by ``***`` (a server may echo what it got)."""
-    usable = [s for s in secrets_ if s]
-    if not usable:
-        return verdict
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in sorted(usable, key=len, reverse=True):
-                value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {clean(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
-    evidence = tuple(Evidence(e.kind, clean(e.message), e.file, e.line, clean(e.data))
-                     for e in verdict.evidence)
-    return Verdict(verdict.status, clean(verdict.summary), evidence,
-                   clean(verdict.fix) if verdict.fix else None)
+def server_url(ctx: CheckContext, server: Any) -> str:
+    """The URL of a started ``server`` role: its ``url``, else its ``port`` and the profile's
+    ``server.path``; ``SetupError`` when it has neither."""
+    url = getattr(server, "url", None)
+    if isinstance(url, str):
+        return url
+    port = getattr(server, "port", None)
+    if not isinstance(port, int):
+        raise SetupError("the server role returned an object with neither 'url' nor 'port'",
+                         fix="make the server role return an object with .url or .port")
+    path = str(ctx.profile.server.get("path", "/ws"))
+    return f"ws://127.0.0.1:{port}{path}"
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

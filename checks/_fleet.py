@@ -2,7 +2,7 @@
 
 A fleet check talks to **several instances** of one backend that share a backplane:
 
-* under ``probe URL1 URL2 ...`` (or a profile's ``fleet:`` list) the runner's options carry
+* under ``probe URL1 URL2 ...`` (or a profile's ``fleet:`` list) ``ctx.endpoint`` carries
   ``fleet`` (the URLs) and ``token_envs`` (as for every probe);
 * under ``run`` with a backplane configured (``run --backplane URL``, which hands the URL to
   the check interpreters in the environment variable named by ``options["backplane_env"]``,
@@ -33,12 +33,12 @@ from urllib.parse import urlsplit
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure, Verdict, skipped
 from netra_diag.finding import CRASH
-from netra_diag.support.capture import public_url
+from netra_diag.redaction import public_url, redact
 from netra_diag.support.fleet_client import Socket
 from netra_diag.support.judge import CONTROL_TYPES
 
 from ._calling import setup_failure
-from ._endpoint import is_live, live_members, wire_budget
+from ._endpoint import live_members, wire_budget
 from ._fleet_host import BACKPLANE_KEYS
 
 __all__ = ["SETTLE_S", "STATIC_SKIP", "FleetEndpoint", "Socket", "backplane_role",
@@ -97,8 +97,8 @@ def backplane_role(ctx: CheckContext) -> dict[str, str]:
 
 def fleet_skip(ctx: CheckContext, needs_control: bool = False) -> Verdict | None:
     """``skip`` when there is no fleet to talk to (``None`` when there is)."""
-    if is_live(ctx):
-        urls = ctx.options.get("fleet") or []
+    if ctx.endpoint is not None:
+        urls = list(ctx.endpoint.fleet)
         if len(urls) < 2:
             return skipped("probe of one endpoint: a fleet check needs two instances or more "
                            "(`netra-diag probe URL1 URL2 ...`, or a `fleet:` list in the "
@@ -148,9 +148,9 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
     while an in-process instance joins the backplane is a ``fail`` of the check that owns
     delivery across instances (``owner``), a set-up failure naming its site for the others."""
     budget = wire_budget(ctx)
-    if is_live(ctx):
+    if ctx.endpoint is not None:
         members = live_members(ctx)
-        yield FleetEndpoint(list(ctx.options["fleet"]), members, True, budget,
+        yield FleetEndpoint(list(ctx.endpoint.fleet), members, True, budget,
                             secrets=[t for _, t in members])
         return
     from netra_diag.fleet import FleetError, start_fleet
@@ -162,7 +162,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
     password = urlsplit(url).password
     hidden = [t for _, t in members] + ([password] if password else [])
     role = backplane_role(ctx)
-    timeout = min(15.0, max(5.0, ctx.timeout_s / 3))
+    timeout = ctx.budgets.fleet_start_s
     try:
         if role:
             await _answers(url, hidden)
@@ -183,8 +183,7 @@ async def open_fleet(ctx: CheckContext, instances: int, users: int, label: str, 
         message = f"the fleet could not start: {exc}" + (
             f" ({lines[-1].strip()[:300]})" if lines and lines[-1].strip() not in str(exc)
             else "")
-        for secret in [url, *hidden]:
-            message = message.replace(secret, "***")
+        message = redact(message, [url, *hidden], min_len=1)
         raise SetupError(message, fix="check that the backplane URL answers and that " + (
             "the backplane role's publish and subscribe return once connected" if role else
             "the server role accepts backplane=, instance_id= and channel_prefix=")
@@ -213,9 +212,7 @@ async def _answers(url: str, hidden: list[str]) -> None:
     try:
         await asyncio.wait_for(client.ping(), 6.0)
     except Exception as exc:  # noqa: BLE001 - any failure to answer is reported as such
-        text = f"{type(exc).__name__}: {exc}"
-        for secret in [url, *hidden]:
-            text = text.replace(secret, "***")
+        text = redact(f"{type(exc).__name__}: {exc}", [url, *hidden], min_len=1)
         raise SetupError(f"the fleet could not start: the backplane does not answer ({text})",
                          fix="check that the backplane URL answers (redis-cli -u URL ping)"
                          ) from None
@@ -228,11 +225,7 @@ def _host_failure(report: dict[str, Any], hidden: list[str], owner: bool
     """The in-process instance's start-up failure as the check's exception (see
     ``open_fleet``), secrets removed."""
     def clean(text: Any) -> str:
-        text = str(text or "")
-        for secret in hidden:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(str(text or ""), hidden, min_len=1)
 
     evidence = []
     for raw in report.get("evidence") or ():

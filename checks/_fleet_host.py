@@ -262,7 +262,7 @@ class _Session:
         from ._inprocess import run_agent
 
         ids = {"request_id": request_id, "thread_id": thread_id, "run_id": run_id}
-        budget = max(1.0, float(self.ctx.profile.budgets.get("run_timeout_s", 10.0)))
+        budget = self.ctx.budgets.instance_run_s
         problem: str | None = None
         try:
             user_context = await self.context_for(thread_id, request_id, run_id)

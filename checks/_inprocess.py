@@ -163,7 +163,7 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
                                       attach_recorder(ctx, user_context, "flow"))
     evidence: list[Evidence] = [Evidence("observed", f"a recording connection joined the "
                                          f"user's events {joined_by(ctx)}")]
-    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    budget = ctx.budgets.run_s
     crash: TargetFailure | None = None
     import asyncio  # here, not at import: checks under --static never run a loop
 

@@ -45,7 +45,7 @@ async def isolation_in_process(ctx: CheckContext, users: int) -> Verdict:
     recorders = [(await set_up(ctx, joining, attach_recorder(ctx, c, f"isolation-{i}")))[0]
                  for i, c in enumerate(contexts)]
     names = [user_id_of(c) or f"user-{i}" for i, c in enumerate(contexts)]
-    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    budget = ctx.budgets.run_s
     critical = len(ctx.profile.critical_events)
     own: Counter[str] = Counter()
     leaks: Counter[tuple[str, str]] = Counter()

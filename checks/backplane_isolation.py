@@ -61,11 +61,11 @@ MAX_PAIRS_SHOWN = 12
 def backplane_isolation(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx)) is not None:
         return skip
-    if ctx.options.get("fleet") and len(ctx.options.get("token_envs") or {}) < 2:
+    if ctx.endpoint is not None and ctx.endpoint.fleet and len(ctx.endpoint.token_envs) < 2:
         return skipped("one token names one user, so no leak between users can be shown; "
                        "give at least two users' tokens with --user-token-env NAME=VAR")
     count = int(ctx.profile.backplane.get("instances", 2))
-    users = max(2, int(ctx.profile.budgets.get("backplane_users", 4)))
+    users = ctx.budgets.backplane_users
     verdict, hidden = run_async(ctx, lambda: _observe(ctx, count, users))
     return redact_verdict(verdict, hidden)
 

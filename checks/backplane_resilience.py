@@ -62,7 +62,7 @@ with a bounded back-off; never replay without de-duplicating by (run_id, seq).""
 def backplane_resilience(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx, needs_control=True)) is not None:
         return skip
-    recovery_s = float(ctx.profile.budgets.get("backplane_recovery_s", 5.0))
+    recovery_s = ctx.budgets.backplane_recovery_s
     verdict, hidden = run_async(ctx, lambda: _observe(ctx, recovery_s))
     return redact_verdict(verdict, hidden)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, errored, failed, passed
-from netra_diag.support.capture import Capture, is_loopback, public_url
+from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture, is_loopback
 from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
 
 from ._calling import build_role, call_target, run_async
-from ._endpoint import is_live, live_members, redact_verdict, wire_budget
+from ._endpoint import is_live, live_members, redact_verdict, server_url, wire_budget
 from ._inprocess import SERVER_START_ERRORS, ServerDidNotStart, run_in_process
 from ._source import static_skip
 
@@ -78,7 +79,8 @@ def event_flow(ctx: CheckContext) -> Verdict:
 
 def _live_event_flow(ctx: CheckContext) -> Verdict:
     """``probe``: one run over the live endpoint, as the probe's first user."""
-    url = ctx.options["url"]
+    assert ctx.endpoint is not None  # called under probe only
+    url = ctx.endpoint.url
     shown = public_url(url)
     members = live_members(ctx)
     _, token = members[0]
@@ -102,25 +104,12 @@ async def _run_over_server(ctx: CheckContext) -> tuple[Capture, str]:
         raise ServerDidNotStart.from_error(exc) from exc
     try:
         url = server_url(ctx, server)
-        budget = min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2)
-        capture = await drive_run(url, token, timeout=max(1.0, budget))
+        capture = await drive_run(url, token, timeout=ctx.budgets.run_s)
     finally:
         close = getattr(server, "close", None) or getattr(server, "aclose", None)
         if close is not None:
             await call_target(ctx, "closing the server", close)
     return capture, url
-
-
-def server_url(ctx: CheckContext, server: Any) -> str:
-    url = getattr(server, "url", None)
-    if isinstance(url, str):
-        return url
-    port = getattr(server, "port", None)
-    if not isinstance(port, int):
-        raise SetupError("the server role returned an object with neither 'url' nor 'port'",
-                         fix="make the server role return an object with .url or .port")
-    path = str(ctx.profile.server.get("path", "/ws"))
-    return f"ws://127.0.0.1:{port}{path}"
 
 
 def verdict_for(critical: tuple[str, ...] | list[str], capture: Capture, url: str,

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.capture import Capture, is_loopback, public_url
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture, is_loopback
 from netra_diag.support.judge import CONTROL_TYPES
 from netra_diag.support.wire_group import drive_runs
 
@@ -75,8 +76,8 @@ class Samples:
 def event_latency(ctx: CheckContext) -> Verdict:
     if (no_wire := skip_without_server(ctx, "event latency")) is not None:
         return no_wire
-    budget_ms = float(ctx.profile.budgets.get("event_latency_ms", 50.0))
-    runs = max(1, int(ctx.profile.budgets.get("latency_runs", 4)))
+    budget_ms = ctx.budgets.event_latency_ms
+    runs = ctx.budgets.latency_runs
     captures, url, secrets = run_async(ctx, lambda: _observe(ctx, runs))
     return redact_verdict(judge_latency(captures, url, budget_ms), secrets)
 

@@ -226,7 +226,7 @@ async def _trace(ctx: CheckContext) -> _Trace:
                  attach_recorder(ctx, user_context, "import-chain"))
     trace.during_run = True
     notes: list[Evidence] = []
-    budget = max(1.0, min(ctx.profile.budgets.get("run_timeout_s", 10.0), ctx.timeout_s - 2))
+    budget = ctx.budgets.run_s
     import asyncio  # here, not at import: checks under --static never run a loop
 
     with CallRecorder(watched) as recorder:

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
-from netra_diag.support.capture import Capture, public_url
+from netra_diag.redaction import public_url
+from netra_diag.support.capture import Capture
 from netra_diag.support.wire_group import drive_runs
 
 from ._calling import run_async
@@ -69,14 +70,14 @@ def user_isolation(ctx: CheckContext) -> Verdict:
     if not ctx.has_role("server") and not is_live(ctx):
         if not (ctx.has_role("wiring_entry") or can_run_agent(ctx, None)):
             return skip_without_server(ctx, "isolation between users")
-        users = max(2, min(4, int(ctx.profile.budgets.get("isolation_users", 8))))
+        users = ctx.budgets.isolation_users_in_process
         return run_async(ctx, lambda: isolation_in_process(ctx, users))
     if is_live(ctx) and live_token_count(ctx) < 2:
         return skipped(
             "one token names one user, and several connections of one user share its events "
             "by design, so a cross-user leak cannot be shown; give at least two users' tokens "
             "with --user-token-env NAME=VAR (repeatable)")
-    users = max(2, int(ctx.profile.budgets.get("isolation_users", 8)))
+    users = ctx.budgets.isolation_users
     captures, url, secrets = run_async(ctx, lambda: _observe(ctx, users))
     return redact_verdict(judge_isolation(captures, url), secrets)
 

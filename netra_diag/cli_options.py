@@ -8,8 +8,6 @@ spells them the same; ``cli`` only wires them to the library. Imports nothing he
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +17,7 @@ from .errors import ConfigError
 from .limits import MAX_TIMEOUT_S
 
 __all__ = ["RUN_FORMATS", "ColorOpt", "QuietOpt", "VerboseOpt", "finite_number",
-           "parse_report_option", "select", "split_list", "suggest", "verbosity"]
+           "parse_report_option", "verbosity"]
 
 COLOR_CHOICES = ("auto", "always", "never")
 #: One default format rule: every command that renders a run (run, probe, report) prints the
@@ -102,16 +100,6 @@ def verbosity(quiet: bool, verbose: bool, color: str) -> int:
     return -1 if quiet else 1 if verbose else 0
 
 
-def split_list(values: Iterable[str]) -> list[str]:
-    """Repeated options and comma lists, flattened: ``["a,b", "c"]`` -> ``["a", "b", "c"]``."""
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
-
-
-def suggest(unknown: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(unknown, known, n=3, cutoff=0.4)
-    return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
-
-
 def parse_report_option(values: list[str]) -> list[tuple[str, Path]]:
     out = []
     for value in values:
@@ -125,29 +113,6 @@ def parse_report_option(values: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
-def select(specs: Sequence[Any], only: Iterable[str], skip: Iterable[str]) -> list[Any]:
-    """The specs ``--only``/``--skip`` select, in the given order. Each item is a check id or
-    a tag (every check carrying it); a name that is neither is a ``ConfigError`` (exit 4)
-    naming the closest ids and tags."""
-    ids = [s.id for s in specs]
-    tags = sorted({t for s in specs for t in s.tags})
-
-    def expand(names: list[str], option: str) -> set[str]:
-        chosen: set[str] = set()
-        for name in names:
-            if name in ids:
-                chosen.add(name)
-            elif name in tags:
-                chosen.update(s.id for s in specs if name in s.tags)
-            else:
-                raise ConfigError(f"unknown check id {name!r} in {option} (no check has that "
-                                  f"tag either){suggest(name, [*ids, *tags])}")
-        return chosen
-
-    wanted, unwanted = split_list(only), split_list(skip)
-    keep = expand(wanted, "--only") if wanted else set(ids)
-    drop = expand(unwanted, "--skip")
-    return [s for s in specs if s.id in keep and s.id not in drop]
 BackplaneOpt = Annotated[str | None, typer.Option(
     "--backplane", metavar="URL", help="A Redis URL (redis://HOST:PORT): the fleet checks "
     "start instances of the server role sharing it. Default: no fleet (they are skipped).")]

@@ -14,6 +14,11 @@ Contract for check authors:
 * ``ctx.build_value(spec)`` turns a ``build:`` entry into a value (literal, ``import`` or
   ``factory``).
 * ``ctx.relpath(path)`` renders a path relative to the target root for evidence.
+* ``ctx.budgets`` (``netra_diag.budgets.Budgets``) says how long a run, the wire or a fleet's
+  start may take, and how many users or runs to use: never clamp the profile's numbers.
+* ``ctx.endpoint`` is the live endpoint under ``probe`` (``LiveEndpoint``: the URL, the
+  instances of a fleet, the token variables), else None: the check starts the target's
+  ``server`` role itself.
 * Return a ``Verdict`` (``passed``/``failed``/``errored``/``skipped``) or ``None`` (a pass).
 """
 
@@ -26,12 +31,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .budgets import Budgets
 from .errors import SetupError
 from .finding import CRASH
 from .model import Evidence
 from .profile import ROLES, Profile
 
-__all__ = ["CheckContext", "import_string", "target_traceback"]
+__all__ = ["CheckContext", "LiveEndpoint", "import_string", "target_traceback"]
+
+
+@dataclass(frozen=True)
+class LiveEndpoint:
+    """The live endpoint a ``probe`` diagnoses. ``token_envs`` maps each user's label to the
+    name of the environment variable holding its token (tokens never travel in a job);
+    ``fleet`` lists every instance's URL when two or more were probed (``url`` is the first)."""
+
+    url: str
+    token_envs: dict[str, str] = field(default_factory=dict)
+    fleet: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "token_envs": dict(self.token_envs), "fleet": list(self.fleet)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> LiveEndpoint | None:
+        if not raw:
+            return None
+        return cls(str(raw["url"]), dict(raw.get("token_envs") or {}),
+                   tuple(raw.get("fleet") or ()))
 
 
 @dataclass
@@ -43,10 +70,17 @@ class CheckContext:
     timeout_s: float = 60.0
     static: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: The live endpoint under ``probe``; None under ``run`` (see the module docstring).
+    endpoint: LiveEndpoint | None = None
 
     @property
     def root(self) -> Path:
         return self.profile.root
+
+    @property
+    def budgets(self) -> Budgets:
+        """The profile's budgets and ``--timeout``, bounded (``netra_diag.budgets``)."""
+        return Budgets.of(self.profile.budgets, self.timeout_s, live=self.endpoint is not None)
 
     @property
     def hooks(self) -> Any:

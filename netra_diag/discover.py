@@ -41,14 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DuplicateCheckError
+from .loader import entry_point_items
 from .manifest import spec_from_dict, spec_to_dict
 from .procs import PARENT_ENV, die_with_parent, end_process, kill_group, open_pidfd
 from .registry import LoadFailure, Origin, Registry
 
-__all__ = ["list_plugins", "load_external", "may_declare_entry_points"]
+__all__ = ["list_plugins", "load_external"]
 
 _GRACE_S = 2.0
-_GROUP = "netra_diag.checks"
 
 
 def list_plugins(folders: list[Path]) -> list[dict[str, str]]:
@@ -63,49 +63,7 @@ def list_plugins(folders: list[Path]) -> list[dict[str, str]]:
             if not path.name.startswith("_") and path not in seen:
                 seen.add(path)
                 items.append({"kind": "file", "ref": str(path), "label": str(path)})
-    if not may_declare_entry_points(_GROUP):
-        return items
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=_GROUP):
-        module = ep.value.split(":", 1)[0].strip()
-        items.append({"kind": "module", "ref": module,
-                      "label": f"entry point {ep.name} ({ep.value})"})
-    return items
-
-
-def may_declare_entry_points(group: str) -> bool:
-    """Whether any distribution importable here may declare an entry point of ``group``:
-    False only when no metadata folder on ``sys.path`` has an ``entry_points.txt``
-    mentioning it (what ``importlib.metadata`` would read, without its 10 ms and more of
-    imports); True whenever in doubt (a zip or an egg on the path, a finder of its own
-    that provides distributions)."""
-    import importlib.machinery
-
-    if any(hasattr(finder, "find_distributions") and
-           finder is not importlib.machinery.PathFinder for finder in sys.meta_path):
-        return True
-    for entry in sys.path:
-        folder = entry or "."
-        try:
-            with os.scandir(folder) as it:
-                names = [e.name for e in it]
-        except NotADirectoryError:
-            return True  # a zip file: importlib.metadata reads it
-        except OSError:
-            continue  # a path entry that does not exist
-        for name in names:
-            lower = name.lower()
-            if lower.endswith(".egg"):
-                return True
-            if lower.endswith((".dist-info", ".egg-info")):
-                try:
-                    with open(os.path.join(folder, name, "entry_points.txt"), "rb") as fh:
-                        if group.encode() in fh.read():
-                            return True
-                except OSError:
-                    continue  # no entry points (or an egg-info file)
-    return False
+    return items + entry_point_items()
 
 
 def load_external(registry: Registry, folders: list[Path]) -> None:

@@ -204,7 +204,9 @@ def check_backplane_url(url: str, option: str = "--backplane") -> str:
 
     url = url.strip()
     if not url.startswith(_SCHEMES):
-        shown = url.split("@")[-1]
+        from .redaction import public_url
+
+        shown = public_url(url)
         raise ConfigError(f"{option} takes a Redis URL, redis://HOST:PORT[/DB] (got {shown!r})")
     return url
 

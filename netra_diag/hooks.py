@@ -32,7 +32,6 @@ drives it is judged like any other call into the target. This module knows nothi
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -40,6 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from .errors import SetupError
+from .loader import NotImportable, import_file
 
 __all__ = ["HOOK_NAMES", "Hooks", "load_hooks", "prepare", "run_setup"]
 
@@ -104,13 +104,11 @@ def load_hooks(path: Path | None) -> Hooks:
     try:
         module = sys.modules.get(path.stem)
         if module is None or Path(getattr(module, "__file__", "") or "").resolve() != path:
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            if spec is None or spec.loader is None:
+            try:
+                module = import_file(path, path.stem)
+            except NotImportable:
                 raise SetupError(f"the hooks file {path} cannot be imported",
-                                 fix="name a .py file under 'hooks:' in the profile")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
+                                 fix="name a .py file under 'hooks:' in the profile") from None
     except SetupError:
         raise
     except (Exception, SystemExit) as exc:  # sys.exit() at import is a set-up failure too

@@ -2,19 +2,20 @@
 
 A probe is an ordinary run (the same runner, statuses, reporters and exit codes as ``run``)
 whose target is a **live endpoint** instead of a source tree: a profile with no roles, an
-empty source root, and runner options ``{"url": URL, "token_envs": {label: VAR}}``. It runs
-the checks tagged ``wire`` (``event-flow``, ``user-isolation``, ``event-latency``, and any
-plugin that declares the tag); a wire check uses ``ctx.options["url"]`` when present instead
-of starting the target's ``server`` role.
+empty source root, and ``ctx.endpoint`` (``context.LiveEndpoint``: the URL, the fleet's
+URLs, ``token_envs`` {label: VAR}) in every check. It runs the checks tagged ``wire``
+(``event-flow``, ``user-isolation``, ``event-latency``, and any plugin that declares the
+tag); a wire check talks to ``ctx.endpoint`` when it is set instead of starting the
+target's ``server`` role.
 
 Keeping the token secret (rules this module owns):
 
-* the token reaches the check interpreters only through their **environment**: options name
-  the variable (``--token-env VAR`` is passed through as is; a ``--token`` value is put in
+* the token reaches the check interpreters only through their **environment**: the endpoint
+  names the variable (``--token-env VAR`` is passed through as is; a ``--token`` value is put in
   ``NETRA_DIAG_PROBE_TOKEN`` for the duration of the run and removed after), so it is never
-  written to a job file, the options or the run JSON;
+  written to a job file or the run JSON;
 * every output (the terminal, every ``--format``/``--report`` file, the recorded command
-  line) is rendered from a report with the tokens redacted (``session.write_outputs``), and
+  line) is rendered from a report with the tokens redacted (``outputs.write_outputs``), and
   the checks redact what a server might echo back;
 * error messages name options and variables, never values.
 """
@@ -29,11 +30,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from .context import LiveEndpoint
 from .errors import ConfigError
 from .exitcodes import ExitCode
 from .profile import Profile
+from .redaction import public_url, redact, url_secrets
 from .target import Target
 
 __all__ = ["PRIVATE_TOKEN_ENV", "WIRE_TAG", "LiveTarget", "ProbeRequest", "probe"]
@@ -100,9 +103,8 @@ def probe(request: ProbeRequest) -> ExitCode:
                 format=request.format, output=request.output, reports=request.reports,
                 only=request.only, skip=request.skip, jobs=request.jobs,
                 timeout=request.timeout, checks_dirs=request.checks_dirs,
-                command=tuple(_scrub(arg, secrets) for arg in request.command),
-                options={"url": url, "token_envs": token_envs,
-                         **({"fleet": fleet} if len(fleet) > 1 else {})},
+                command=tuple(redact(arg, secrets, min_len=1) for arg in request.command),
+                endpoint=LiveEndpoint(url, token_envs, tuple(fleet) if len(fleet) > 1 else ()),
                 secrets=tuple(secrets), target=target, tags=tags,
                 verbosity=request.verbosity, color=request.color,
             )
@@ -132,50 +134,13 @@ def check_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise ConfigError(f"probe needs a ws:// or wss:// URL with a host, e.g. "
-                          f"ws://127.0.0.1:8765/ws (got {_public_url(url)!r})")
+                          f"ws://127.0.0.1:8765/ws (got {public_url(url)!r})")
     try:
         _ = parts.port
     except ValueError:
-        raise ConfigError(f"the port of {_public_url(url)!r} is not a number from 0 to "
+        raise ConfigError(f"the port of {public_url(url)!r} is not a number from 0 to "
                           "65535") from None
     return url.strip()
-
-
-#: Query keys whose values are credentials (``?access_token=``, ``?api_key=``, ``?sig=``...).
-_CREDENTIAL_KEY = re.compile(r"token|key|secret|pass|auth|sig|session|credential|jwt|code",
-                             re.IGNORECASE)
-
-
-def url_secrets(url: str) -> list[str]:
-    """The credentials ``url`` carries: its user-info (name and password, raw and decoded)
-    and every query value whose key looks like a credential."""
-    from urllib.parse import parse_qsl, unquote
-
-    parts = urlsplit(url.strip())
-    found: list[str] = []
-    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    for piece in userinfo.split(":") if userinfo else ():
-        found += [piece, unquote(piece)]
-    for raw in parts.query.split("&") if parts.query else ():
-        key, _, value = raw.partition("=")
-        if value and _CREDENTIAL_KEY.search(unquote(key)):
-            found += [value, unquote(value)]
-    found += [v for k, v in parse_qsl(parts.query) if v and _CREDENTIAL_KEY.search(k)]
-    return [s for s in dict.fromkeys(found) if s]
-
-
-def _public_url(url: str) -> str:
-    """``url`` as shown: any user-info and credential query values replaced by ``***``."""
-    parts = urlsplit(url.strip())
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    query = "&".join(
-        f"{key}=***" if value and _CREDENTIAL_KEY.search(key) else
-        (f"{key}={value}" if sep else key)
-        for key, sep, value in (item.partition("=") for item in parts.query.split("&"))
-    ) if parts.query else ""
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _tokens(request: ProbeRequest) -> tuple[dict[str, str], list[str], str | None]:
@@ -223,11 +188,11 @@ def _check_selection(request: ProbeRequest, tags: tuple[str, ...] = (WIRE_TAG,))
     id is reported by the run itself)."""
     if not request.only:
         return
-    from .cli import build_registry
+    from .checkset import build_registry
 
     registry = build_registry(list(request.checks_dirs))
     wire = [s.id for s in registry.specs if set(tags) & set(s.tags)]
-    from .cli_options import split_list
+    from .selection import split_list
 
     other = [c for c in split_list(request.only) if c in registry and c not in wire]
     if other:
@@ -263,7 +228,7 @@ def live_target(url: str, profile_path: Path | None, latency_budget_ms: float | 
     except BaseException:
         tmp.cleanup()
         raise
-    return LiveTarget(profile=profile, builtin=False, url=_public_url(url), _tmp=tmp)
+    return LiveTarget(profile=profile, builtin=False, url=public_url(url), _tmp=tmp)
 
 
 @contextlib.contextmanager
@@ -283,10 +248,3 @@ def _private_env(token: str | None) -> Iterator[None]:
             env.pop(PRIVATE_TOKEN_ENV, None)
         else:
             env[PRIVATE_TOKEN_ENV] = previous
-
-
-def _scrub(arg: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            arg = arg.replace(secret, "***")
-    return arg

@@ -3,12 +3,13 @@
 Reading a profile costs the parent PyYAML's import (10-15 ms: it compiles its regular
 expressions) and a parse. What the parse yields for a given text (the data, and the line of
 each key) is kept under the user's cache folder (``<cache>/netra-diag/profiles``), named by
-a digest of the text itself, of the code that reads it (``profile.py``, ``limits.py``) and
-of the installed PyYAML (its path, size and modification time): any other text, reader or
-PyYAML is another name. Only documents that parsed are kept, so a malformed profile is
-parsed, and reported, every time; validation (the keys, the files and folders they name)
-runs on every run all the same. ``NETRA_DIAG_NO_CACHE=1`` (``--no-cache``) neither reads
-nor writes it; a cache that cannot be read or written is ignored.
+a digest of the text itself, of the code that reads it (``profile.py``,
+``profile_validate.py``, ``limits.py``) and of the installed PyYAML (its path, size and
+modification time): any other text, reader or PyYAML is another name. Only documents
+that parsed are kept, so a malformed profile is parsed, and reported, every time;
+validation (the keys, the files and folders they name) runs on every run all the same.
+``NETRA_DIAG_NO_CACHE=1`` (``--no-cache``) neither reads nor writes it; a cache that
+cannot be read or written is ignored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 __all__ = ["load", "save"]
 
 _KEEP = 32
-_READERS = ("profile.py", "limits.py")
+_READERS = ("profile.py", "profile_validate.py", "limits.py")
 
 
 def _name(text: str) -> Path | None:

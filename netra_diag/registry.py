@@ -2,8 +2,10 @@
 
 Declaration is not registration (pluggy's lesson): ``@check(...)`` only attaches a frozen
 ``CheckSpec`` to the function. A ``Registry`` instance collects specs from modules, plugin
-files, plugin folders and the ``netra_diag.checks`` entry-point group, validating them and
-rejecting duplicate ids at load time. A module that raises while importing becomes a
+files and plugin folders (``checkset.build_registry`` adds the ``netra_diag.checks``
+entry-point group), validating them and rejecting duplicate ids at load time; once all are
+loaded, ``check_dependencies`` refuses a ``depends_on`` naming no loaded check, and
+``select`` picks a run's checks. A module that raises while importing becomes a
 ``LoadFailure`` (reported as an ``error`` result) and never stops the others loading.
 
 A check is a function ``(ctx: CheckContext) -> Verdict | None``. Returning ``None`` means
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import pkgutil
 import re
 import signal
@@ -27,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import selection
 from .errors import ConfigError, DuplicateCheckError
+from .loader import import_file, plugin_module_name
 
 __all__ = ["BUILTIN_PACKAGE", "UNORDERED", "CheckSpec", "LoadFailure", "Origin", "Registry",
            "check"]
 
 BUILTIN_PACKAGE = "netra_diag_checks"
-ENTRY_POINT_GROUP = "netra_diag.checks"
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _WHYS: tuple[object, ...] = (1, 2, 3, 4, 5, "e2e")
 _SPEC_ATTR = "__netra_check__"
@@ -220,6 +222,17 @@ class Registry:
     def get(self, check_id: str) -> CheckSpec:
         return self._specs[check_id]
 
+    def select(self, only: Iterable[str] = (), skip: Iterable[str] = (),
+               tags: Iterable[str] = ()) -> list[CheckSpec]:
+        """The specs ``--only``/``--skip`` (ids, tags, comma lists) and ``tags`` select, in
+        ``specs`` order; ``ConfigError`` (exit 4) for a name that matches nothing."""
+        return selection.select(self.specs, only, skip, tags)
+
+    def check_dependencies(self) -> None:
+        """``ConfigError`` (exit 4) when a ``depends_on`` names no check of this registry:
+        run once every module is loaded, before any check runs."""
+        selection.check_dependencies(self.specs, [f.origin.label for f in self.failures])
+
     @property
     def specs(self) -> list[CheckSpec]:
         """Specs in a stable order: the five whys in order, then end-to-end, then by id."""
@@ -281,14 +294,6 @@ class Registry:
         for name in names:
             self.load_module(f"{BUILTIN_PACKAGE}.{name}", label=f"built-in {name}")
 
-    def load_entry_points(self) -> None:
-        """Load third-party checks from the ``netra_diag.checks`` entry-point group."""
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            module_name = ep.value.split(":", 1)[0].strip()
-            self.load_module(module_name, label=f"entry point {ep.name} ({ep.value})")
-
     def _guarded(self, origin: Origin, load: Any) -> dict[str, Any] | None:
         """Run a plugin import safely: its prints go to stderr (stdout may carry a document),
         ``SystemExit`` and any exception become a LoadFailure, and an import that does not
@@ -338,18 +343,7 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 def load_file_namespace(path: Path) -> dict[str, Any]:
     """Execute a plugin file as a module named after its path and return its namespace."""
-    mod_name = "netra_diag_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(mod_name, None)
-        raise
-    return vars(module)
+    return vars(import_file(path, plugin_module_name(path)))
 
 
 def _with_origin(spec: CheckSpec, origin: Origin) -> CheckSpec:

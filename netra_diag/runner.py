@@ -39,19 +39,29 @@ from pathlib import Path
 from typing import Any
 
 from .checkserver import CheckServer, ServerGone, server_stage
+from .context import LiveEndpoint
 from .errors import ConfigError
-from .model import CheckResult, Evidence, Status, skipped
+from .model import CheckResult, Status
 from .procs import PARENT_ENV, end_process, kill_group, open_pidfd
 from .profile import ISOLATION_MODES as _PROFILE_ISOLATION_MODES
 from .profile import Profile
-from .registry import CheckSpec, LoadFailure
+from .registry import CheckSpec
+from .run_results import (
+    INTERRUPTED,
+    describe_exit,
+    error_result,
+    load_failure_result,
+    read_stage,
+    skip_result,
+    static_skip_result,
+    tail_evidence,
+)
 from .scheduling import critical_first, order_specs
 from .timings import mark
 from .worker import STAGE_SETUP, read_result, stage_path
 
 __all__ = ["ISOLATION_MODES", "RunOutcome", "Runner", "load_failure_result", "order_specs"]
 
-STDERR_TAIL_BYTES = 4000
 _KILL_GRACE_S = 2.0
 _NOT_STARTED = object()
 #: ``process``: a fork of the check server per check, the target imported in each (the
@@ -68,20 +78,6 @@ class RunOutcome:
     interrupted: bool = False
 
 
-def load_failure_result(failure: LoadFailure) -> CheckResult:
-    """An ``error`` result for a plugin that raised while importing."""
-    name = Path(failure.origin.ref).name if failure.origin.kind == "file" else failure.origin.ref
-    return CheckResult(
-        id=f"load-error:{name}",
-        why=None,
-        title=f"Load check plugin {name}",
-        status=Status.ERROR,
-        summary=f"the plugin {failure.origin.label} could not be imported: {failure.message}",
-        evidence=(Evidence("traceback", failure.traceback.rstrip()),),
-        fix="fix the import error in the plugin; every other check still ran",
-    )
-
-
 class Runner:
     """Runs selected checks against one profile (see the module docstring)."""
 
@@ -93,6 +89,7 @@ class Runner:
         timeout_s: float = 60.0,
         static: bool = False,
         options: dict[str, Any] | None = None,
+        endpoint: LiveEndpoint | None = None,
         on_start: Callable[[CheckSpec], None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
         isolation: str | None = None,
@@ -105,7 +102,8 @@ class Runner:
         adopts it in ``process`` and ``shared-import`` modes (and closes it at the end of
         ``run``), and kills it at once under ``interpreter``. ``private_copy``: the target
         root is the run's own copy (the embedded reference), whose bytecode the check server
-        may write before the checks import it."""
+        may write before the checks import it. ``endpoint``: the live endpoint of a probe,
+        handed to every check as ``ctx.endpoint``."""
         self.private_copy = private_copy
         isolation = isolation or profile.isolation
         if isolation not in ISOLATION_MODES:
@@ -118,6 +116,7 @@ class Runner:
         self.timeout_s = timeout_s
         self.static = static
         self.options = options or {}
+        self.endpoint = endpoint
         self.on_start = on_start or (lambda spec: None)
         self.on_result = on_result or (lambda result: None)
         self._procs: set[subprocess.Popen[bytes]] = set()
@@ -178,11 +177,11 @@ class Runner:
                                and not (self.static and status[d] is Status.SKIP)]
                     if blocked:
                         waiting.remove(spec)
-                        finish(_skip_for(spec, blocked, status))
+                        finish(skip_result(spec, blocked, status))
                     elif self.static and spec.static_skip is not None:
                         waiting.remove(spec)  # only a run can judge it: no process needed
                         self.on_start(spec)
-                        finish(_static_skip(spec))
+                        finish(static_skip_result(spec))
                     elif len(running) < self.jobs:
                         waiting.remove(spec)
                         self.on_start(spec)
@@ -206,7 +205,7 @@ class Runner:
                 try:
                     result = future.result(timeout=_KILL_GRACE_S + 1)
                 except (cf.TimeoutError, cf.CancelledError):
-                    result = _error(spec, _INTERRUPTED, time.perf_counter())
+                    result = error_result(spec, INTERRUPTED, time.perf_counter())
                 finish(result)
             for spec in waiting:
                 finish(CheckResult(id=spec.id, why=spec.why, title=spec.title,
@@ -239,55 +238,56 @@ class Runner:
                                             log_path, self._child_env())
                 except ServerGone as exc:
                     if self._stopping.is_set():
-                        return _error(spec, _INTERRUPTED, started)
-                    if self._server_log and _stage(server_stage(self._server_log)) \
+                        return error_result(spec, INTERRUPTED, started)
+                    if self._server_log and read_stage(server_stage(self._server_log)) \
                             == STAGE_SETUP:
                         return self._setup_hung(spec, started, exc, log_path)
-                    return _error(spec, f"the check server ended: {exc}", started,
-                                  _tail_evidence(log_path), _tail_evidence(
+                    return error_result(spec, f"the check server ended: {exc}", started,
+                                        tail_evidence(log_path), tail_evidence(
                                       self._server_log, "the check server"),
-                                  fix="something ended the check server (a signal, the "
-                                  "target's import under isolation: shared-import); see "
-                                  "its output")
+                                        fix="something ended the check server (a signal, the "
+                                        "target's import under isolation: shared-import); see "
+                                        "its output")
             else:
                 with open(log_path, "ab") as log:
                     code = self._run_spawned(job_path, result_path, log)
             if code is _NOT_STARTED:
-                return _error(spec, _INTERRUPTED, started)
+                return error_result(spec, INTERRUPTED, started)
             if code is None:
                 if self._stopping.is_set():
-                    return _error(spec, _INTERRUPTED, started)
-                if _stage(stage_path(result_path)) == STAGE_SETUP:
+                    return error_result(spec, INTERRUPTED, started)
+                if read_stage(stage_path(result_path)) == STAGE_SETUP:
                     return self._setup_hung(spec, started, f"timed out after "
                                             f"{self.timeout_s:g} s", log_path)
-                return _error(spec, f"timed out after {self.timeout_s:g} s", started,
-                              _tail_evidence(log_path),
-                              fix="the check hung: raise --timeout if the target is slow, "
-                              "or look for a wait without a timeout")
+                return error_result(spec, f"timed out after {self.timeout_s:g} s", started,
+                                    tail_evidence(log_path),
+                                    fix="the check hung: raise --timeout if the target is slow, "
+                                    "or look for a wait without a timeout")
             try:
                 result = read_result(result_path, nonce)
             except ValueError as exc:
-                return _error(spec, f"the check's interpreter wrote an unreadable result: "
-                              f"{exc}", started, _tail_evidence(log_path))
+                return error_result(spec, f"the check's interpreter wrote an unreadable result: "
+                                    f"{exc}", started, tail_evidence(log_path))
             if result is not None:
                 return result
             if self._stopping.is_set():
-                return _error(spec, _INTERRUPTED, started)
-            return _error(spec, f"the check's interpreter died: {_describe_exit(code)}", started,
-                          _tail_evidence(log_path),
-                          fix="something in the check or the target ended the interpreter "
-                          "(os._exit, a signal, a crash in native code); see its output")
+                return error_result(spec, INTERRUPTED, started)
+            return error_result(spec, f"the check's interpreter died: {describe_exit(code)}",
+                                started,
+                                tail_evidence(log_path),
+                                fix="something in the check or the target ended the interpreter "
+                                "(os._exit, a signal, a crash in native code); see its output")
 
     def _setup_hung(self, spec: CheckSpec, started: float, what: object,
                     log_path: Path) -> CheckResult:
         """The error of a check killed while the hooks file's ``setup()`` still ran."""
         hooks = self.profile.hooks
-        return _error(spec, f"{what}: the hooks file's setup() "
-                      f"({hooks.name if hooks else '?'}) never returned, before the check "
-                      "started", started, _tail_evidence(log_path),
-                      fix=f"setup() in {hooks} did not return: it runs before the checks "
-                      "and must finish (give its waits a timeout; start servers in the "
-                      "background)")
+        return error_result(spec, f"{what}: the hooks file's setup() "
+                            f"({hooks.name if hooks else '?'}) never returned, before the check "
+                            "started", started, tail_evidence(log_path),
+                            fix=f"setup() in {hooks} did not return: it runs before the checks "
+                            "and must finish (give its waits a timeout; start servers in the "
+                            "background)")
 
     @staticmethod
     def _child_env() -> dict[str, str]:
@@ -351,6 +351,7 @@ class Runner:
             "timeout_s": self.timeout_s,
             "static": self.static,
             "options": self.options,
+            "endpoint": self.endpoint.to_dict() if self.endpoint else None,
         }
 
     def _kill_all(self) -> None:
@@ -364,9 +365,6 @@ class Runner:
                 self._server.kill(job_id)
 
 
-_INTERRUPTED = "interrupted before it finished"
-
-
 def ignore_further_interrupts() -> None:
     """After the first Ctrl-C (or SIGTERM), ignore more until the partial report is written.
 
@@ -377,59 +375,3 @@ def ignore_further_interrupts() -> None:
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
-
-
-def _skip_for(spec: CheckSpec, blocked: list[str], status: dict[str, Status]) -> CheckResult:
-    names = ", ".join(f"{d} ({status[d].value})" for d in blocked)
-    return CheckResult(
-        id=spec.id, why=spec.why, title=spec.title, status=Status.SKIP,
-        summary=f"depends on {names}, which did not pass",
-    )
-
-
-def _static_skip(spec: CheckSpec) -> CheckResult:
-    """The ``--static`` skip of a check only a run can judge (``CheckSpec.static_skip``),
-    exactly as its worker would report it."""
-    assert spec.static_skip is not None
-    return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title,
-                                    verdict=skipped(spec.static_skip),
-                                    duration_s=0.0, fix=spec.fix)
-
-
-def _error(spec: CheckSpec, summary: str, started: float, *evidence: Evidence,
-           fix: str | None = None) -> CheckResult:
-    return CheckResult(
-        id=spec.id, why=spec.why, title=spec.title, status=Status.ERROR, summary=summary,
-        evidence=tuple(evidence), fix=fix, duration_s=round(time.perf_counter() - started, 6),
-    )
-
-
-def _stage(path: Path) -> str | None:
-    """The set-up step a process named in its stage file ``path``, if any."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"killed by {name} (signal {-code})"
-    return f"exit code {code} without writing a result"
-
-
-def _tail_evidence(log_path: Path | None, who: str = "the check's interpreter") -> Evidence:
-    try:
-        assert log_path is not None
-        size = log_path.stat().st_size
-        with open(log_path, "rb") as fh:
-            fh.seek(max(0, size - STDERR_TAIL_BYTES))
-            tail = fh.read().decode("utf-8", "replace").strip()
-    except (OSError, AssertionError):
-        tail = ""
-    return Evidence("output", f"last output of {who}:\n{tail}" if tail
-                    else f"{who} printed nothing")

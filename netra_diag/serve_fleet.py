@@ -14,10 +14,10 @@ import signal
 import tempfile
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .exitcodes import ExitCode
+from .redaction import public_url
 
 __all__ = ["serve_fleet"]
 
@@ -59,8 +59,8 @@ async def _serve(target: Any, request: Any, url: str, users: dict[str, str],
                                       ports=ports, prefix="netra:",
                                       hooks=target.profile.hooks)
         except FleetError as exc:
-            shown = str(exc).replace(url, _public(url))
-            detail = exc.detail.replace(url, _public(url)).strip().splitlines()
+            shown = str(exc).replace(url, public_url(url))
+            detail = exc.detail.replace(url, public_url(url)).strip().splitlines()
             raise ConfigError(f"{shown}{': ' + detail[-1] if detail else ''}") from None
         _banner(out, fleet.urls, url, label, users, generated)
         try:
@@ -74,17 +74,10 @@ async def _serve(target: Any, request: Any, url: str, users: dict[str, str],
             loop.remove_signal_handler(sig)
 
 
-def _public(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@")
-
-
 def _banner(out: IO[str], urls: list[str], backplane: str, label: str,
             users: dict[str, str], generated: dict[str, str] | None) -> None:
     lines = [f"netra-diag serve: reference pipeline ({label}), {len(urls)} instance(s) "
-             f"sharing the backplane {_public(backplane)}"]
+             f"sharing the backplane {public_url(backplane)}"]
     lines += [f"  instance {chr(ord('A') + i)}: {u}" for i, u in enumerate(urls)]
     both = " ".join(urls)
     if generated:

@@ -25,7 +25,7 @@ MAX_COLUMNS = 160
 
 def code_context(results: Iterable[CheckResult], root: Path) -> dict[str, dict[str, Any]]:
     """``{"file:line": {"file", "line", "start", "lines"}}`` for every located finding."""
-    from .reporters import located_evidence, strip_controls
+    from .reporters.common import located_evidence, strip_controls
 
     out: dict[str, dict[str, Any]] = {}
     cache: dict[Path, list[str] | None] = {}

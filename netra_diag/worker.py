@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .context import CheckContext, ensure_on_path
+from .context import CheckContext, LiveEndpoint, ensure_on_path
 from .errors import SetupError, TargetFailure
 from .model import CheckResult, Evidence, Status, Verdict, errored, failed, passed, skipped
 from .profile import Profile
@@ -101,7 +101,8 @@ def execute(job: dict[str, Any], stage: Path | None = None) -> CheckResult:
                                         verdict=verdict, duration_s=time.perf_counter() - started)
     mark("check", "check loaded", check=check_id)
     ctx = CheckContext(profile=profile, check_id=check_id, timeout_s=job["timeout_s"],
-                       static=job.get("static", False), options=job.get("options", {}))
+                       static=job.get("static", False), options=job.get("options", {}),
+                       endpoint=LiveEndpoint.from_dict(job.get("endpoint")))
     verdict = _prepare_hooks(ctx, stage) or run_spec(spec, ctx)
     return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title, verdict=verdict,
                                     duration_s=time.perf_counter() - started, fix=spec.fix)

@@ -1,4 +1,5 @@
-"""No built-in check id is named in code outside its own module, ``netra_diag/faults.py``
+"""No built-in check id is named in code outside its own module,
+``netra_diag/fault_catalog.py``
 (a fault names the checks that detect it: ``detected_by``), the tests and the docs.
 
 The rule, as this test applies it (the parsed Python, not a raw grep):
@@ -32,7 +33,7 @@ CHECKS = REPO / "checks"
 #: (file relative to the repository, check id): user-facing hints in the core that name a
 #: check on purpose, to tell the user which check reports or needs something.
 CORE_MESSAGES = {
-    ("netra_diag/cli.py", "user-isolation"),  # --users help: what needs two users
+    ("netra_diag/cli_commands.py", "user-isolation"),  # serve --users help: what needs two users
     ("netra_diag/context.py", "import-chain"),  # a broken import: the check that owns it
     ("netra_diag/init_proposal.py", "emitter-methods"),  # init: who reports absent methods
     ("netra_diag/init_render.py", "deprecation-warnings"),  # init: what calls each entry
@@ -101,7 +102,7 @@ def test_code_never_names_another_check() -> None:
             problems.append(f"checks/{path.name}:{line} names {text!r} as code")
     for path in sorted(CORE.rglob("*.py")):
         rel = path.relative_to(REPO).as_posix()
-        if rel == "netra_diag/faults.py" or "reference" in path.parts:
+        if rel == "netra_diag/fault_catalog.py" or "reference" in path.parts:
             continue
         for line, text, _prose in _strings(path):
             for check_id in _mentions(text, ids):

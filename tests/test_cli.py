@@ -287,7 +287,7 @@ def test_entry_points_are_looked_up_only_where_a_distribution_may_declare_one(tm
                                                                               monkeypatch):
     """The parent skips importing importlib.metadata when no metadata folder on sys.path
     mentions the group; anything it cannot read cheaply (an egg, a zip) is a maybe."""
-    from netra_diag.discover import may_declare_entry_points
+    from netra_diag.loader import may_declare_entry_points
 
     site = tmp_path / "site"
     other = site / "other-1.0.dist-info"

@@ -127,8 +127,8 @@ def test_redaction_keeps_every_identifier_and_enum_of_a_report() -> None:
     format: ids, statuses and the diagnosis verdict are never rewritten."""
     from report_fixtures import incident_report
 
+    from netra_diag.redaction import redact_report
     from netra_diag.reporters import render
-    from netra_diag.session import redact_report
 
     report = incident_report()
     for token in ("pass", "fail", "broken", "event", "import", "chain"):
@@ -149,7 +149,7 @@ def test_a_token_in_evidence_data_is_redacted_whatever_its_key() -> None:
     from report_fixtures import healthy_report
 
     from netra_diag.model import CheckResult, Evidence, Status
-    from netra_diag.session import redact_report
+    from netra_diag.redaction import redact_report
 
     token = "echoed-token-5150"
     leak = CheckResult("event-flow", "e2e", "Flow", Status.FAIL, f"saw {token}",

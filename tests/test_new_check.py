@@ -21,10 +21,10 @@ import pytest
 from helpers import run_subprocess
 from rich.console import Console
 
+from netra_diag.outputs import load_saved
 from netra_diag.reporters import render
 from netra_diag.reporters.sarif import FINGERPRINT_KEY
 from netra_diag.reporters.terminal import render_report
-from netra_diag.session import load_saved
 
 PLUGIN_DIR = Path(__file__).parent / "data" / "new-check"
 NEW = "audit-trail"

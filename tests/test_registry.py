@@ -4,7 +4,7 @@ import pytest
 
 from netra_diag import check
 from netra_diag.errors import ConfigError, DuplicateCheckError
-from netra_diag.registry import Registry
+from netra_diag.registry import Origin, Registry
 
 
 def test_declaring_a_check_registers_nothing_globally():
@@ -63,3 +63,65 @@ def test_malformed_declarations_are_refused(bad):
 def test_missing_folder_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         Registry().load_dir(tmp_path / "nope")
+
+
+def _registry(*specs_args: tuple[str, tuple[str, ...], tuple[str, ...]]) -> Registry:
+    """A registry of do-nothing checks: (id, tags, depends_on) each."""
+    registry = Registry()
+    for check_id, tags, depends_on in specs_args:
+        @check(id=check_id, why="e2e", title=check_id, tags=tags, depends_on=depends_on)
+        def func(ctx):
+            return None
+
+        registry.add_from_namespace({"func": func}, Origin("file", check_id, f"{check_id}.py"))
+    return registry
+
+
+def test_select_takes_ids_tags_and_comma_lists_and_keeps_the_registry_order():
+    registry = _registry(("alpha", ("wire",), ()), ("beta", (), ()), ("gamma", ("wire",), ()))
+    assert [s.id for s in registry.select()] == ["alpha", "beta", "gamma"]
+    assert [s.id for s in registry.select(["gamma,beta"])] == ["beta", "gamma"]
+    assert [s.id for s in registry.select(["wire"], ["alpha"])] == ["gamma"]
+    assert [s.id for s in registry.select(tags=["wire"])] == ["alpha", "gamma"]
+    assert [s.id for s in registry.select(["beta"], tags=["wire"])] == []
+
+
+def test_select_refuses_an_unknown_name_with_a_suggestion():
+    registry = _registry(("event-flow", ("wire",), ()), ("user-isolation", ("wire",), ()))
+    with pytest.raises(ConfigError) as info:
+        registry.select(["event-flw"])
+    assert str(info.value) == ("unknown check id 'event-flw' in --only (no check has that tag "
+                               "either); did you mean event-flow?")
+    with pytest.raises(ConfigError, match=r"in --skip .*; known: event-flow, user-isolation"):
+        registry.select([], ["zzz"])
+
+
+def test_a_misspelled_dependency_is_refused_naming_the_check_the_id_and_a_close_match():
+    registry = _registry(("event-flow", (), ()), ("event-latency", (), ("event-flw",)))
+    with pytest.raises(ConfigError) as info:
+        registry.check_dependencies()
+    message = str(info.value)
+    assert message.startswith("check 'event-latency' (event-latency.py) depends on "
+                              "'event-flw', which no loaded check has as id; did you mean "
+                              "event-flow?")
+    _registry(("event-flow", (), ()), ("event-latency", (), ("event-flow",))
+              ).check_dependencies()  # a correct one passes
+
+
+def test_a_misspelled_dependency_of_a_plugin_is_exit_4_before_any_check_runs(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "typo.py").write_text(
+        "from netra_diag import check\n\n"
+        "@check(id='my-late-check', why='e2e', title='t', depends_on=('event-flw',))\n"
+        "def late(ctx):\n    return None\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "netra_diag", "run", "--checks-dir", str(folder),
+         "--format", "json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stdout == ""
+    assert "check 'my-late-check'" in proc.stderr and "'event-flw'" in proc.stderr
+    assert "did you mean event-flow" in proc.stderr and "Traceback" not in proc.stderr

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from netra_diag.errors import OutputError
+from netra_diag.redaction import redact
 from netra_diag.reporters import atomic
-from netra_diag.reporters.atomic import redact, write_atomic
+from netra_diag.reporters.atomic import write_atomic
 
 
 def test_writes_and_replaces(tmp_path: Path) -> None:

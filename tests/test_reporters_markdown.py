@@ -373,7 +373,7 @@ def test_hostile_evidence_cannot_break_the_document() -> None:
 def test_a_run_saved_before_the_typed_diagnosis_is_diagnosed_again(tmp_path: Path) -> None:
     # an older tool wrote a diagnosis without the checklist (and a stale verdict): the
     # loader diagnoses it again from its results, so it renders as a fresh run does
-    from netra_diag.session import load_saved
+    from netra_diag.outputs import load_saved
 
     raw = incident_report().to_dict()
     raw["diagnosis"] = {"verdict": "healthy"}

@@ -1,4 +1,4 @@
-"""Writing reports safely: atomic replacement and secret redaction.
+"""Writing reports safely: atomic replacement (redaction: ``netra_diag.redaction``).
 
 A report file is either the old one or the complete new one, never half written: the text
 goes to a temporary file in the same folder (same file system, so ``os.replace`` is atomic),
@@ -11,16 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from netra_diag.errors import OutputError
 
-__all__ = ["MIN_SECRET_LEN", "REDACTED", "redact", "write_atomic"]
+__all__ = ["write_atomic"]
 
-REDACTED = "***"
-#: Shorter "secrets" would redact ordinary words and numbers all over a report.
-MIN_SECRET_LEN = 4
 _DEFAULT_MODE = 0o644
 
 
@@ -84,29 +80,3 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def redact(text: str, secrets: Iterable[str], keep: Iterable[str] = ()) -> str:
-    """Replace every occurrence of each secret with ``***``, except inside the words of
-    ``keep`` (identifiers such as check ids and status names: a token ``event`` must not
-    turn ``event-flow`` into ``***-flow``).
-
-    Empty secrets and ones shorter than ``MIN_SECRET_LEN`` are ignored; longer secrets are
-    replaced first so that one containing another is removed whole.
-    """
-    import re
-
-    usable = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len,
-                    reverse=True)
-    if not usable:
-        return text
-    kept = sorted({k for k in keep if k and any(s in k for s in usable)}, key=len,
-                  reverse=True)
-    if not kept:
-        for secret in usable:
-            text = text.replace(secret, REDACTED)
-        return text
-    # one pass, identifiers first: where one starts, it is matched whole and kept
-    pattern = re.compile("|".join(re.escape(w) for w in (*kept, *usable)))
-    protected = set(kept)
-    return pattern.sub(lambda m: m.group(0) if m.group(0) in protected else REDACTED, text)

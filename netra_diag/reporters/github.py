@@ -25,7 +25,7 @@ from netra_diag.errors import OutputError
 from netra_diag.finding import Finding
 from netra_diag.model import CheckResult, RunReport, Status
 
-from . import located_text, primary_findings, repository_path, result_text, strip_controls
+from .common import located_text, primary_findings, repository_path, result_text, strip_controls
 
 __all__ = [
     "MAX_PER_KIND",

@@ -24,7 +24,7 @@ __all__ = ["render_json"]
 
 def render_json(report: RunReport, baseline: RunReport | None = None) -> str:
     from ..model import json_safe
-    from . import strip_controls
+    from .common import strip_controls
 
     document = report.to_dict()
     if baseline is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from netra_diag.analysis import chain_order
 from netra_diag.model import CheckResult, RunReport, Status
 
-from . import located_evidence, repository_path, result_text
+from .common import located_evidence, repository_path, result_text
 
 __all__ = ["render_junit", "xml_safe"]
 

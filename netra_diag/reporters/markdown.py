@@ -26,7 +26,7 @@ from netra_diag.analysis import chain_order, chain_rank, why_label
 from netra_diag.diagnosis import Diagnosis, Link, RootCause
 from netra_diag.model import CheckResult, Evidence, RunReport, Status
 
-from . import (
+from .common import (
     evidence_text,
     headline,
     located_evidence,

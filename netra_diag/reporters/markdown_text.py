@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from . import strip_controls
+from .common import strip_controls
 
 __all__ = ["code_span", "fence", "lint_clean", "md_inline", "plural"]
 

@@ -28,7 +28,7 @@ from netra_diag.analysis import chain_order, why_label
 from netra_diag.finding import Finding
 from netra_diag.model import CheckResult, RunReport, Status
 
-from . import headline, primary_findings, repository_path, repository_root
+from .common import headline, primary_findings, repository_path, repository_root
 
 __all__ = ["FINGERPRINT_KEY", "SARIF_SCHEMA_URI", "render_sarif"]
 

@@ -24,7 +24,7 @@ from ..analysis import chain_order, why_label
 from ..diagnosis import RootCause
 from ..model import CheckResult, RunReport, Status
 from ..registry import CheckSpec
-from . import short_summary, shown_evidence, strip_controls
+from .common import short_summary, shown_evidence, strip_controls
 
 __all__ = ["COLOR_CHOICES", "STATUS_STYLE", "LiveProgress", "make_console", "render_report"]
 

@@ -7,8 +7,8 @@ itself) and against the bounds: at most ``MAX_KEPT_FRAMES`` frames and ``MAX_KEP
 them, frames of at most ``MAX_FRAME_BYTES`` (a larger one closes the connection with 1009),
 ``MAX_KEPT_GARBAGE`` samples of garbage. An endpoint that sends more than that for one run
 is *flooding*: the client stops reading, says so in ``failure`` (``flood_failure``) and
-counts what it did not keep. A ``Capture`` shows URLs without credentials (``public_url``)
-and never holds a token.
+counts what it did not keep. A ``Capture`` holds the URL connected to, without user-info
+(``connect_url``), and never holds a token; URLs are shown through ``redaction.public_url``.
 
 It knows nothing of connecting, authenticating or the protocol's messages (``support.wire``)
 and never imports ``websockets``.
@@ -29,13 +29,13 @@ __all__ = [
     "MAX_KEPT_GARBAGE",
     "Capture",
     "Flooded",
+    "connect_url",
     "flood_failure",
     "human_size",
     "is_loopback",
     "keep",
     "new_capture",
     "next_frame",
-    "public_url",
 ]
 
 #: Bounds of what one ``Capture`` keeps (see the module doc); beyond them the endpoint is
@@ -84,8 +84,9 @@ class Capture:
                 if f.get("type") not in ("auth_ok", "run_accepted", "run_finished", "error")]
 
 
-def public_url(url: str) -> str:
-    """``url`` without credentials (``user:password@``): what is connected to and shown."""
+def connect_url(url: str) -> str:
+    """``url`` without user-info (``user:password@``): what is connected to (user-info would
+    add a second Authorization header). Not for showing: that is ``redaction.public_url``."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
@@ -113,7 +114,7 @@ def is_loopback(url: str) -> bool:
 
 
 def new_capture(url: str, timeout: float, label: str = "") -> Capture:
-    return Capture(public_url(url), request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
+    return Capture(connect_url(url), request_id=f"netra-diag-{uuid.uuid4().hex[:12]}",
                    thread_id=f"netra-diag-thread-{uuid.uuid4().hex[:8]}", label=label,
                    deadline=time.monotonic() + timeout)
 

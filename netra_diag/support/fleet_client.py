@@ -16,7 +16,8 @@ import secrets
 import time
 from typing import Any
 
-from .capture import public_url
+from ..redaction import redact
+from .capture import connect_url
 
 __all__ = ["Socket"]
 
@@ -43,12 +44,13 @@ class Socket:
 
         try:
             self.ws = await asyncio.wait_for(connect(
-                public_url(self.url), additional_headers={"Authorization": f"Bearer {self._token}"},
+                connect_url(self.url),
+                additional_headers={"Authorization": f"Bearer {self._token}"},
                 open_timeout=self.remaining(), close_timeout=1, max_size=1 << 20,
                 user_agent_header="netra-diag"), self.remaining())
             first = json.loads(await asyncio.wait_for(self.ws.recv(), self.remaining()))
         except Exception as exc:  # noqa: BLE001 - described, never raised
-            self.failure = f"{type(exc).__name__}: {exc}".replace(self._token, "***")
+            self.failure = redact(f"{type(exc).__name__}: {exc}", [self._token], min_len=1)
             return False
         if not isinstance(first, dict) or first.get("type") != "auth_ok":
             self.failure = f"authentication was not acknowledged (got {str(first)[:120]})"

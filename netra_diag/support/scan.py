@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import cache_dir, cache_enabled
 from .source import SourceProblem, _read, _walk, module_name_for, parse_bytes
 from .symbols import resolve_relative
 
@@ -144,13 +145,6 @@ def _parse_batch(batch: list[tuple[str, str]]) -> list[tuple[str, object]]:
     return out
 
 
-def cache_dir() -> Path:
-    """Where scan caches live: ``<user cache dir>/netra-diag/scan``."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("netra-diag", appauthor=False)) / "scan"
-
-
 @dataclass
 class Scan:
     """The shared scan of ``root`` (see the module doc). Build it with ``Scan.of``."""
@@ -171,8 +165,6 @@ class Scan:
     def of(cls, root: Path, exclude: Iterable[str] = (), *, cache: bool = True,
            workers: int | None = None) -> Scan:
         """Walk ``root`` once and compute every production file's facts."""
-        from .summaries import cache_enabled
-
         scan = cls(root.resolve(), tuple(exclude), use_cache=cache and cache_enabled(),
                    workers=workers)
         scan._load_cache()

@@ -32,44 +32,17 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .snapshot_index import SNAPSHOT_ENV
 from .source import SourceProblem
-from .summaries import SUMMARY_VERSION, Listed, ModuleSummary, _scan, cache_enabled, listing
+from .summaries import SUMMARY_VERSION, Listed, _scan, cache_enabled, listing
 
-__all__ = ["KEEP_SNAPSHOTS", "SNAPSHOT_ENV", "cached_snapshot", "profile_needles", "served",
+__all__ = ["KEEP_SNAPSHOTS", "SNAPSHOT_ENV", "cached_snapshot", "profile_needles",
            "shared_scan", "warm"]
 
-SNAPSHOT_ENV = "NETRA_DIAG_SCAN_SNAPSHOT"
 KEEP_SNAPSHOTS = 32
-_INDEX = "index.pickle"
+_INDEX = "index.pickle"  # the name snapshot_index.served reads
 #: A scan that fails so leaves the checks to scan on their own.
 _SCAN_ERRORS = (OSError, ValueError, RecursionError, pickle.PicklingError)
-
-
-def served(root: Path, exclude: tuple[str, ...], wanted: tuple[str, ...]
-                   ) -> list[ModuleSummary | SourceProblem] | None:
-    """What the run's snapshot (``warm``) holds for ``wanted``; None when it cannot answer
-    (no snapshot, another root, a needle it was not built for)."""
-    folder = os.environ.get(SNAPSHOT_ENV)
-    if not folder:
-        return None
-    try:
-        with open(os.path.join(folder, _INDEX), "rb") as fh:
-            index = pickle.load(fh)
-        if index["version"] != SUMMARY_VERSION or index["root"] != str(root) or \
-                tuple(index["exclude"]) != exclude or not set(wanted) <= index["needles"]:
-            return None
-        hits = set().union(*(index["mentions"].get(n, ()) for n in wanted))
-        out: list[ModuleSummary | SourceProblem] = []
-        for position, relpath in enumerate(index["order"]):
-            if relpath in index["unreadable"]:
-                out.append(index["unreadable"][relpath])
-            elif relpath in hits:
-                with open(os.path.join(folder, f"{position}.pickle"), "rb") as fh:
-                    out.append(pickle.load(fh))
-        return out
-    except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, ImportError,
-            pickle.UnpicklingError):
-        return None
 
 
 def warm(root: Path, needles: Iterable[str], exclude: Iterable[str], folder: Path, *,

@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import cache_dir, cache_enabled
+from .snapshot_index import served
 from .source import ParsedModule, SourceProblem, _read, _walk, parse_bytes
 
 __all__ = ["ModuleSummary", "cache_enabled", "summarize", "summarize_matching"]
@@ -66,10 +68,6 @@ class ModuleSummary(ParsedModule):
     def index(self) -> dict[type, list[ast.AST]]:
         imports, froms, calls = self.nodes
         return {ast.Import: list(imports), ast.ImportFrom: list(froms), ast.Call: list(calls)}
-
-
-def cache_enabled() -> bool:
-    return os.environ.get("NETRA_DIAG_NO_CACHE", "") in ("", "0")
 
 
 # -- reducing a tree to its summary ------------------------------------------------------------
@@ -208,8 +206,6 @@ class _Entry:
 
 
 def _cache_folder(root: Path, exclude: tuple[str, ...], include_tests: bool) -> Path:
-    from .scan import cache_dir
-
     key = "\0".join([f"static{SUMMARY_VERSION}", str(root), str(include_tests), *exclude])
     return cache_dir() / f"static-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
@@ -315,9 +311,7 @@ def summarize_matching(root: Path, needles: Iterable[str], exclude: Iterable[str
     root = root.resolve()
     excluded = tuple(exclude)
     if cache is not False and wanted and not include_tests:
-        from .snapshot import served
-
-        found = served(root, excluded, wanted)
+        found = served(root, excluded, wanted, SUMMARY_VERSION)
         if found is not None:
             yield from found
             return

@@ -37,6 +37,7 @@ import json
 import time
 from typing import Any
 
+from ..redaction import public_url, redact
 from .capture import (
     MAX_FRAME_BYTES,
     Capture,
@@ -46,14 +47,13 @@ from .capture import (
     keep,
     new_capture,
     next_frame,
-    public_url,
 )
 
 __all__ = ["await_auth", "bounded", "drive_run", "guarded", "start_and_follow"]
 
 
 def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
+    return redact(text, [token], min_len=1)
 
 
 async def drive_run(url: str, token: str, *, timeout: float, message: str = "netra-diag probe",
@@ -96,12 +96,12 @@ async def guarded(cap: Capture, raw_url: str, token: str, ssl: Any, timeout: flo
 
     A body cut short (the deadline passed, or the endpoint flooded) aborts the connection
     instead of waiting for a closing handshake the server may never answer, so the deadline
-    holds. ``raw_url`` may carry credentials: they are stripped (``public_url``), so only
+    holds. ``raw_url`` may carry credentials: they are stripped (``connect_url``), so only
     the bearer token authenticates and nothing secret reaches ``cap``.
     """
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-    url = cap.url  # public_url(raw_url): no user-info, so no second Authorization header
+    url = cap.url  # connect_url(raw_url): no user-info, so no second Authorization header
     kwargs: dict[str, Any] = {"additional_headers": {"Authorization": f"Bearer {token}"},
                               "open_timeout": timeout, "close_timeout": 2,
                               "max_size": MAX_FRAME_BYTES, "max_queue": 16,

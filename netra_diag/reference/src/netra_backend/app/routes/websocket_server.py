@@ -71,17 +71,26 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from netra_backend.app.routes.options import (
+    AUTH_TIMEOUT_S,
+    DEFAULT_USERS,
+    MAX_FRAME_BYTES,
+    MAX_RUNS_PER_CONNECTION,
+    PATH,
+    ServerOptions,
+    _Counters,
+)
 from netra_backend.app.routes.protocol import (
     AuthThrottle,
     ProtocolError,
@@ -99,16 +108,15 @@ from netra_backend.app.routes.protocol import (
     subscribed,
     time_reply,
 )
+from netra_backend.app.routes.running import RunningServer
 from netra_backend.app.services.user_execution_context import UserExecutionContext
 from netra_backend.app.websocket_core.backplane import (
     configure_backplane,
     get_backplane,
-    shutdown_backplane,
 )
 from netra_backend.app.websocket_core.connection_hub import get_connection_hub
 from netra_backend.app.websocket_core.events import encode
 from netra_backend.app.websocket_core.outbound import (
-    QUEUE_MAXSIZE,
     DeliveryStats,
     OutboundChannel,
 )
@@ -127,50 +135,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PATH = "/ws"
-AUTH_TIMEOUT_S = 5.0
-MAX_FRAME_BYTES = 64 * 1024
-MAX_RUNS_PER_CONNECTION = 8
 WIRING_MODULE = "netra_backend.app.dependencies"
-#: Used when ``start_server`` gets no ``users`` (development only; binds to loopback).
-DEFAULT_USERS: dict[str, str] = {"demo-user": "demo-token"}
 _MAX_ERROR_CHARS = 1000
 _FRAME_HEADER_BYTES = 14
-
-
-@dataclass(frozen=True)
-class ServerOptions:
-    """Tunables accepted as ``start_server(**options)``."""
-
-    path: str = PATH
-    auth_timeout: float = AUTH_TIMEOUT_S
-    max_size: int = MAX_FRAME_BYTES
-    queue_maxsize: int = QUEUE_MAXSIZE
-    max_runs: int = MAX_RUNS_PER_CONNECTION
-    run_timeout: float = 30.0
-    auth_free_failures: int = 5
-    auth_base_delay: float = 0.25
-    auth_max_delay: float = 4.0
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 20.0
-    close_timeout: float = 5.0
-    #: Write a frame straight through when nothing waits (see ``outbound``); False queues
-    #: every frame (the design before write-through, kept to measure against).
-    write_through: bool = True
-    #: A Redis URL shared by several instances (``websocket_core.backplane``); None: alone.
-    backplane: str | None = None
-    instance_id: str = "instance-1"
-    channel_prefix: str = "netra:"
-
-
-@dataclass
-class _Counters:
-    auth_failures: int = 0
-    auth_throttled: int = 0
-    protocol_errors: int = 0
-    runs_started: int = 0
-    runs_finished: int = 0
-    runs_failed: int = 0
 
 
 class _Endpoint:
@@ -350,60 +317,6 @@ def _address(ws: ServerConnection) -> str:
     """The client's address (host only: a new port per connection must not reset it)."""
     peer = ws.remote_address
     return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
-
-
-class RunningServer:
-    """A started endpoint: where it listens, its counters, and how to stop it."""
-
-    def __init__(self, server: Server, endpoint: _Endpoint, host: str, port: int) -> None:
-        self._server = server
-        self._endpoint = endpoint
-        self.host = host
-        self.port = port
-        self.path = endpoint.options.path
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
-        return f"ws://{host}:{self.port}{self.path}"
-
-    def connection_count(self) -> int:
-        """Authenticated connections currently open on this server."""
-        return self._endpoint.live
-
-    def stats(self) -> dict[str, int]:
-        """Counters: connections, auth failures, protocol errors, runs, and delivery
-        (frames queued/sent/dropped, slow consumers closed, write errors)."""
-        return {
-            "connections": self._endpoint.live,
-            **{
-                f.name: getattr(self._endpoint.counters, f.name)
-                for f in fields(self._endpoint.counters)
-            },
-            **self._endpoint.delivery.as_dict(),
-        }
-
-    async def wait_for_connections(self, count: int, timeout: float = 5.0) -> None:
-        """Wait until exactly ``count`` connections are open (``TimeoutError`` after
-        ``timeout`` seconds)."""
-        endpoint = self._endpoint
-        async with endpoint.changed:
-            await asyncio.wait_for(
-                endpoint.changed.wait_for(lambda: endpoint.live == count), timeout
-            )
-
-    async def close(self) -> None:
-        """Stop accepting, close open connections with 1001, wait for the handlers."""
-        self._server.close()
-        await self._server.wait_closed()
-        if self._endpoint.options.backplane is not None:
-            await shutdown_backplane()
-
-    async def __aenter__(self) -> RunningServer:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
 
 async def start_server(
