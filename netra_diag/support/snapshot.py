@@ -10,14 +10,14 @@ snapshot at all: the check scans on its own, as before.
 
 A snapshot is made even under ``--no-cache`` (then in a temporary folder, for one run).
 With the cache on, it is kept in the cache folder under a name that digests everything it
-was made from: the scan's version, the root, the exclusions, the needles and every walked
-file's path, size and modification time. A re-run on an unchanged tree walks and stats the
-tree (no file read, no cache unpickled), finds the same name and reuses the folder; any
-change (a file edited, added, removed or renamed) gives another name, and the snapshot is
-made again from the per-file cache, which re-reads only what changed. The most recent
-``KEEP_SNAPSHOTS`` trees' snapshots are kept (one per tree: a new one replaces the tree's
-older one); a snapshot removed under a running check only makes that check scan on its
-own.
+was made from: the scan's code (and this module's), the root, the exclusions, the needles
+and every walked file's path, size and modification time. A re-run on an unchanged tree
+walks and stats the tree (no file read, no cache unpickled), finds the same name and
+reuses the folder; any change (a file edited, added, removed or renamed) gives another
+name, and the snapshot is made again from the per-file cache, which re-reads only what
+changed. The most recent ``KEEP_SNAPSHOTS`` trees' snapshots are kept (one per tree: a new
+one replaces the tree's older one); a snapshot removed under a running check only makes
+that check scan on its own.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ __all__ = ["KEEP_SNAPSHOTS", "SNAPSHOT_ENV", "cached_snapshot", "profile_needles
            "shared_scan", "warm"]
 
 KEEP_SNAPSHOTS = 32
+#: What a kept snapshot was written and is read by: a change to either file (the index's
+#: shape, say) names every snapshot anew.
+_CODE = hashlib.sha256(b"".join((Path(__file__).parent / name).read_bytes() for name in (
+    "snapshot.py", "snapshot_index.py"))).hexdigest()[:16]
 _INDEX = "index.pickle"  # the name snapshot_index.served reads
 #: A scan that fails so leaves the checks to scan on their own.
 _SCAN_ERRORS = (OSError, ValueError, RecursionError, pickle.PicklingError)
@@ -95,7 +99,7 @@ def cached_snapshot(root: Path, needles: Iterable[str], exclude: Iterable[str]) 
     root = root.resolve()
     excluded = tuple(exclude)
     listed = listing(root, excluded, False)
-    tree = hashlib.sha256("\0".join([SUMMARY_VERSION, str(root), *excluded, "",
+    tree = hashlib.sha256("\0".join([SUMMARY_VERSION, _CODE, str(root), *excluded, "",
                                      *wanted]).encode()).hexdigest()[:16]
     state = hashlib.sha256("".join(f"\n{relpath}\0{st.st_size}\0{st.st_mtime_ns}"
                                    if not isinstance(st, OSError) else f"\n{relpath}\0!"
