@@ -10,7 +10,14 @@ same machine state):
 * ``netra-diag run --static``, cold (a fresh cache folder: one shared scan, then the checks)
   and cached (the same tree again);
 * ``init``'s role precision against the tree's known truth: each role right, wrong or a
-  TODO (with its candidates), decoys activated, deprecated entries activated.
+  TODO (with its candidates), decoys activated, deprecated entries activated;
+* where a cached ``run --static`` spends its time (medians of one more cached run per
+  repeat, not among the timed ones): the parent's phases, when the check server was warm,
+  and each check's phases.
+
+The commands run as an installed tool does, from bytecode: ``PYTHONDONTWRITEBYTECODE`` is
+dropped from their environment (with it, an editable install compiles every module of the
+tool again on every run), and the script says so.
 
 Budgets (issues 10 and 13): ``init`` <= 2 s; ``run --static`` <= 1.5 s or 10x grep,
 whichever is larger; a cached re-run <= 3x grep. They are judged and printed, not asserted.
@@ -34,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import realistic_tree
 from _timing import netra_diag
+from run_time import phases, print_phases, timed_run
 
 
 def _grep(src: Path, needles: list[str]) -> float:
@@ -109,6 +117,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     args = parser.parse_args()
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("note: PYTHONDONTWRITEBYTECODE was set; the commands run without it, from "
+              "bytecode, as an installed tool does")
     tmp = tempfile.TemporaryDirectory(prefix="netra-diag-bench-")
     base = Path(tmp.name)
     root = args.keep or base / "tree"
@@ -140,6 +151,8 @@ def main() -> int:
         _command(init_argv, cached_home)
         _command(static_argv, cached_home)
         rows: dict[str, list[float]] = {}
+        samples: list[tuple[dict, dict]] = []
+        warm: list[float] = []
         proposal = None
         for i in range(args.repeat):  # interleaved, so all see the same machine state
             cold_home = base / f"cache-cold-{i}"
@@ -156,6 +169,9 @@ def main() -> int:
                 _command(static_argv, cold_home))
             rows.setdefault("netra-diag run --static, cached", []).append(
                 _command(static_argv, cached_home))
+            _, marks = timed_run(static_argv, (0, 1))  # phases: one more run, not timed
+            samples.append(phases(marks))
+            warm += [r["t"] for r in marks if r["role"] == "server" and r["phase"] == "warm"]
         grep = statistics.median(rows["grep -rlF (the checks' names)"])
         print(f"{'figure':36} {'median':>9} {'min':>9} {'max':>9} {'x grep':>8}")
         for name, times in rows.items():
@@ -173,6 +189,9 @@ def main() -> int:
               f"({'meets' if med['netra-diag run --static, cached'] <= 3 * grep else 'misses'} "
               f"3x; in-process init scan cached: "
               f"{med['init scan, in process, cached'] / grep:.1f}x grep)")
+        print_phases("netra-diag run --static, cached", samples)
+        if warm:
+            print(f"  check server warm (from the spawn) {statistics.median(warm) * 1000:.0f}")
         assert proposal is not None
         print(f"init read {proposal.files} files and parsed {proposal.parsed}")
         for line in precision(proposal):

@@ -10,7 +10,6 @@ This module knows nothing of endpoints, source scanning or verdicts.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import traceback
 from collections.abc import Awaitable, Callable
@@ -68,6 +67,8 @@ _counter = itertools.count(1)
 
 def run_async(ctx: CheckContext, body: Callable[[], Awaitable[T]]) -> T:
     """Run an async check body on a fresh loop, bounded by the check's timeout."""
+    import asyncio  # here, not at import: checks under --static never run a loop
+
     budget = ctx.budgets.async_s
 
     async def bounded() -> T:

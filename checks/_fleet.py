@@ -41,8 +41,8 @@ from ._calling import setup_failure
 from ._endpoint import live_members, wire_budget
 from ._fleet_host import BACKPLANE_KEYS
 
-__all__ = ["SETTLE_S", "FleetEndpoint", "Socket", "backplane_role", "backplane_url",
-           "fleet_skip", "noted", "open_fleet", "quiet_period", "run_events"]
+__all__ = ["SETTLE_S", "STATIC_SKIP", "FleetEndpoint", "Socket", "backplane_role",
+           "backplane_url", "fleet_skip", "noted", "open_fleet", "quiet_period", "run_events"]
 
 #: How long every socket keeps listening after the runs, for late duplicates or leaks.
 QUIET_S = 0.3
@@ -51,6 +51,9 @@ QUIET_S = 0.3
 SETTLE_S = 1.0
 #: Frames of the protocol that are not agent events.
 NOT_EVENTS = CONTROL_TYPES | {"subscribed", "time"}
+#: The fleet checks' ``skip`` under ``--static`` (their ``static_skip``).
+STATIC_SKIP = ("--static: a fleet can only be observed while it runs; run without --static "
+               "(with --backplane) to judge it")
 NO_FLEET = ("no fleet configured (opt-in): run with --backplane redis://HOST:PORT, or "
             "probe URL1 URL2 ...")
 
@@ -94,9 +97,6 @@ def backplane_role(ctx: CheckContext) -> dict[str, str]:
 
 def fleet_skip(ctx: CheckContext, needs_control: bool = False) -> Verdict | None:
     """``skip`` when there is no fleet to talk to (``None`` when there is)."""
-    if ctx.static:
-        return skipped("--static: a fleet can only be observed while it runs; run without "
-                       "--static (with --backplane) to judge it")
     if ctx.endpoint is not None:
         urls = list(ctx.endpoint.fleet)
         if len(urls) < 2:

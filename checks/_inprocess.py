@@ -18,7 +18,6 @@ authentication) was not exercised. Nothing here names a particular target.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from netra_diag import (
@@ -166,6 +165,8 @@ async def _drive(ctx: CheckContext) -> tuple[list[dict[str, Any]], Any, TargetFa
                                          f"user's events {joined_by(ctx)}")]
     budget = ctx.budgets.run_s
     crash: TargetFailure | None = None
+    import asyncio  # here, not at import: checks under --static never run a loop
+
     try:
         await asyncio.wait_for(run_agent(ctx, user_context, evidence), budget)
     except TargetFailure as exc:

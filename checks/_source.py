@@ -22,6 +22,7 @@ __all__ = [
     "role_parts",
     "scan",
     "skip_static",
+    "static_skip",
     "unparsed_files",
 ]
 
@@ -110,8 +111,14 @@ def guard_unparsed(check: Callable[[CheckContext], Verdict | None]
     return guarded
 
 
+def static_skip(reason: str) -> str:
+    """The summary of a dynamic-only check's ``skip`` under ``--static`` (its ``@check``'s
+    ``static_skip``: the runner reports it without running the check)."""
+    return f"--static: {reason}; run without --static to judge it"
+
+
 def skip_static(reason: str) -> Any:
-    """The verdict of a dynamic-only check under ``--static``."""
+    """The verdict of a check that finds, under ``--static``, that it cannot judge."""
     from netra_diag import skipped
 
-    return skipped(f"--static: {reason}; run without --static to judge it")
+    return skipped(static_skip(reason))

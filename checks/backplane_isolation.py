@@ -13,6 +13,7 @@ from ._endpoint import redact_verdict
 from ._fleet import (
     NOT_EVENTS,
     SETTLE_S,
+    STATIC_SKIP,
     FleetEndpoint,
     Socket,
     fleet_skip,
@@ -55,7 +56,8 @@ MAX_PAIRS_SHOWN = 12
        order=110, criterion="No cross-user delivery through the backplane",
        explain=EXPLAIN, tags=("fleet",),
        fix="key every backplane channel by user id, never by thread, room or conversation "
-       "alone, and deliver a message only to its own user's sockets")
+       "alone, and deliver a message only to its own user's sockets",
+       static_skip=STATIC_SKIP)
 def backplane_isolation(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx)) is not None:
         return skip

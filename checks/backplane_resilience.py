@@ -14,6 +14,7 @@ from ._calling import run_async
 from ._endpoint import redact_verdict
 from ._fleet import (
     SETTLE_S,
+    STATIC_SKIP,
     FleetEndpoint,
     Socket,
     fleet_skip,
@@ -56,7 +57,8 @@ with a bounded back-off; never replay without de-duplicating by (run_id, seq).""
        order=120, criterion="Delivery resumes after the backplane connection drops",
        explain=EXPLAIN, tags=("fleet",),
        fix="after the backplane connection drops, reconnect with a bounded back-off and "
-       "subscribe again to every channel before reading on")
+       "subscribe again to every channel before reading on",
+       static_skip=STATIC_SKIP)
 def backplane_resilience(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx, needs_control=True)) is not None:
         return skip

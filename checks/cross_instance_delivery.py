@@ -12,6 +12,7 @@ from ._calling import run_async
 from ._endpoint import redact_verdict
 from ._fleet import (
     SETTLE_S,
+    STATIC_SKIP,
     FleetEndpoint,
     Socket,
     fleet_skip,
@@ -57,7 +58,8 @@ receipt deliver only messages another instance published."""
        explain=EXPLAIN, tags=("fleet",),
        fix="publish every event to the user's backplane channel and deliver, on every other "
        "instance, what arrives through it, exactly once (skip messages the instance "
-       "published itself)")
+       "published itself)",
+       static_skip=STATIC_SKIP)
 def cross_instance_delivery(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx)) is not None:
         return skip

@@ -14,7 +14,7 @@ from netra_diag.support.wire import drive_run
 from ._calling import build_role, call_target, run_async
 from ._endpoint import is_live, live_members, redact_verdict, server_url, wire_budget
 from ._inprocess import SERVER_START_ERRORS, ServerDidNotStart, run_in_process
-from ._source import skip_static
+from ._source import static_skip
 
 EXPLAIN = """\
 Verifies that a real agent run delivers every critical event (by default agent_started,
@@ -61,10 +61,9 @@ SYMPTOM = {
                   "All critical events delivered end to end, in order"),
        symptom=SYMPTOM, headline="{delivered}/{total} critical events delivered",
        critical="[delivered=0]",
-       tags=("wire",), fix="fix the earliest failing link of the chain, then re-run")
+       tags=("wire",), fix="fix the earliest failing link of the chain, then re-run",
+       static_skip=static_skip("events only flow when the pipeline runs"))
 def event_flow(ctx: CheckContext) -> Verdict:
-    if ctx.static:
-        return skip_static("events only flow when the pipeline runs")
     if is_live(ctx):
         return _live_event_flow(ctx)
     if not ctx.has_role("server"):

@@ -15,7 +15,7 @@ from netra_diag.support.wire_group import drive_runs
 from ._calling import run_async
 from ._endpoint import open_endpoint, percentile, redact_verdict
 from ._inprocess import skip_without_server
-from ._source import skip_static
+from ._source import static_skip
 
 EXPLAIN = """\
 Verifies that events reach the user quickly: for every event of a real agent run, the time
@@ -71,10 +71,9 @@ class Samples:
                          "budget)", "arrive late ({id}: {summary})")},
        depends_on=("event-flow",), tags=("wire",),
        fix="remove blocking work between stamping an event and sending it (the emitter, the "
-       "manager, the outgoing queue)")
+       "manager, the outgoing queue)",
+       static_skip=static_skip("latency can only be measured while the pipeline runs"))
 def event_latency(ctx: CheckContext) -> Verdict:
-    if ctx.static:
-        return skip_static("latency can only be measured while the pipeline runs")
     if (no_wire := skip_without_server(ctx, "event latency")) is not None:
         return no_wire
     budget_ms = ctx.budgets.event_latency_ms

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +229,8 @@ async def _trace(ctx: CheckContext) -> _Trace:
     trace.during_run = True
     notes: list[Evidence] = []
     budget = ctx.budgets.run_s
+    import asyncio  # here, not at import: checks under --static never run a loop
+
     with CallRecorder(watched) as recorder:
         try:
             await asyncio.wait_for(run_agent(ctx, user_context, notes, app), budget)

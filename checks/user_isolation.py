@@ -14,7 +14,7 @@ from ._calling import run_async
 from ._endpoint import is_live, live_token_count, open_endpoint, redact_verdict
 from ._inprocess import can_run_agent, skip_without_server
 from ._isolation_inprocess import isolation_in_process
-from ._source import skip_static
+from ._source import static_skip
 
 EXPLAIN = """\
 Verifies that events reach only the user whose run produced them: several users (the
@@ -64,10 +64,9 @@ MAX_PAIRS_SHOWN = 12
        symptom={"fail": "leak to other users ({id})"}, critical="",
        depends_on=("event-flow",), tags=("wire",),
        fix="send each event only to its own user's connections, through the per-user manager "
-       "(create_websocket_manager(user_context)), never to every connection")
+       "(create_websocket_manager(user_context)), never to every connection",
+       static_skip=static_skip("isolation can only be observed while the pipeline runs"))
 def user_isolation(ctx: CheckContext) -> Verdict:
-    if ctx.static:
-        return skip_static("isolation can only be observed while the pipeline runs")
     if not ctx.has_role("server") and not is_live(ctx):
         if not (ctx.has_role("wiring_entry") or can_run_agent(ctx, None)):
             return skip_without_server(ctx, "isolation between users")

@@ -11,6 +11,10 @@ from . import interrupts
 
 def main() -> None:
     interrupts.install_deferred()
+    if sys.argv[1:2] in (["run"], ["probe"]):
+        from .checkserver import prestart
+
+        prestart(sys.argv)  # before the CLI's imports, so that the server's overlap them
     from .cli import main as cli_main
 
     cli_main()

@@ -20,18 +20,28 @@ from typing import Any
 
 from .procs import PARENT_ENV, kill_group
 
-__all__ = ["CheckServer", "ServerGone"]
+__all__ = ["CheckServer", "ServerGone", "prestart", "static_hint"]
 
 
 _PRESTARTED: CheckServer | None = None
 
 
-def prestart() -> None:
-    """Start the check server now, for the next ``CheckServer.start_early`` (the CLI calls
-    it first thing for ``run`` and ``probe``, before parsing the options)."""
+def prestart(argv: list[str] | None = None) -> None:
+    """Start the check server now, for the next ``CheckServer.start_early`` (the console
+    script calls it first thing for ``run`` and ``probe``, before parsing the options).
+    ``argv``, the command line, is only a hint: with ``--static`` in it, the server preloads
+    only what the checks that judge from source need (``zygote.warm``); a wrong hint costs
+    time, never a result (a check imports what was not preloaded itself)."""
     global _PRESTARTED
     if _PRESTARTED is None and hasattr(os, "fork"):
-        _PRESTARTED = CheckServer.start_early()
+        _PRESTARTED = CheckServer.start_early(static=static_hint(argv or []))
+
+
+def static_hint(argv: list[str]) -> bool:
+    """Whether the command line ``argv`` (``netra-diag run ...``) asks for ``--static``
+    (an option before any ``--``)."""
+    options = argv[2:]
+    return "--static" in (options[:options.index("--")] if "--" in options else options)
 
 
 def server_stage(log: Path) -> Path:
@@ -56,9 +66,11 @@ class CheckServer:
     """A started check server (see the module docstring)."""
 
     def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None, *,
-                 deferred: bool = False, compile_root: Path | None = None) -> None:
+                 deferred: bool = False, compile_root: Path | None = None,
+                 static: bool = False) -> None:
         """Start a server; ``shared`` is the profile (as a dict) under shared-import;
-        ``deferred``: the configuration is sent later with ``configure``."""
+        ``deferred``: the configuration is sent later with ``configure``; ``static``: a
+        ``--static`` run (a smaller preload)."""
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
         self.log = log
@@ -67,7 +79,8 @@ class CheckServer:
         out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "netra_diag.zygote", str(write_fd)],
+                [sys.executable, "-P", "-m", "netra_diag.zygote", str(write_fd),
+                 *(["--static"] if static else [])],
                 stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env,
                 pass_fds=(write_fd,), start_new_session=True)
         finally:
@@ -89,7 +102,7 @@ class CheckServer:
         self._reader.start()
 
     @classmethod
-    def start_early(cls) -> CheckServer | None:
+    def start_early(cls, static: bool = False) -> CheckServer | None:
         """A ``process``-mode server started before the run knows its target, so that its
         imports overlap the parent's work (the one ``prestart`` made, if any); None where
         processes cannot fork."""
@@ -101,7 +114,7 @@ class CheckServer:
             return None
         fd, name = tempfile.mkstemp(prefix="netra-diag-server-", suffix=".log")
         os.close(fd)
-        server = cls(None, Path(name), deferred=True)
+        server = cls(None, Path(name), deferred=True, static=static)
         server._own_log = True
         return server
 

@@ -20,7 +20,6 @@ Rules this module owns:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -29,9 +28,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NetraDiagError
+
+if TYPE_CHECKING:  # imported where a coroutine runs: `run` itself needs no event loop
+    import asyncio
 
 __all__ = ["Fleet", "FleetError", "new_channel_prefix", "start_fleet"]
 
@@ -69,6 +71,8 @@ class Fleet:
     _drains: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
+        import asyncio
+
         await asyncio.gather(*(_stop(p) for p in self.processes))
         await asyncio.gather(*self._drains, return_exceptions=True)
 
@@ -92,6 +96,8 @@ async def start_fleet(root: Path | str, role: str, count: int, users: Mapping[st
     imports the server role, as every check interpreter does. ``module`` is the instance's
     program (``netra_diag.fleet_instance`` starts the ``server`` role; the fleet checks'
     in-process host takes the same job plus ``extra`` keys)."""
+    import asyncio
+
     prefix = prefix or new_channel_prefix()
     fleet = Fleet(urls=[], prefix=prefix)
     try:
@@ -123,6 +129,8 @@ async def start_fleet(root: Path | str, role: str, count: int, users: Mapping[st
 
 
 async def _spawn(job: dict[str, Any], module: str) -> asyncio.subprocess.Process:
+    import asyncio
+
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (job["root"], env.get("PYTHONPATH")) if p)
     process = await asyncio.create_subprocess_exec(
@@ -144,6 +152,8 @@ async def _drain(process: asyncio.subprocess.Process, tail: bytearray) -> None:
 
 
 async def _ready(process: asyncio.subprocess.Process, number: int, tail: bytearray) -> str:
+    import asyncio
+
     assert process.stdout is not None
     line = await process.stdout.readline()
     try:
@@ -164,6 +174,8 @@ async def _ready(process: asyncio.subprocess.Process, number: int, tail: bytearr
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
+    import asyncio
+
     if process.returncode is not None:
         return
     if process.stdin is not None:

@@ -27,15 +27,15 @@ from typing import Any
 from ._version import __version__
 from .registry import BUILTIN_PACKAGE, CheckSpec, Origin, Registry
 
-__all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict"]
+__all__ = ["load_builtin_cached", "spec_from_dict", "spec_to_dict", "static_modules"]
 
 #: Bumped when the manifest rows change shape (a cached file of another shape is rebuilt).
-_FORMAT = 2
+_FORMAT = 3
 
 
 def spec_to_dict(spec: CheckSpec) -> dict[str, Any]:
     """A spec's metadata as JSON (what a parent needs, never the function)."""
-    return {**spec.describe(), **spec.meta(),
+    return {**spec.describe(), **spec.meta(), "static_skip": spec.static_skip,
             "origin": spec.origin.to_dict() if spec.origin else None}
 
 
@@ -48,7 +48,7 @@ def spec_from_dict(raw: dict[str, Any]) -> CheckSpec:
                      order=raw["order"], criterion=tuple(raw["criterion"]),
                      symptom=tuple((k, tuple(v)) for k, v in raw["symptom"].items()),
                      headline=tuple(raw["headline"]), critical=raw["critical"],
-                     caveat=raw["caveat"])
+                     caveat=raw["caveat"], static_skip=raw.get("static_skip"))
 
 
 def _not_loaded(ctx: Any) -> None:  # pragma: no cover - never called in the parent
@@ -75,6 +75,20 @@ def load_builtin_cached(registry: Registry) -> None:
     registry.failures.extend(fresh.failures)
     if path is not None and not fresh.failures:
         _write(path, [spec_to_dict(s) for s in fresh.specs])
+
+
+def static_modules() -> set[str] | None:
+    """The built-in check modules holding a check that runs under ``--static`` (one without
+    ``static_skip``), from the manifest; None when there is no usable manifest."""
+    path = _manifest_path()
+    if path is None:
+        return None
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {raw["origin"]["ref"] for raw in rows
+                if raw.get("static_skip") is None and raw["origin"]["kind"] == "module"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _package_dir() -> Path | None:

@@ -50,6 +50,7 @@ Schema ``netra-diag/profile/v1`` (every key but ``roles`` is optional)::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .profile_data import (  # noqa: F401 - re-exported: the profile's public names live here
@@ -100,16 +101,30 @@ def load_profile(path: Path) -> Profile:
 
 
 def parse_profile(text: str, path: Path) -> Profile:
-    """Validate profile ``text`` read from ``path`` (relative paths resolve against it)."""
+    """Validate profile ``text`` read from ``path`` (relative paths resolve against it).
+    The YAML parse of a text read before comes from ``profile_cache``; the validation
+    always runs."""
+    from . import profile_cache
+    from .profile_validate import validate
+
+    cached = profile_cache.load(text)
+    if cached is None:
+        data, lines = _parse_yaml(text, path)
+        profile_cache.save(text, data, lines)
+    else:
+        data, lines = cached
+    return validate(path, lines, data)
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
+    """The document's data and the line of each key; ``ConfigError`` naming the file and
+    line for malformed YAML, an alias bomb or a key given twice."""
     import yaml  # deferred: the check interpreters never parse YAML
 
-    from .limits import check_yaml_size
-    from .profile_validate import key_lines, validate
+    from .profile_validate import key_lines
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        check_yaml_size(node, path)  # before anything expands the aliases
-        data = yaml.safe_load(text)
+        node, data = _load_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -128,5 +143,38 @@ def parse_profile(text: str, path: Path) -> Profile:
         key, first, again = duplicates[0]
         raise ConfigError(f"{path}:{again}: key '{key}' appears twice (first on line {first}); "
                           "YAML keeps only the last one: merge them")
-    return validate(path, lines, data)
+    return data, lines
+
+
+#: Below this bound on a document's nesting depth, libyaml reads it (a recursive composer:
+#: a deeper document is left to the pure-Python loader, which fails on it cleanly).
+_C_LOADER_MAX_DEPTH = 1000
+
+
+def _load_yaml(text: str, path: Path) -> tuple[Any, Any]:
+    """The document's node (its lines, bounded by ``check_yaml_size`` before any alias is
+    expanded) and its data, from one read of ``text``: by libyaml's ``CSafeLoader`` when it
+    is available and the document shallow, else (and whenever libyaml refuses it, so that
+    every message is the pure-Python loader's, as always) by ``SafeLoader``."""
+    import yaml
+
+    from .limits import check_yaml_size
+
+    # every nesting level takes a line, a "- " or a bracket: this bounds the depth
+    depth = text.count("\n") + text.count("- ") + text.count("[") + text.count("{")
+    fast = getattr(yaml, "CSafeLoader", None) if depth < _C_LOADER_MAX_DEPTH else None
+    for loader_class in (fast, yaml.SafeLoader):
+        if loader_class is None:
+            continue
+        loader = loader_class(text)
+        try:
+            node = loader.get_single_node()
+            check_yaml_size(node, path)  # before anything expands the aliases
+            return node, None if node is None else loader.construct_document(node)
+        except yaml.YAMLError:
+            if loader_class is yaml.SafeLoader:
+                raise
+        finally:
+            loader.dispose()
+    raise AssertionError("unreachable: SafeLoader returns or raises")
 

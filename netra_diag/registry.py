@@ -84,6 +84,10 @@ class CheckSpec:
     headline: tuple[str, ...] = ()
     critical: str | None = None
     caveat: str | None = None
+    #: The summary of the ``skip`` a check that only a run can judge gives under ``--static``
+    #: (None: the check runs and decides). Such a check is not run under ``--static``: the
+    #: runner reports this skip itself, without a process.
+    static_skip: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The public description used by ``list --format json``."""
@@ -125,6 +129,7 @@ def check(
     headline: str | Iterable[str] = (),
     critical: str | None = None,
     caveat: str | None = None,
+    static_skip: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a check: everything the tool knows about it is said here.
 
@@ -135,7 +140,9 @@ def check(
     sparingly: dependants of a non-passing check are skipped); ``explain`` defaults to the
     function's docstring (what it verifies, why it matters, causes, how to fix); ``fix`` is a
     one-line hint attached to fail/error results; ``static`` says the check can decide from
-    source alone (it still runs under ``run --static``).
+    source alone (it still runs under ``run --static``); ``static_skip`` is the summary of
+    the ``skip`` of a check that only a run can judge: under ``--static`` the check is not
+    called (nor given a process) and reports that skip.
 
     The run's reading of the chain (``netra_diag.analysis``) uses these phrase templates,
     filled from the result (``{id}``, ``{title}``, ``{summary}``) and its evidence ``data``
@@ -176,6 +183,7 @@ def check(
             headline=_texts(headline),
             critical=critical,
             caveat=caveat,
+            static_skip=static_skip,
         )
         setattr(func, _SPEC_ATTR, spec)
         return func

@@ -1,6 +1,6 @@
 """The results a runner makes itself, without a check's verdict: a plugin that did not load,
-a dependant skipped, a check interrupted, an interpreter that died (its exit code or signal
-and the tail of its output)."""
+a dependant skipped, a check only a run can judge under ``--static``, a check interrupted,
+an interpreter that died (its exit code or signal and the tail of its output)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import signal
 import time
 from pathlib import Path
 
-from .model import CheckResult, Evidence, Status
+from .model import CheckResult, Evidence, Status, skipped
 from .registry import CheckSpec, LoadFailure
 
 __all__ = ["INTERRUPTED", "STDERR_TAIL_BYTES", "describe_exit", "error_result",
-           "load_failure_result", "read_stage", "skip_result", "tail_evidence"]
+           "load_failure_result", "read_stage", "skip_result", "static_skip_result",
+           "tail_evidence"]
 
 STDERR_TAIL_BYTES = 4000
 INTERRUPTED = "interrupted before it finished"
@@ -38,6 +39,15 @@ def skip_result(spec: CheckSpec, blocked: list[str], status: dict[str, Status]) 
         id=spec.id, why=spec.why, title=spec.title, status=Status.SKIP,
         summary=f"depends on {names}, which did not pass",
     )
+
+
+def static_skip_result(spec: CheckSpec) -> CheckResult:
+    """The ``--static`` skip of a check only a run can judge (``CheckSpec.static_skip``),
+    exactly as its worker would report it."""
+    assert spec.static_skip is not None
+    return CheckResult.from_verdict(id=spec.id, why=spec.why, title=spec.title,
+                                    verdict=skipped(spec.static_skip), duration_s=0.0,
+                                    fix=spec.fix)
 
 
 def error_result(spec: CheckSpec, summary: str, started: float, *evidence: Evidence,

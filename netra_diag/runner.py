@@ -6,6 +6,8 @@ Rules this module owns:
   a check that hangs is killed (its whole process group) and reported ``error``;
 * a child that dies without writing a result (``os._exit``, a signal) is ``error`` naming
   the exit code or signal, with the tail of its output;
+* under ``--static`` a check that only a run can judge (``CheckSpec.static_skip``) gets no
+  process: its skip is reported from here, as its worker would have reported it;
 * a check runs once every selected check it depends on has finished; if one of them did
   not pass, the dependant is ``skip`` naming it (dependencies outside the selection are
   ignored: the check then judges on its own);
@@ -51,6 +53,7 @@ from .run_results import (
     load_failure_result,
     read_stage,
     skip_result,
+    static_skip_result,
     tail_evidence,
 )
 from .scheduling import critical_first, order_specs
@@ -127,7 +130,9 @@ class Runner:
     def _start_server(self, folder: Path) -> None:
         """Start the check server (a zygote) unless checks run in fresh interpreters."""
         early, self._early = self._early, None
-        shared = self.profile.to_dict() if self.isolation == "shared-import" else None
+        # under --static nothing of the target is imported, not even once in the server
+        shared = self.profile.to_dict() if self.isolation == "shared-import" and \
+            not self.static else None
         if early is not None and self.isolation != "interpreter" and not early.gone \
                 and not early.configured:
             early.configure(shared, self._compile_root())
@@ -173,6 +178,10 @@ class Runner:
                     if blocked:
                         waiting.remove(spec)
                         finish(skip_result(spec, blocked, status))
+                    elif self.static and spec.static_skip is not None:
+                        waiting.remove(spec)  # only a run can judge it: no process needed
+                        self.on_start(spec)
+                        finish(static_skip_result(spec))
                     elif len(running) < self.jobs:
                         waiting.remove(spec)
                         self.on_start(spec)

@@ -93,14 +93,17 @@ def assemble_report(
     )
 
 
-def _shared_scan(profile: Any, specs: Sequence[Any]) -> contextlib.AbstractContextManager:
+def _shared_scan(profile: Any, specs: Sequence[Any], *, keep: bool = True
+                 ) -> contextlib.AbstractContextManager:
     """One scan of the source for the whole run, when a selected check reads the source and
-    the profile names something to look for (``support.snapshot``); else nothing at all."""
+    the profile names something to look for (``support.snapshot``); else nothing at all.
+    ``keep``: the snapshot may be kept in the cache (not for a private copy, never seen
+    again)."""
     if not any(s.static for s in specs) or not (profile.roles or profile.deprecated):
         return contextlib.nullcontext()
     from .support.snapshot import shared_scan
 
-    return shared_scan(profile)
+    return shared_scan(profile, keep=keep)
 
 
 def execute_run(request: RunRequest) -> ExitCode:
@@ -179,7 +182,7 @@ def _execute_run(request: RunRequest, extra_reports: list[tuple[str, Path]],
                             private_copy=target.builtin,
                             on_start=progress.on_start if progress else None,
                             on_result=progress.on_result if progress else None)
-            with _shared_scan(target.profile, specs):
+            with _shared_scan(target.profile, specs, keep=not target.builtin):
                 if progress:
                     with progress:
                         outcome = runner.run(specs)

@@ -41,7 +41,10 @@ def load_spec(origin: Origin, check_id: str) -> CheckSpec:
 
 
 def run_spec(spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    """Call the check and turn whatever happens into a verdict."""
+    """Call the check and turn whatever happens into a verdict (under ``--static``, a check
+    declaring ``static_skip`` is not called: that is its verdict)."""
+    if ctx.static and spec.static_skip is not None:
+        return skipped(spec.static_skip)
     try:
         verdict = spec.func(ctx)
     except NotApplicable as exc:  # the user declared the part absent: nothing to judge

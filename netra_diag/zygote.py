@@ -199,24 +199,34 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def warm() -> list[str]:
-    """Import the preload list and the built-in checks; what failed to load."""
+def warm(static: bool = False) -> list[str]:
+    """Import the preload list and the built-in checks; what failed to load. ``static`` (a
+    ``--static`` run): only the worker and the check modules whose checks run under
+    ``--static`` (the manifest's, when there is one): the others are reported skip by the
+    runner without a process, so neither they nor the wire's libraries are needed."""
     import importlib
 
     missing = []
-    preload = list(PRELOAD)
+    preload = ["netra_diag.worker"] if static else list(PRELOAD)
     try:  # every support module: what the checks share, whatever gets added there
         import pkgutil
 
         support = importlib.import_module("netra_diag.support")
-        preload += [f"netra_diag.support.{m.name}"
-                    for m in pkgutil.iter_modules(support.__path__)]
+        if not static:
+            preload += [f"netra_diag.support.{m.name}"
+                        for m in pkgutil.iter_modules(support.__path__)]
     except Exception:  # noqa: BLE001 - the worker reports a broken install per check
         pass
     try:
         checks = importlib.import_module("netra_diag_checks")  # every check module, as loaded
-        preload += [f"netra_diag_checks.{m.name}" for m in pkgutil.iter_modules(checks.__path__)
-                    if not m.name.startswith("_")]
+        modules = [f"netra_diag_checks.{m.name}" for m in pkgutil.iter_modules(checks.__path__)
+                   if not m.name.startswith("_")]
+        if static:
+            from .manifest import static_modules
+
+            judged = static_modules()
+            modules = [m for m in modules if judged is None or m in judged]
+        preload += modules
     except Exception:  # noqa: BLE001 - the worker reports a broken install per check
         pass
     for name in preload:
@@ -284,7 +294,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when checks stop
     die_with_parent(signum=signal.SIGTERM)
     mark("server", "started")
-    missing = warm()  # before the configuration arrives: the run may not know it yet
+    # before the configuration arrives: the run may not know it yet
+    missing = warm(static="--static" in argv[1:])
     first, pending = _first_line(0)
     config = json.loads(first or b"{}")
     if config.get("compile"):

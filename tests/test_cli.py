@@ -5,6 +5,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,44 @@ def test_usage_errors_exit_4_not_clicks_2(tmp_path, args):
     proc = run_subprocess(*args, cwd=tmp_path)
     assert proc.returncode == ExitCode.USAGE_ERROR, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_plugin_folders_static_skip_travels_from_discovery_to_the_run(cli, profile, plugin_dir,
+                                                                      tmp_path):
+    """Plugins are discovered in a child interpreter: their ``static_skip`` reaches the
+    parent's runner, which reports it without calling the check."""
+    folder = plugin_dir("static_skipper.py")
+    result = cli("run", str(profile), "--static", "--checks-dir", str(folder), "--only",
+                 "only-a-run", "--format", "json")
+    [only] = json.loads(result.stdout)["results"]
+    assert (only["status"], only["summary"]) == (
+        "skip", "--static: only a run shows it; run without --static to judge it")
+    assert not list(tmp_path.rglob("called"))
+
+
+def test_entry_points_are_looked_up_only_where_a_distribution_may_declare_one(tmp_path,
+                                                                              monkeypatch):
+    """The parent skips importing importlib.metadata when no metadata folder on sys.path
+    mentions the group; anything it cannot read cheaply (an egg, a zip) is a maybe."""
+    from netra_diag.loader import may_declare_entry_points
+
+    site = tmp_path / "site"
+    other = site / "other-1.0.dist-info"
+    other.mkdir(parents=True)
+    (other / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    (site / "bare-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    assert may_declare_entry_points("netra_diag.checks") is False
+    assert may_declare_entry_points("console_scripts") is True
+    declaring = site / "thirdparty-1.0.dist-info"
+    declaring.mkdir()
+    (declaring / "entry_points.txt").write_text("[netra_diag.checks]\nthird = third\n")
+    assert may_declare_entry_points("netra_diag.checks") is True
+    eggs = tmp_path / "eggs"
+    eggs.mkdir()
+    (eggs / "old-1.0.egg").mkdir()
+    monkeypatch.setattr(sys, "path", [str(eggs)])
+    assert may_declare_entry_points("netra_diag.checks") is True
+    (tmp_path / "bundle.zip").write_bytes(b"")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "bundle.zip")])
+    assert may_declare_entry_points("netra_diag.checks") is True

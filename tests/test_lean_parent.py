@@ -105,3 +105,40 @@ def test_an_unknown_isolation_mode_is_a_usage_error(tmp_path, value):
     assert proc.returncode == ExitCode.USAGE_ERROR
     assert "isolation" in proc.stderr and "shared-import" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(("argv", "static"), [
+    (["netra-diag", "run", "--static"], True),
+    (["netra-diag", "run", "profile.yaml", "--static", "-f", "json"], True),
+    (["netra-diag", "run", "profile.yaml"], False),
+    (["netra-diag", "run", "--", "--static"], False),  # an argument, not the option
+    (["netra-diag"], False),
+])
+def test_the_check_servers_static_hint_reads_the_command_line(argv, static):
+    from netra_diag.checkserver import static_hint
+
+    assert static_hint(argv) is static
+
+
+def test_a_static_check_server_preloads_only_what_the_static_checks_need(tmp_path):
+    """Under ``--static`` the server imports the worker and the check modules whose checks
+    run there (from the manifest), not the wire's libraries, the event loop nor the
+    dynamic-only checks."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    imported_modules("list", "--format", "json", cwd=tmp_path, env=env)  # the manifest
+    script = textwrap.dedent("""
+        import json, sys
+        from netra_diag.zygote import warm
+        missing = warm(static=True)
+        print(json.dumps([missing, sorted(sys.modules)]))
+    """)
+    proc = subprocess.run([sys.executable, "-P", "-c", script], cwd=tmp_path, text=True,
+                          env={**os.environ, **env}, capture_output=True, timeout=WAIT_S,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    missing, modules = json.loads(proc.stdout)
+    assert missing == []
+    assert {"netra_diag.worker", "netra_diag_checks.import_chain",
+            "netra_diag_checks.context_identity"} <= set(modules)
+    assert "netra_diag_checks.event_flow" not in modules
+    assert "websockets" not in modules and "asyncio" not in modules  # no loop runs

@@ -79,3 +79,42 @@ def test_jobs_one_runs_checks_one_at_a_time(plugin_dir, tmp_path, monkeypatch, j
     # each waits up to 10 s for the other; with one job the first cannot meet the second
     outcome = Runner(profile, jobs=jobs, timeout_s=0.5).run(registry.specs)
     assert outcome.results[0].status is Status.ERROR
+
+
+@pytest.mark.parametrize("isolation", ["process", "interpreter"])
+def test_under_static_a_check_only_a_run_can_judge_is_skipped_without_being_called(
+        plugin_dir, tmp_path, isolation):
+    folder = plugin_dir("static_skipper.py")
+    results = run_plugins(folder, tmp_path, static=True, isolation=isolation)
+    skip = results["only-a-run"]
+    assert skip.status is Status.SKIP
+    assert skip.summary == "--static: only a run shows it; run without --static to judge it"
+    assert skip.evidence == () and skip.fix is None
+    assert not (tmp_path / "called").exists()  # never called, in no process
+    assert results["after-it"].status is Status.PASS  # a --static skip blocks nothing
+
+
+def test_without_static_the_same_check_runs(plugin_dir, tmp_path):
+    folder = plugin_dir("static_skipper.py")
+    results = run_plugins(folder, tmp_path)
+    assert results["only-a-run"].status is Status.ERROR  # it was called, and raised
+    assert (tmp_path / "called").read_text() == "called"
+    assert results["after-it"].status is Status.SKIP
+
+
+def test_the_worker_honours_static_skip_too(plugin_dir, tmp_path):
+    """A check run by the worker itself under --static (any caller but the runner) gives
+    the same skip without being called."""
+    from netra_diag.context import CheckContext
+    from netra_diag.worker import run_spec
+
+    folder = plugin_dir("static_skipper.py")
+    registry = Registry()
+    registry.load_dir(folder)
+    profile = Profile(name="t", root=tmp_path, source="test")
+    ctx = CheckContext(profile=profile, check_id="only-a-run", timeout_s=5.0, static=True)
+    verdict = run_spec(registry.get("only-a-run"), ctx)
+    assert (verdict.status, verdict.summary) == (
+        Status.SKIP, "--static: only a run shows it; run without --static to judge it")
+    assert not (tmp_path / "called").exists()
+

@@ -299,6 +299,55 @@ def test_a_run_snapshot_serves_every_check_the_one_scan(tmp_path, monkeypatch):
         _scan_result(src, ["WebSocketNotifier"], cache=False)[0]
 
 
+def test_an_unchanged_tree_reuses_its_snapshot_without_reading_a_file(tmp_path, monkeypatch):
+    import os
+
+    from netra_diag.support import summaries
+    from netra_diag.support.snapshot import cached_snapshot
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = _realistic_tree(tmp_path, 30) / "src"
+    needles = ["get_websocket_manager", "UserExecutionContext"]
+    first = cached_snapshot(src, needles, ())
+    assert first is not None and (first / "index.pickle").is_file()
+
+    def must_not(*args):
+        raise AssertionError("an unchanged tree must not be read nor its cache unpickled")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(summaries, "_read", must_not)
+        patch.setattr(summaries, "_load", must_not)
+        assert cached_snapshot(src, needles, ()) == first
+    assert cached_snapshot(src, needles[:1], ()) != first  # other needles, another snapshot
+    # a file renamed keeps its size and modification time: still a change
+    os.rename(src / "acme" / "dependencies.py", src / "acme" / "wiring.py")
+    again = cached_snapshot(src, needles, ())
+    assert again not in (None, first)
+    assert not first.exists()  # the tree's older snapshot is replaced, not kept beside
+
+
+def test_a_cached_rerun_reuses_the_snapshot_and_sees_an_edit(cli, tmp_path, monkeypatch):
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    root = _realistic_tree(tmp_path, 30)
+    code, rows = run_json(cli, str(root), "--static", "--only", "import-chain")
+    assert code == ExitCode.OK and rows["import-chain"]["status"] == "pass", rows
+    [made] = cache.rglob("run-*")
+    written = (made / "index.pickle").stat().st_mtime_ns
+    code, again = run_json(cli, str(root), "--static", "--only", "import-chain")
+    assert code == ExitCode.OK and again["import-chain"]["summary"] == \
+        rows["import-chain"]["summary"]
+    assert list(cache.rglob("run-*")) == [made]
+    assert (made / "index.pickle").stat().st_mtime_ns == written  # reused, not made again
+    changed = root / "src" / "acme" / "dependencies.py"
+    changed.write_text(changed.read_text() + "\nfrom acme.websocket_core import "
+                       "get_websocket_manager\n")
+    code, rows = run_json(cli, str(root), "--static", "--only", "import-chain")
+    assert code == ExitCode.FAILED and rows["import-chain"]["status"] == "fail", rows
+    assert "acme/dependencies.py" in {e.get("file") for e in rows["import-chain"]["evidence"]}
+    assert [p.name for p in cache.rglob("run-*")] != [made.name]
+
+
 def test_no_cache_neither_reads_nor_writes_the_scan_caches(cli, tmp_path, monkeypatch):
     import os
 
@@ -331,3 +380,20 @@ def test_exclude_patterns_have_gitignore_semantics(tmp_path):
     assert "legacy/sub/b.py" in found("legacy/*.py") and "legacy/a.py" not in found("legacy/*.py")
     assert not {"tests/t.py", "pkg/tests/u.py"} & set(found("**/tests/**"))
     assert found("gen/*", "!gen/keep.py", "legacy/", "tests/") == ["gen/keep.py", "pkg/m.py"]
+
+
+def test_static_never_imports_the_target_even_under_shared_import(cli, tmp_path):
+    """``isolation: shared-import`` imports the role modules once in the check server; under
+    ``--static`` nothing of the target is imported, there either."""
+    marker = tmp_path / "imported"
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "src" / "pkg" / "mod.py").write_text(
+        f"open({str(marker)!r}, 'w').write('imported')\n\nclass AgentRegistry:\n    pass\n")
+    (tmp_path / "netra-diag.yaml").write_text(
+        "name: t\nroot: src\nisolation: shared-import\n"
+        "roles:\n  registry: pkg.mod:AgentRegistry\n")
+    _, rows = run_json(cli, str(tmp_path), "--static", "--only", "registry-wiring")
+    assert rows["registry-wiring"]["status"] == "skip", rows  # judged from source
+    assert rows["registry-wiring"]["summary"].startswith("--static: judged from source")
+    assert not marker.exists()

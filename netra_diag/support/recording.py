@@ -9,7 +9,6 @@ timeout (no sleeping).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -33,6 +32,8 @@ class RecordingConnection:
         self.handle: Any = None
         self.frames: list[tuple[float, Any]] = []
         self.dropped = 0
+        import asyncio  # here, not at import: the static checks import this module, no loop
+
         self._changed = asyncio.Event()
         self.closed = False
 
@@ -68,6 +69,8 @@ class RecordingConnection:
 
     async def wait_for(self, count: int, timeout: float) -> bool:
         """True once ``count`` frames arrived; False when ``timeout`` passes first."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while len(self.frames) < count:

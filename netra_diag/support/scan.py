@@ -23,7 +23,6 @@ This module knows nothing of roles, checks or profiles.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
 import re
@@ -217,6 +216,7 @@ class Scan:
         workers = self._workers(len(items), threshold)
         if workers <= 1:
             return func(items)
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         size = max(8, len(items) // (workers * 4))
@@ -226,6 +226,8 @@ class Scan:
             return [x for part in pool.map(func, batches) for x in part]
 
     def _workers(self, count: int, threshold: int) -> int:
+        import multiprocessing
+
         if "fork" not in multiprocessing.get_all_start_methods():
             return 1
         if self.workers is not None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import ast
 import functools
 import io
-import multiprocessing
 import os
 import tokenize
 from collections.abc import Callable, Iterable, Iterator
@@ -239,6 +238,8 @@ def _search(batch: list[tuple[str, str]], wanted: tuple[bytes, ...]
 
 def _parallel_workers(requested: int | None, files: int) -> int:
     """How many processes the search uses (1: in this process)."""
+    import multiprocessing
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     if requested is None:
@@ -253,6 +254,7 @@ def _matching(files: list[tuple[str, str]], wanted: tuple[bytes, ...], workers: 
         for item in files:
             yield from _search([item], wanted)
         return
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(64, len(files) // (workers * 4))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import multiprocessing
 import os
 import pickle
 import re
@@ -273,9 +272,13 @@ def _work(batch: list[tuple[str, str, _Entry, tuple[str, ...]]]
 def _run(todo: list, workers: int | None) -> list[tuple[str, _Entry]]:
     count = workers if workers is not None else (
         min(os.cpu_count() or 1, 4) if len(todo) >= POOL_MIN_FILES else 1)
-    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods() or len(todo) < 2:
+    if count <= 1 or len(todo) < 2:
         return _paused_gc(_work, todo)
+    import multiprocessing  # only here: the parent's cached run never needs it
     from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _paused_gc(_work, todo)
 
     size = max(16, len(todo) // (count * 4))
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
@@ -325,22 +328,40 @@ def summarize_matching(root: Path, needles: Iterable[str], exclude: Iterable[str
             yield entry.summary
 
 
+#: One walked file: its path, its path relative to the root, and its ``os.stat`` (or the
+#: error that stat raised).
+Listed = tuple[str, str, "os.stat_result | OSError"]
+
+
+def listing(root: Path, excluded: tuple[str, ...], include_tests: bool) -> list[Listed]:
+    """One walk of ``root`` (``source``'s rules) with each file's stat: what says whether
+    anything changed since a scan, without reading a file."""
+    out: list[Listed] = []
+    for file, relpath in _walk(root, excluded, include_tests):
+        try:
+            out.append((file, relpath, os.stat(file)))
+        except OSError as exc:
+            out.append((file, relpath, exc))
+    return out
+
+
 def _scan(root: Path, wanted: tuple[str, ...], excluded: tuple[str, ...], include_tests: bool,
-          workers: int | None, use_cache: bool) -> tuple[list[str], dict[str, _Entry]]:
-    """One walk: every file's entry, read (and parsed when it mentions a needle) only when
-    the cache cannot answer; the cache is updated when enabled."""
+          workers: int | None, use_cache: bool, listed: list[Listed] | None = None
+          ) -> tuple[list[str], dict[str, _Entry]]:
+    """One walk (or the ``listing`` given): every file's entry, read (and parsed when it
+    mentions a needle) only when the cache cannot answer; the cache is updated when
+    enabled."""
     path = _cache_folder(root, excluded, include_tests)
     entries = _load(path) if use_cache else {}
     order: list[str] = []
     todo = []
     fresh: dict[str, _Entry] = {}
-    for file, relpath in _walk(root, excluded, include_tests):
+    for file, relpath, st in listing(root, excluded, include_tests) if listed is None \
+            else listed:
         order.append(relpath)
-        try:
-            st = os.stat(file)
-        except OSError as exc:
+        if isinstance(st, OSError):
             fresh[relpath] = _Entry(0, 0, summary=SourceProblem(
-                relpath, None, f"cannot read: {exc.strerror or exc}"))
+                relpath, None, f"cannot read: {st.strerror or st}"))
             continue
         entry = entries.get(relpath)
         if entry is None or entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns:
