@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, Verdict, check, failed, passed, skipped
@@ -73,9 +74,10 @@ async def _observe(ctx: CheckContext, recovery_s: float) -> tuple[Verdict, list[
                                               recovery_s), fleet), fleet.secrets
 
 
-async def _kill_fleet_connections(url: str, prefix: str, pids: list[int]) -> int:
+async def _kill_fleet_connections(url: str, prefix: str, pids: list[int]
+                                  ) -> tuple[int, int]:
     """Kill every Redis connection of the fleet: named with its prefix, or held by one of
-    its instances' processes (``support.proc_sockets``); how many."""
+    its instances' processes (``support.proc_sockets``); how many of each."""
     from urllib.parse import urlsplit
 
     import redis.asyncio as aioredis
@@ -87,11 +89,12 @@ async def _kill_fleet_connections(url: str, prefix: str, pids: list[int]) -> int
     admin = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     try:
         clients = await admin.client_list()
-        ids = [c["id"] for c in clients if str(c.get("name", "")).startswith(prefix)
-               or _port(c.get("addr")) in ports]
-        for client_id in ids:
+        named = [c["id"] for c in clients if prefix and str(c.get("name", "")).startswith(prefix)]
+        held = [c["id"] for c in clients if c["id"] not in named
+                and _port(c.get("addr")) in ports]
+        for client_id in (*named, *held):
             await admin.client_kill_filter(_id=client_id)
-        return len(ids)
+        return len(named), len(held)
     finally:
         await admin.aclose()
 
@@ -106,6 +109,7 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
     runner = fleet.socket(1, token, label, deadline)
     last = critical[-1]
     runs: list[tuple[str, str]] = []  # (phase, run_id)
+    dropped: list[str] = []  # what the drop did, said in the evidence
 
     async def run_once(phase: str, *, kill_on_first: bool = False, wait_s: float
                        ) -> tuple[str, bool]:
@@ -117,9 +121,15 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         if kill_on_first:
             await runner.wait_for(lambda f: f.get("run_id") == run_id
                                   and f.get("type") == critical[0], runner.remaining())
-            killed = await _kill_fleet_connections(fleet.backplane or "", fleet.prefix or "",
-                                                   fleet.pids)
-            if killed == 0:
+            seen = len(run_events(watcher, run_id))
+            named, held = await _kill_fleet_connections(fleet.backplane or "",
+                                                        fleet.prefix or "", fleet.pids)
+            dropped.append(f"dropped {named + held} Redis connection(s) of the fleet with "
+                           f"CLIENT KILL ({named} by their client name, {held} found among "
+                           f"the instances' own sockets) once {critical[0]} of a run on "
+                           f"instance B had arrived there; instance A had {seen} of that "
+                           "run's events then")
+            if named + held == 0:
                 raise SetupError("no Redis connection of the fleet was found to drop (by the "
                                  "client name the instances set, their channel prefix, CLIENT "
                                  "SETNAME, nor among their processes' own sockets)",
@@ -161,8 +171,10 @@ async def observe_resilience(fleet: FleetEndpoint, critical: tuple[str, ...],
         await quiet_period([watcher, runner])
     finally:
         await asyncio.gather(watcher.close(), runner.close())
-    return judge_resilience(fleet, watcher, runner, runs, critical, recovered_after,
-                            recovery_s)
+    verdict = judge_resilience(fleet, watcher, runner, runs, critical, recovered_after,
+                               recovery_s)
+    return replace(verdict, evidence=(*verdict.evidence,
+                                      *(Evidence("observed", d) for d in dropped)))
 
 
 def _port(addr: object) -> int | None:

@@ -56,9 +56,9 @@ receipt deliver only messages another instance published."""
 @check(id="cross-instance-delivery", why="e2e", title="Delivery across instances", order=100,
        criterion="Every event reaches its user's connections on every instance, exactly once",
        explain=EXPLAIN, tags=("fleet",),
-       fix="publish every event to the user's backplane channel and deliver, on every other "
-       "instance, what arrives through it, exactly once (skip messages the instance "
-       "published itself)",
+       fix="publish every event to the user's backplane channel and deliver what arrives "
+       "through it to the user's sockets on every instance, exactly once: either deliver "
+       "locally and skip your own messages on the channel, or deliver only from the channel",
        static_skip=STATIC_SKIP)
 def cross_instance_delivery(ctx: CheckContext) -> Verdict:
     if (skip := fleet_skip(ctx)) is not None:

@@ -64,6 +64,10 @@ def test_the_healthy_fleet_passes_every_fleet_check(redis_url):
     assert "0 duplicates" in resilience.full_summary
     [events] = [e for e in resilience.evidence if e.kind == "events"]
     assert events.data["recovered_after_s"] < RECOVERY_S
+    # the drop is said: how many connections, found how, and how far the run had got
+    [drop] = [e.message for e in resilience.evidence if e.message.startswith("dropped ")]
+    assert "Redis connection(s) of the fleet with CLIENT KILL" in drop, drop
+    assert "by their client name" in drop and "instance A had" in drop, drop
 
 
 @pytest.mark.parametrize("fault", FLEET_FAULTS)
