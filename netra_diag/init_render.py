@@ -48,8 +48,6 @@ def render_profile(proposal: Proposal, *, root: str, hooks: str | None = None) -
         lines += [f"# hooks: {hooks}  # uncomment once you define a function in it (setup,",
                   "#   make_user_context, connect, disconnect, run_agent): yours then replace "
                   "the tool's guesses"]
-    # TODO(issue 10): a `# yaml-language-server: $schema=...` first line once a profile
-    # JSON schema exists, so editors validate the file.
     lines += ["", "roles:"]
     for problem in proposal.problems:
         lines.insert(3, f"# skipped (could not parse): {problem}")
@@ -64,7 +62,8 @@ def render_profile(proposal: Proposal, *, root: str, hooks: str | None = None) -
                 lines.append(f"  # NOTE: {_comment(choice.note)}")
             lines += _candidates(tree, choice.candidates)
         elif role in proposal.missing:
-            lines.append(f"  # {role}: {TODO}  # {_comment(proposal.missing[role])}")
+            lines.append(f"  # {role}: {TODO}  # {_comment(proposal.missing[role])} (or "
+                         "none: your backend has no such part, its checks skip)")
             lines += _candidates(tree, proposal.candidates.get(role, []))
     if proposal.methods or proposal.method_todos:
         lines += ["", "methods:  # method names on the roles, where they differ from the defaults"]
