@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
+
+from .support.cache import load_pickle, save_pickle
 
 __all__ = ["load", "save"]
 
@@ -55,12 +56,10 @@ def load(text: str) -> tuple[Any, dict[str, int]] | None:
     path = _name(text)
     if path is None:
         return None
-    try:
-        with open(path, "rb") as fh:
-            data, lines = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError):
+    loaded = load_pickle(path)
+    if not isinstance(loaded, tuple) or len(loaded) != 2:
         return None
+    data, lines = loaded
     return (data, lines) if isinstance(lines, dict) else None
 
 
@@ -69,16 +68,4 @@ def save(text: str, data: Any, lines: dict[str, int]) -> None:
     path = _name(text)
     if path is None:
         return
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((data, lines), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        olds = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
-        for old in olds[:-_KEEP]:
-            old.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, RecursionError):
-        return
+    save_pickle(path, (data, lines), prune="*.pickle", keep=_KEEP)

@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_dir, cache_enabled
+from .cache import cache_dir, cache_enabled, load_pickle, save_pickle
 from .source import SourceProblem, _read, _walk, module_name_for, parse_bytes
 from .symbols import resolve_relative
 
@@ -244,12 +242,10 @@ class Scan:
     def _load_cache(self) -> None:
         if not self.use_cache:
             return
-        try:
-            with open(self._cache_path(), "rb") as fh:
-                version, entries = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
-                AttributeError, ImportError):
+        loaded = load_pickle(self._cache_path())
+        if not isinstance(loaded, tuple) or len(loaded) != 2:
             return
+        version, entries = loaded
         if version == SCAN_VERSION and isinstance(entries, dict):
             self._cached = entries
 
@@ -259,16 +255,6 @@ class Scan:
             return
         entries = {r: (f.size, f.mtime_ns, f, self.summaries.get(r))
                    for r, f in self.files.items() if f.problem is None}
-        path = self._cache_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((SCAN_VERSION, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-            olds = sorted(path.parent.glob("init-*.pickle"), key=lambda p: p.stat().st_mtime)
-            for old in olds[:-_KEEP_CACHES]:  # one per tree surveyed: keep the recent ones
-                old.unlink(missing_ok=True)
-        except OSError:
-            return
+        save_pickle(self._cache_path(), (SCAN_VERSION, entries), prune="init-*.pickle",
+                    keep=_KEEP_CACHES)
         self._dirty = False

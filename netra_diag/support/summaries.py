@@ -25,14 +25,12 @@ import ast
 import functools
 import hashlib
 import os
-import pickle
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_dir, cache_enabled
+from .cache import cache_dir, cache_enabled, load_pickle, save_pickle
 from .snapshot_index import served
 from .source import ParsedModule, SourceProblem, _read, _walk, parse_bytes
 
@@ -211,27 +209,15 @@ def _cache_folder(root: Path, exclude: tuple[str, ...], include_tests: bool) -> 
 
 
 def _load(path: Path) -> dict[str, _Entry]:
-    try:
-        with open(path, "rb") as fh:
-            version, entries = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError):
+    loaded = load_pickle(path)
+    if not isinstance(loaded, tuple) or len(loaded) != 2:
         return {}
+    version, entries = loaded
     return entries if version == SUMMARY_VERSION and isinstance(entries, dict) else {}
 
 
 def _save(path: Path, entries: dict[str, _Entry]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((SUMMARY_VERSION, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        olds = sorted(path.parent.glob("static-*.pickle"), key=lambda p: p.stat().st_mtime)
-        for old in olds[:-_KEEP_CACHES]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        return
+    save_pickle(path, (SUMMARY_VERSION, entries), prune="static-*.pickle", keep=_KEEP_CACHES)
 
 
 def _mentions(data: bytes, needles: tuple[str, ...]) -> dict[str, bool]:
