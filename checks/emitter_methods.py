@@ -162,6 +162,7 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
             else f"has no {', '.join(missing)}"
         evidence.append(Evidence("observed", f"the emitter the bridge handed out "
                                  f"({describe_type(emitter)}) {lacks}"))
+    type_key = ctx.profile.event_fields.get("type") or "type"  # events.fields: your name
     for event, name in ctx.profile.event_methods.items():
         if name in missing:
             continue
@@ -172,7 +173,7 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
                               samples=SAMPLE_VALUES)
         _, was_async = await call_built(ctx, f"{name}()", method, call, f"build.{name}")
         await recorder.wait_for(before + 1, timeout=2.0)
-        got = [_type_of(frame) for _, frame in recorder.frames[before:]]
+        got = [_type_of(frame, type_key) for _, frame in recorder.frames[before:]]
         if event in got:
             evidence.append(Evidence("observed", f"{name}({', '.join(call.kwargs)}) "
                                      f"{'(awaited) ' if was_async else ''}emitted {event}"))
@@ -183,11 +184,12 @@ async def _exercise(ctx: CheckContext, known_missing: list[str]
     return failures, evidence
 
 
-def _type_of(frame: Any) -> Any:
+def _type_of(frame: Any, key: str = "type") -> Any:
+    """The event type of a recorded frame, under the backend's name for it (``key``)."""
     import json
 
     try:
         value = json.loads(frame) if isinstance(frame, str | bytes) else frame
     except ValueError:
         return None
-    return value.get("type") if isinstance(value, dict) else None
+    return value.get(key) if isinstance(value, dict) else None

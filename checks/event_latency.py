@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
 from netra_diag.redaction import public_url
 from netra_diag.support.capture import Capture, is_loopback
-from netra_diag.support.judge import CONTROL_TYPES
+from netra_diag.support.judge import CONTROL_TYPES, normalise_events
 from netra_diag.support.wire_group import drive_runs
 
 from ._calling import run_async
@@ -79,7 +79,8 @@ def event_latency(ctx: CheckContext) -> Verdict:
     budget_ms = ctx.budgets.event_latency_ms
     runs = ctx.budgets.latency_runs
     captures, url, secrets = run_async(ctx, lambda: _observe(ctx, runs))
-    return redact_verdict(judge_latency(captures, url, budget_ms), secrets)
+    return redact_verdict(judge_latency(captures, url, budget_ms, ctx.profile.event_fields),
+                          secrets)
 
 
 async def _observe(ctx: CheckContext, runs: int) -> tuple[list[Capture], str, list[str]]:
@@ -93,9 +94,11 @@ async def _observe(ctx: CheckContext, runs: int) -> tuple[list[Capture], str, li
     return captures, public_url(endpoint.url), endpoint.secrets
 
 
-def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
+def measure(captures: Sequence[Capture], same_host: bool,
+            fields: dict[str, str | None] | None = None) -> Samples | None:
     """Per-event latencies of each client's own run; None when the clocks cannot be
-    compared (another host and no clock exchange)."""
+    compared (another host and no clock exchange). ``fields``: the backend's names for
+    the event fields (profile ``events.fields``)."""
     tolerance_ms = _TOLERANCE_MS
     if same_host:
         method = "same-host clock (client and server read one clock)"
@@ -115,7 +118,8 @@ def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
     by_type: dict[str, float] = {}
     impossible: list[str] = []
     for cap in captures:
-        for frame, received in zip(cap.frames, cap.received_at, strict=True):
+        frames = normalise_events(cap.frames, fields or {})
+        for frame, received in zip(frames, cap.received_at, strict=True):
             stamp = frame.get("timestamp")
             if (frame.get("type") in CONTROL_TYPES or frame.get("run_id") != cap.run_id
                     or isinstance(stamp, bool) or not isinstance(stamp, int | float)):
@@ -132,8 +136,9 @@ def measure(captures: Sequence[Capture], same_host: bool) -> Samples | None:
     return Samples(values, method, by_type, impossible)
 
 
-def judge_latency(captures: Sequence[Capture], url: str, budget_ms: float) -> Verdict:
-    """The verdict for the timed runs (see EXPLAIN)."""
+def judge_latency(captures: Sequence[Capture], url: str, budget_ms: float,
+                  fields: dict[str, str | None] | None = None) -> Verdict:
+    """The verdict for the timed runs (see EXPLAIN); ``fields``: profile ``events.fields``."""
     usable = [c for c in captures if c.connected and not c.auth_refused]
     if not usable:
         why = captures[0].failure if captures else "no run was made"
@@ -142,7 +147,7 @@ def judge_latency(captures: Sequence[Capture], url: str, budget_ms: float) -> Ve
     if sum(len(c.events()) for c in usable) == 0:
         return skipped(f"no events arrived at all for {len(usable)} run(s), so latency cannot "
                        "be measured: see event-flow for why nothing arrives")
-    samples = measure(usable, is_loopback(url))
+    samples = measure(usable, is_loopback(url), fields)
     if samples is None:
         return errored(
             f"{url} is on another host and does not answer the clock exchange "

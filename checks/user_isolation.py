@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from netra_diag import CheckContext, Evidence, Verdict, check, errored, failed, passed, skipped
 from netra_diag.redaction import public_url
 from netra_diag.support.capture import Capture
+from netra_diag.support.judge import normalise_events
 from netra_diag.support.wire_group import drive_runs
 
 from ._calling import run_async
@@ -79,7 +80,7 @@ def user_isolation(ctx: CheckContext) -> Verdict:
             "with --user-token-env NAME=VAR (repeatable)")
     users = ctx.budgets.isolation_users
     captures, url, secrets = run_async(ctx, lambda: _observe(ctx, users))
-    return redact_verdict(judge_isolation(captures, url), secrets)
+    return redact_verdict(judge_isolation(captures, url, ctx.profile.event_fields), secrets)
 
 
 async def _observe(ctx: CheckContext, users: int) -> tuple[list[Capture], str, list[str]]:
@@ -93,7 +94,8 @@ def _name(cap: Capture) -> str:
     return cap.user_id or cap.label
 
 
-def judge_isolation(captures: Sequence[Capture], url: str) -> Verdict:
+def judge_isolation(captures: Sequence[Capture], url: str,
+                    fields: dict[str, str | None] | None = None) -> Verdict:
     """The verdict for concurrent runs, one capture per user (pure: see EXPLAIN)."""
     usable = [c for c in captures if c.connected and not c.auth_refused]
     lost = [c for c in captures if c not in usable]
@@ -122,7 +124,7 @@ def judge_isolation(captures: Sequence[Capture], url: str) -> Verdict:
     own: Counter[str] = Counter()
     for cap in usable:
         me = _name(cap)
-        for event in cap.events():
+        for event in normalise_events(cap.events(), fields or {}):
             run_id = event.get("run_id")
             owner = owner_of_run.get(run_id) if run_id is not None else None
             if owner is None:  # a run no client here started: go by the stamped user

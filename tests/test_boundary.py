@@ -642,3 +642,15 @@ def test_without_a_user_context_role_the_hooks_context_type_is_judged(tmp_path):
     result = run_checks(profile, "context-identity")["context-identity"]
     assert result.status is Status.PASS, messages(result)
     assert "the type make_user_context() in the hooks file returns" in messages(result)
+
+
+def test_a_backends_own_name_for_the_event_type_is_honoured_by_emitter_methods(tmp_path):
+    """Blind trial 5: events whose type is under 'signal' (events.fields: {type: signal})
+    were judged by event-flow and failed by emitter-methods ('emitted [None]')."""
+    emitter = FILES["synthapp/emitter.py"].replace('"type": event_type,', '"signal": event_type,')
+    assert emitter != FILES["synthapp/emitter.py"]
+    profile = write_backend(tmp_path, {"synthapp/emitter.py": emitter},
+                            {"events": {"fields": {"type": "signal"}}})
+    results = run_checks(profile, "emitter-methods", "event-flow")
+    for result in results.values():
+        assert result.status is Status.PASS, table(results)
