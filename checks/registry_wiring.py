@@ -207,7 +207,18 @@ def _agent_bridge(ctx: CheckContext, agent: Any, registry: Any,
             "and event-flow judge; nothing here is wired to judge")
     if path:
         value = follow_path(agent, path, "agent_bridge")
-        return (path, value) if offers(value) else path
+        if offers(value):
+            return path, value
+        if value is None:
+            return path  # an empty slot where the profile says the bridge lives
+        raise SetupError(
+            f"the agent's {path} (the profile's 'build.locate.agent_bridge') is "
+            f"{describe_type(value)}, which offers no {bridge_method}(): it is not a bridge "
+            "the check can ask for an emitter",
+            fix="point 'build.locate.agent_bridge' at the object with "
+            f"{bridge_method}() (or name that method under 'methods.create_user_emitter'); "
+            "if your agents hold their emitter itself, made per run or per request, say "
+            "'build: {locate: {agent_bridge: none}}'")
     direct = find_attribute(agent, offers)
     if direct is not None:
         return direct
@@ -349,8 +360,10 @@ async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
         # located where the agent was wired (or made, for a per-request registry)
         maker = getattr(registry, ctx.profile.method("create_agent"), None) \
             if label.startswith("created by") else getattr(registry, wire, None)
+        after = f"after {wire}()" if callable(getattr(registry, wire, None)) else \
+            "as the registry handed it out"
         said = (f"agent {label} ({describe_type(agent)}) was handed out without a "
-                f"WebSocket bridge: {found} is None after {wire}()")
+                f"WebSocket bridge: {found} is None {after}")
         evidence.append(located(ctx, maker, said))
         return said
     if found is None:

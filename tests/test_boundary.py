@@ -654,3 +654,19 @@ def test_a_backends_own_name_for_the_event_type_is_honoured_by_emitter_methods(t
     results = run_checks(profile, "emitter-methods", "event-flow")
     for result in results.values():
         assert result.status is Status.PASS, table(results)
+
+
+def test_a_located_agent_bridge_that_is_not_a_bridge_is_an_error_never_a_none_claim(tmp_path):
+    """Blind trial 5: 'build.locate.agent_bridge' named the agent's emitter itself; the check
+    said '<it> is None after set_websocket_manager()', which was false."""
+    registry = FILES["synthapp/registry.py"].replace(
+        "agent.websocket_bridge = make_bridge()",
+        "agent.websocket_bridge = make_bridge().create_user_emitter(user_context)")
+    assert registry != FILES["synthapp/registry.py"]
+    profile = write_backend(tmp_path, {"synthapp/registry.py": registry},
+                            {"build": {"locate": {"agent_bridge": "websocket_bridge"}}})
+    result = run_checks(profile, "registry-wiring")["registry-wiring"]
+    assert result.status is Status.ERROR, messages(result)
+    assert "is None" not in result.full_summary + messages(result)
+    assert "which offers no create_user_emitter()" in result.full_summary
+    assert "build.locate.agent_bridge" in (result.fix or "")
