@@ -126,6 +126,11 @@ def import_chain(ctx: CheckContext) -> Verdict:
                       *evidence, *aside, *problems)
     if static:
         return failed(static_head, *evidence, *aside, *problems)
+    if factory is None and "manager_factory" in ctx.profile.absent_roles:
+        return passed("the wiring path calls no deprecated entry point and no production "
+                      "module imports one; the profile declares no per-user manager factory "
+                      "(roles.manager_factory: none), so which factory it uses is not "
+                      "judged", *evidence, *trace.crash, *problems)
     if factory is None:
         return errored(
             "the profile names no 'manager_factory' role (the per-user WebSocket manager "

@@ -670,3 +670,11 @@ def test_a_located_agent_bridge_that_is_not_a_bridge_is_an_error_never_a_none_cl
     assert "is None" not in result.full_summary + messages(result)
     assert "which offers no create_user_emitter()" in result.full_summary
     assert "build.locate.agent_bridge" in (result.fix or "")
+
+
+def test_a_manager_factory_declared_none_leaves_import_chain_judging_deprecations(tmp_path):
+    roles = {**PROFILE["roles"], "manager_factory": None}
+    profile = write_backend(tmp_path, None, {"roles": roles})
+    result = run_checks(profile, "import-chain")["import-chain"]
+    assert result.status is Status.PASS, messages(result)
+    assert "(roles.manager_factory: none)" in result.full_summary
