@@ -234,7 +234,14 @@ async def _candidates(ctx: CheckContext, entry: str, definitions: list[Finding],
         role_index = len(candidates) - 1
     ids = {"user_id": "netra-diag-identity", "request_id": "netra-diag-identity-request",
            "thread_id": "netra-diag-identity-thread", "run_id": "netra-diag-identity-run"}
+    made = None
+    if ctx.hooks.get("make_user_context") is not None:  # the application's own context
+        made = await make_user_context(ctx, "identity")
+        ids = {**ids, **_fields_of(made)}  # a copy elsewhere is built with the same values
     for c in candidates:
+        if made is not None and type(made) is c.cls:
+            c.instance = made
+            continue
         try:
             call = fill_arguments(c.cls, available=ids, overrides=ctx.build_kwargs("user_context"),
                                   profile_key="build.user_context", what=c.qualname)
@@ -243,6 +250,16 @@ async def _candidates(ctx: CheckContext, entry: str, definitions: list[Finding],
         except (SetupError, TargetFailure) as exc:
             evidence.append(Evidence("note", f"{c.label}: could not build an instance: {exc}"))
     return candidates, role_index
+
+
+def _fields_of(value: Any) -> dict[str, Any]:
+    """An object's attribute values by name (``__dict__`` or ``__slots__``)."""
+    names = list(getattr(value, "__dict__", {}))
+    for klass in type(value).__mro__:
+        slots = getattr(klass, "__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return {n: getattr(value, n) for n in names
+            if not n.startswith("__") and hasattr(value, n)}
 
 
 @dataclass

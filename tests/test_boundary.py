@@ -678,3 +678,24 @@ def test_a_manager_factory_declared_none_leaves_import_chain_judging_deprecation
     result = run_checks(profile, "import-chain")["import-chain"]
     assert result.status is Status.PASS, messages(result)
     assert "(roles.manager_factory: none)" in result.full_summary
+
+
+def test_context_identity_takes_the_context_the_hook_builds_not_invented_arguments(tmp_path):
+    """Blind trial 5: a context with a field only the application knows; the hook builds it,
+    and context-identity asked for 'build.user_context.<field>' instead of using it."""
+    context = FILES["synthapp/context.py"].replace(
+        "            request_id: str\n",
+        "            request_id: str\n            tenant: str = field(default=None)\n"
+        "            def __post_init__(self):\n"
+        "                if self.tenant is None:\n"
+        "                    raise ValueError('a context needs its tenant')\n")
+    assert context != FILES["synthapp/context.py"]
+    extra = hooks(tmp_path, """
+        def make_user_context(user_id, thread_id, run_id):
+            from synthapp.context import UserExecutionContext
+            return UserExecutionContext(user_id, thread_id, "req", tenant="acme",
+                                        run_id=run_id)
+        """)
+    profile = write_backend(tmp_path, {"synthapp/context.py": context}, extra)
+    result = run_checks(profile, "context-identity")["context-identity"]
+    assert result.status is Status.PASS, messages(result)
