@@ -14,6 +14,8 @@ import re
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
+from netra_diag.summary_text import CONTINUED
+
 if TYPE_CHECKING:
     from netra_diag.finding import Finding
     from netra_diag.model import CheckResult, Evidence
@@ -67,7 +69,10 @@ def _data_lines(data: Any, message: str = "") -> list[str]:
 
 def data_lines(ev: Evidence) -> list[str]:
     """The lines of an evidence item's ``data`` worth printing under its message (entries
-    that only repeat the message are left out)."""
+    that only repeat the message are left out, and so is the bookkeeping of a cut summary's
+    continuation, which only lets readers join the sentence again)."""
+    if ev.message.startswith(CONTINUED):
+        return []
     return _data_lines(ev.data, ev.message)
 
 

@@ -157,6 +157,13 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _off_the_wire(result: CheckResult) -> bool:
+    """Whether an end-to-end result was observed in-process: its events evidence says the
+    wire was not exercised (``data.wire: false``)."""
+    return any(ev.kind == "events" and isinstance(ev.data, dict) and ev.data.get("wire") is False
+               for ev in result.evidence)
+
+
 def _story(report: RunReport, d: Diagnosis) -> list[str]:
     """The root cause in one paragraph, from the diagnosis and the checks that own each
     failing link: the symptom, where the chain breaks first, what else fails on its own
@@ -179,8 +186,11 @@ def _story(report: RunReport, d: Diagnosis) -> list[str]:
                          "checks are independent), so each needs its own fix.")
         e2e = [link for link in links if chain_rank(link.why) > 5 and link.id != root.id]
         if e2e and chain:
+            ids = {link.id for link in e2e}
+            where = "end to end (in-process)" if any(
+                _off_the_wire(r) for r in report.results if r.id in ids) else "on the wire"
             parts.append(f"{_and([code_span(link.id) for link in e2e])} show"
-                         f"{'s' if len(e2e) == 1 else ''} the symptom on the wire; re-run "
+                         f"{'s' if len(e2e) == 1 else ''} the symptom {where}; re-run "
                          "after the fixes to see what remains.")
     for caveat in d.caveats:  # what a passing check does not prove, declared by it
         parts.append(f"{md_inline(why_label(caveat.why, caveat.title))} passes: "
