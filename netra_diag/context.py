@@ -116,7 +116,8 @@ class CheckContext:
         return import_string(entry, root=self.root, what=what)
 
     def build_value(self, value: Any, key: str) -> Any:
-        """Turn one ``build:`` value into an object: ``{factory:}``, ``{import:}`` or literal."""
+        """Turn one ``build:`` value into an object: ``{factory:}``, ``{import:}``, a marker
+        for ``{offered:}`` (a value of the run, filled at the call) or a literal."""
         if isinstance(value, dict) and "factory" in value:
             factory = import_string(value["factory"], root=self.root, what=f"'{key}.factory'")
             kwargs = {k: self.build_value(v, f"{key}.args.{k}")
@@ -132,6 +133,10 @@ class CheckContext:
                 ) from exc
         if isinstance(value, dict) and "import" in value:
             return import_string(value["import"], root=self.root, what=f"'{key}.import'")
+        if isinstance(value, dict) and "offered" in value:
+            from .support.calls import Offered
+
+            return Offered(value["offered"])
         return value
 
     def build_kwargs(self, role: str) -> dict[str, Any]:

@@ -245,6 +245,11 @@ class _Validator:
                 key = f"build.{role}.{arg}"
                 if not isinstance(arg, str) or not arg.isidentifier():
                     raise self.error(key, "a parameter name", arg)
+                if isinstance(value, dict) and "offered" in value and (
+                        set(value) != {"offered"} or not isinstance(value["offered"], str)
+                        or not value["offered"].isidentifier()):
+                    raise self.error(key, "{offered: NAME} (a name the run offers, "
+                                     "e.g. agent_name)", value)
                 if isinstance(value, dict) and set(value) & {"factory", "import"}:
                     ref_key = "factory" if "factory" in value else "import"
                     ref = value[ref_key]

@@ -699,3 +699,22 @@ def test_context_identity_takes_the_context_the_hook_builds_not_invented_argumen
     profile = write_backend(tmp_path, {"synthapp/context.py": context}, extra)
     result = run_checks(profile, "context-identity")["context-identity"]
     assert result.status is Status.PASS, messages(result)
+
+
+def test_a_parameter_named_otherwise_takes_a_value_the_run_offers_by_profile(tmp_path):
+    """Blind trial 5: get_agent(kind) could only be given a literal, so every agent the
+    check asked for was the same one; {offered: agent_name} passes the run's agent name."""
+    registry = FILES["synthapp/registry.py"].replace(
+        "            def get_agent(self, name):\n                return self._agents[name]",
+        "            def get_agent(self, kind):\n                return self._agents[kind]")
+    assert registry != FILES["synthapp/registry.py"]
+    offered = {"build": {"get_agent": {"kind": {"offered": "agent_name"}}}}
+    profile = write_backend(tmp_path, {"synthapp/registry.py": registry}, offered)
+    result = run_checks(profile, "registry-wiring")["registry-wiring"]
+    assert result.status is Status.PASS, messages(result)
+    typo = write_backend(tmp_path / "typo", {"synthapp/registry.py": registry},
+                         {"build": {"get_agent": {"kind": {"offered": "agent_nam"}}}})
+    result = run_checks(typo, "registry-wiring")["registry-wiring"]
+    assert result.status is Status.ERROR, messages(result)
+    assert "asks for the run's 'agent_nam'" in result.full_summary
+    assert "agent_name" in (result.fix or "")

@@ -141,7 +141,16 @@ def fill_arguments(
     for name, param in sig.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        if name in overrides:
+        if isinstance(overrides.get(name), Offered):
+            wanted = overrides[name].name
+            if wanted not in available:
+                raise SetupError(
+                    f"'{profile_key}.{name}' asks for the run's {wanted!r}, which {what}'s "
+                    "call does not offer", fix=f"name one of {sorted(available)} under "
+                    f"'{profile_key}.{name}: {{offered: ...}}', or give a literal")
+            value = available[wanted]
+            origin = f"run context ({wanted}, as profile {profile_key}.{name} says)"
+        elif name in overrides:
             value, origin = overrides[name], f"profile {profile_key}.{name}"
         elif name in available:
             value, origin = available[name], "run context"
@@ -165,7 +174,8 @@ def fill_arguments(
                 f"{what} needs the parameter '{name}', and neither the run nor the profile "
                 "supplies it",
                 fix=f"set '{profile_key}.{name}' in the profile: a literal, "
-                "{factory: 'module:attr'} to call a factory, or {import: 'module:attr'}",
+                "{factory: 'module:attr'} to call a factory, {import: 'module:attr'}, or "
+                f"{{offered: NAME}} for a value the run offers under another name",
             )
         filled[name] = origin
         if param.kind is param.POSITIONAL_ONLY:
@@ -173,6 +183,15 @@ def fill_arguments(
         else:
             kwargs[name] = value
     return Call(tuple(args), kwargs, filled, invented)
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A ``build:`` value ``{offered: NAME}``: the value the run offers under ``NAME`` for
+    this call (the agent's name, the user context...), passed under the parameter's own
+    name."""
+
+    name: str
 
 
 def _by_annotation(annotation: Any, available: Mapping[str, Any]) -> Any:
