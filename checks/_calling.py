@@ -52,7 +52,6 @@ __all__ = [
     "method_call",
     "missing_method",
     "on_tool_context",
-    "probe_event",
     "run_async",
     "set_up",
     "setup_failure",
@@ -381,10 +380,3 @@ async def build_components(ctx: CheckContext, user_context: Any) -> dict[str, An
         llm, _ = await build_role(ctx, "llm_manager")
         values["llm_manager"] = llm
     return values
-
-
-def probe_event(agent_name: str, event: str = "agent_started") -> dict[str, Any]:
-    """Arguments for a ``send_event``-like call, by the names backends use."""
-    data = {"agent_name": agent_name, "source": "netra-diag"}
-    return {"event_type": event, "event": event, "type": event, "event_name": event,
-            "data": data, "payload": data}

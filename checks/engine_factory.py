@@ -29,13 +29,13 @@ from ._calling import (
     make_user_context,
     method_call,
     on_tool_context,
-    probe_event,
     set_up,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._engine_static import static_findings
 from ._inprocess import first_agent, run_values
 from ._locate import LOCATE_DEPTH, find_attribute
+from ._probe import notify_method, send_probe
 from ._source import guard_unparsed
 
 EXPLAIN = """\
@@ -192,7 +192,8 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
     def is_emitter(value: Any) -> bool:
         if emitter_cls is not None and isinstance(value, emitter_cls):
             return True
-        return callable(getattr(value, send, None))
+        return callable(getattr(value, send, None)) or (
+            value is not engine and notify_method(ctx, value) is not None)
 
     found = find_attribute(engine, is_emitter)
     if found is None:
@@ -201,21 +202,11 @@ async def _judge_engine(ctx: CheckContext, engine: Any, emitter_cls: Any,
             getattr(v, opens, None)), depth=LOCATE_DEPTH)
         if source is not None:  # the engine opens its emitter per run: judge a run
             return await _judge_run(ctx, engine, source[0], mine, other, evidence)
-        notify = set(ctx.profile.event_methods.values())
-        alike = find_attribute(engine, lambda v: v is not engine and any(
-            callable(getattr(v, n, None)) for n in notify), depth=LOCATE_DEPTH)
-        if alike is not None:  # an emitter by its notify methods: the assumed name is wrong
-            raise SetupError(
-                f"engine.{alike[0]} ({describe_type(alike[1])}) has the notify methods of an "
-                f"emitter but no {send}(), the name netra-diag assumed for sending an event",
-                fix="set 'methods: {send_event: <your method>}' in the profile (and "
-                "'create_user_emitter' for the method that opens an emitter)")
         return (f"{describe_type(engine)} has no emitter bound (no attribute offers {send}(), "
                 f"and none offers {opens}() to open one per run)", True)
     attr, emitter = found
     before_mine, before_other = len(mine.frames), len(other.frames)
-    await method_call(ctx, emitter, "send_event", probe_event("engine-probe"),
-                      what=f"engine.{attr} sending an event")
+    await send_probe(ctx, emitter, "engine-probe", f"engine.{attr} sending an event")
     arrived = await mine.wait_for(before_mine + 1, timeout=2.0)
     if not arrived:
         return f"an event sent through engine.{attr} never reached its user's connection", False

@@ -35,12 +35,12 @@ from ._calling import (
     method_call,
     missing_method,
     on_tool_context,
-    probe_event,
     set_up,
     setup_failure,
 )
 from ._dynamic import dynamic_half, first_failures
 from ._locate import LOCATE_DEPTH, find_attribute, follow_path, locate_role, located_path
+from ._probe import send_probe
 from ._source import guard_unparsed, located_failure, location_evidence, role_parts, scan
 
 EXPLAIN = """\
@@ -381,8 +381,8 @@ async def _judge_agent(ctx: CheckContext, label: str, agent: Any, registry: Any,
         method_call(ctx, bridge, "create_user_emitter", context_values(user_context),
                     what=f"agent {label}'s bridge creating an emitter"), user_context)
     before = len(recorder.frames)
-    await method_call(ctx, emitter, "send_event", probe_event(label.strip("'")),
-                      what=f"agent {label}'s emitter sending an event")
+    await send_probe(ctx, emitter, label.strip("'"),
+                     f"agent {label}'s emitter sending an event")
     if await recorder.wait_for(before + 1, timeout=2.0):
         evidence.append(Evidence("observed", f"agent {label}: {attr} is "
                                  f"{describe_type(bridge)}; its emitter reached the user"))

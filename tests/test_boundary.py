@@ -718,3 +718,15 @@ def test_a_parameter_named_otherwise_takes_a_value_the_run_offers_by_profile(tmp
     assert result.status is Status.ERROR, messages(result)
     assert "asks for the run's 'agent_nam'" in result.full_summary
     assert "agent_name" in (result.fix or "")
+
+
+def test_an_emitter_with_no_generic_send_is_probed_by_its_notify_method(tmp_path):
+    """Blind trial 5: an emitter with only announce-style methods; engine-factory and
+    registry-wiring asked for 'methods.send_event' and the user pointed it at a private
+    method with invented arguments. The first critical event's notify method serves."""
+    emitter = FILES["synthapp/emitter.py"].replace("send_event", "_send")
+    assert "send_event" not in emitter
+    profile = write_backend(tmp_path, {"synthapp/emitter.py": emitter})
+    results = run_checks(profile, "engine-factory", "registry-wiring", "emitter-methods")
+    for result in results.values():
+        assert result.status is Status.PASS, table(results)
