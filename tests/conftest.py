@@ -109,6 +109,18 @@ def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the session's xdist workers share, for ``helpers.shared_run``: identical CLI
+    runs asked for by several test files are made once."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: one per worker
+        base = base.parent
+    folder = base / "shared-runs"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A private redis-server on a free loopback port for this test session (worker);
     the tests that need it skip, saying why, only when redis-server is not installed."""
