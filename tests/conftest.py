@@ -27,6 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ``PYTHONDONTWRITEBYTECODE`` set (as on CI runners and sandboxes) no interpreter writes it
     either, so each would compile every module again (about 0.2 CPU-s per CLI run). This is
     what ``pip install .`` does at install time; files already compiled are only stat'ed."""
+    _cache_rewritten_test_modules(config)
     if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
         return
     import compileall
@@ -40,6 +41,23 @@ def pytest_configure(config: pytest.Config) -> None:
     for package in (netra_diag, netra_diag_checks):
         compileall.compile_dir(Path(package.__file__).parent, quiet=2, workers=1,
                                rx=re.compile(re.escape(str(reference))))
+
+
+_DONT_WRITE_BYTECODE = pytest.StashKey[bool]()
+
+
+def _cache_rewritten_test_modules(config: pytest.Config) -> None:
+    """Let pytest cache the test modules it rewrites for assertions while it collects them
+    (its default; ``PYTHONDONTWRITEBYTECODE`` would make each worker rewrite and compile
+    every test module again: about 2.5 CPU-s per worker and session). The setting is given
+    back once collection ends (``pytest_collection_finish``), so nothing else changes."""
+    config.stash[_DONT_WRITE_BYTECODE] = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    sys.dont_write_bytecode = session.config.stash.get(_DONT_WRITE_BYTECODE,
+                                                       sys.dont_write_bytecode)
 
 
 @pytest.fixture(autouse=True, scope="session")
