@@ -28,6 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
     either, so each would compile every module again (about 0.2 CPU-s per CLI run). This is
     what ``pip install .`` does at install time; files already compiled are only stat'ed."""
     _cache_rewritten_test_modules(config)
+    if hasattr(config.option, "loadscopereorder"):  # xdist >= 3.6, in the controller:
+        config.option.loadscopereorder = False  # hand files out in the collection's order
     if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
         return
     import compileall
@@ -41,6 +43,25 @@ def pytest_configure(config: pytest.Config) -> None:
     for package in (netra_diag, netra_diag_checks):
         compileall.compile_dir(Path(package.__file__).parent, quiet=2, workers=1,
                                rx=re.compile(re.escape(str(reference))))
+
+
+#: The files that take longest on the clock (mostly waiting on deadlines, fleets and servers
+#: rather than computing), longest first: handed out first, so that no worker is left alone
+#: with one of them at the end while the other idles. (xdist's own order, which we replace,
+#: is by number of tests: it would start the fleet's fault matrix, 7 tests and 16 s, last.)
+LONG_FIRST = ("test_fault_matrix_fleet.py", "test_processes.py", "test_boundary.py",
+              "test_fault_matrix.py", "test_fleet.py", "test_probe.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``LONG_FIRST``, then the other files by number of tests (as xdist orders them); a
+    file's own tests keep their order. Every worker computes the same order."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    sizes: dict[Path, int] = {}
+    for item in items:
+        sizes[item.path] = sizes.get(item.path, 0) + 1
+    items.sort(key=lambda item: (rank.get(item.path.name, len(LONG_FIRST)),
+                                 -sizes[item.path], str(item.path)))
 
 
 _DONT_WRITE_BYTECODE = pytest.StashKey[bool]()
