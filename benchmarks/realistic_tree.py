@@ -714,8 +714,11 @@ def _size(rng: random.Random) -> int:
     return rng.randint(1500, 3000)
 
 
-def generate(root: Path, modules: int = 3000, seed: int = 10) -> Path:
-    """Write ``root/src/acme`` (about ``modules`` modules) and ``root/netra-diag.yaml``."""
+def generate(root: Path, modules: int = 3000, seed: int = 10,
+             max_lines: int | None = None) -> Path:
+    """Write ``root/src/acme`` (about ``modules`` modules, at least ~210) and
+    ``root/netra-diag.yaml``; ``max_lines`` caps each module's filler (the same tree, in
+    less text: for tests about which files are read, not how fast)."""
     rng = random.Random(seed)
     src = root / "src" / PKG
     files: dict[str, str] = {"__init__.py": '"""The acme backend."""\n'}
@@ -736,7 +739,8 @@ def generate(root: Path, modules: int = 3000, seed: int = 10) -> Path:
         sibling = siblings[(d + 1) % len(siblings)]
         for j in range(per_domain):
             n = d * per_domain + j
-            files[f"{domain}/{domain}_{j:04d}.py"] = _module(rng, domain, j, n, _size(rng),
+            size = min(_size(rng), max_lines or 10**9)
+            files[f"{domain}/{domain}_{j:04d}.py"] = _module(rng, domain, j, n, size,
                                                              (sibling[0], sibling[1],
                                                               sibling[2].removesuffix("0")))
             count += 1

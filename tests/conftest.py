@@ -19,6 +19,68 @@ from netra_diag.cli import app
 PLUGINS = Path(__file__).parent / "plugins"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Write the bytecode of netra-diag's own modules once, before any worker starts.
+
+    Nearly every test starts interpreters that import them (the CLI, check servers, checks
+    under ``interpreter`` isolation). An editable install ships no bytecode, and with
+    ``PYTHONDONTWRITEBYTECODE`` set (as on CI runners and sandboxes) no interpreter writes it
+    either, so each would compile every module again (about 0.2 CPU-s per CLI run). This is
+    what ``pip install .`` does at install time; files already compiled are only stat'ed."""
+    _cache_rewritten_test_modules(config)
+    if hasattr(config.option, "loadscopereorder"):  # xdist >= 3.6, in the controller:
+        config.option.loadscopereorder = False  # hand files out in the collection's order
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
+        return
+    import compileall
+    import re
+
+    import netra_diag_checks
+
+    import netra_diag
+
+    reference = Path(netra_diag.__file__).parent / "reference"  # copied before each use
+    for package in (netra_diag, netra_diag_checks):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=2, workers=1,
+                               rx=re.compile(re.escape(str(reference))))
+
+
+#: The files that take longest on the clock (mostly waiting on deadlines, fleets and servers
+#: rather than computing), longest first: handed out first, so that no worker is left alone
+#: with one of them at the end while the other idles. (xdist's own order, which we replace,
+#: is by number of tests: it would start the fleet's fault matrix, 7 tests and 16 s, last.)
+LONG_FIRST = ("test_fault_matrix_fleet.py", "test_processes.py", "test_boundary.py",
+              "test_fault_matrix.py", "test_fleet.py", "test_probe.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``LONG_FIRST``, then the other files by number of tests (as xdist orders them); a
+    file's own tests keep their order. Every worker computes the same order."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    sizes: dict[Path, int] = {}
+    for item in items:
+        sizes[item.path] = sizes.get(item.path, 0) + 1
+    items.sort(key=lambda item: (rank.get(item.path.name, len(LONG_FIRST)),
+                                 -sizes[item.path], str(item.path)))
+
+
+_DONT_WRITE_BYTECODE = pytest.StashKey[bool]()
+
+
+def _cache_rewritten_test_modules(config: pytest.Config) -> None:
+    """Let pytest cache the test modules it rewrites for assertions while it collects them
+    (its default; ``PYTHONDONTWRITEBYTECODE`` would make each worker rewrite and compile
+    every test module again: about 2.5 CPU-s per worker and session). The setting is given
+    back once collection ends (``pytest_collection_finish``), so nothing else changes."""
+    config.stash[_DONT_WRITE_BYTECODE] = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    sys.dont_write_bytecode = session.config.stash.get(_DONT_WRITE_BYTECODE,
+                                                       sys.dont_write_bytecode)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _scan_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The scan caches (support.scan, support.summaries) go to a folder of the test session
@@ -83,6 +145,18 @@ def hub(nb: Callable[[str], ModuleType]) -> Iterator[Any]:
     shared.clear()
     yield shared
     shared.clear()
+
+
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the session's xdist workers share, for ``helpers.shared_run``: identical CLI
+    runs asked for by several test files are made once."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: one per worker
+        base = base.parent
+    folder = base / "shared-runs"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

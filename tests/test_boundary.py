@@ -315,11 +315,21 @@ def test_static_leaves_run_only_properties_undecided_and_finds_missing_modules(t
         chain.full_summary
 
 
-@pytest.mark.parametrize("check_id", ["engine-factory", "registry-wiring", "emitter-methods"])
-def test_static_on_an_empty_tree_without_roles_never_passes(tmp_path, check_id):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "netra-diag.yaml").write_text("name: empty\nroot: src\n")
-    result = run_checks(tmp_path / "netra-diag.yaml", check_id, static=True)[check_id]
+EMPTY_TREE_CHECKS = ("engine-factory", "registry-wiring", "emitter-methods")
+
+
+@pytest.fixture(scope="module")
+def empty_tree_static(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One static run of ``EMPTY_TREE_CHECKS`` (each in its own process) on an empty tree."""
+    root = tmp_path_factory.mktemp("empty")
+    (root / "src").mkdir()
+    (root / "netra-diag.yaml").write_text("name: empty\nroot: src\n")
+    return run_checks(root / "netra-diag.yaml", *EMPTY_TREE_CHECKS, static=True)
+
+
+@pytest.mark.parametrize("check_id", EMPTY_TREE_CHECKS)
+def test_static_on_an_empty_tree_without_roles_never_passes(empty_tree_static, check_id):
+    result = empty_tree_static[check_id]
     assert result.status in (Status.ERROR, Status.SKIP), messages(result)
 
 

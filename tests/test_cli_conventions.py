@@ -104,10 +104,8 @@ def test_discovery_stops_at_the_repository_root(tmp_path, plugin_dir):
     (tmp_path / "netra-diag.yaml").write_text("name: outside\n")  # above the repository
     inner = tmp_path / "repo"
     (inner / ".git").mkdir(parents=True)
-    proc = run_subprocess("run", "--only", "deprecation-warnings", "-q", "--format", "json",
-                          cwd=inner)
-    assert json.loads(proc.stdout)["target"]["name"] == "reference"
     loud = run_subprocess("run", "--only", "deprecation-warnings", "-f", "json", cwd=inner)
+    assert json.loads(loud.stdout)["target"]["name"] == "reference"
     assert loud.stderr.splitlines()[0].startswith(
         "netra-diag: target: reference: no profile found")
     assert "the embedded reference" in loud.stderr.splitlines()[0]

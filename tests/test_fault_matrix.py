@@ -6,6 +6,8 @@ failing on healthy code, this file says which.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from netra_diag.blocking import mark_blocked
@@ -19,7 +21,13 @@ FLEET_CHECKS = {"cross-instance-delivery", "backplane-isolation", "backplane-res
 
 
 def run_reference(*faults: str, scenario: str | None = None) -> dict:
-    """The results as a run reports them (blocked checks named, see ``mark_blocked``)."""
+    """The results as a run reports them (blocked checks named, see ``mark_blocked``); a run
+    with the same faults is made once per test process (results are frozen values)."""
+    return dict(_run_reference(faults, scenario))
+
+
+@functools.cache
+def _run_reference(faults: tuple[str, ...], scenario: str | None) -> dict:
     registry = Registry()
     registry.load_builtin()
     with open_target(None, inject=faults, scenario=scenario) as target:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import run_subprocess
+from helpers import run_subprocess, shared_run
 from junitparser import JUnitXml
 from report_fixtures import CHECKS, INCIDENT_FAULTS, incident_report
 
@@ -35,24 +35,29 @@ REAL_SNAPSHOT = DATA / "incident-run.md"
 BEACON_BROKEN = Path(__file__).parent / "fixtures" / "beacon" / "broken"
 
 
+#: The incident run writing every format at once (test_schemas.py validates its JSON too:
+#: ``shared_run`` makes it once per session); ``{out}`` is the folder it runs in.
+INCIDENT_RUN = (
+    "run", "--scenario", "incident",
+    "--report", "json:{out}/incident.json",
+    "--report", "junit:{out}/incident.xml",
+    "--report", "sarif:{out}/incident.sarif",
+    "--report", "markdown:{out}/incident.md",
+    "--report", "github:{out}/incident.github",
+)
+INCIDENT_ENV = {"GITHUB_STEP_SUMMARY": "{out}/step-summary.md"}
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def runs(tmp_path_factory: pytest.TempPathFactory, shared_runs: Path) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("outputs")
     healthy = run_subprocess("run", "--format", "json", "--output", str(out / "healthy.json"),
                              cwd=out)
     assert healthy.returncode == ExitCode.OK, healthy.stderr
-    summary = out / "step-summary.md"
-    incident = run_subprocess(
-        "run", "--scenario", "incident",
-        "--report", f"json:{out / 'incident.json'}",
-        "--report", f"junit:{out / 'incident.xml'}",
-        "--report", f"sarif:{out / 'incident.sarif'}",
-        "--report", f"markdown:{out / 'incident.md'}",
-        "--report", f"github:{out / 'incident.github'}",
-        cwd=out, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    incident, folder = shared_run(shared_runs, *INCIDENT_RUN, env=INCIDENT_ENV)
     assert incident.returncode == ExitCode.FAILED, incident.stderr
     (out / "incident.rich").write_text(incident.stdout)
-    return {p.name: p for p in out.iterdir()}
+    return {p.name: p for p in [*out.iterdir(), *folder.iterdir()]}
 
 
 def test_the_terminal_still_shows_the_rich_view(runs):

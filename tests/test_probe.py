@@ -187,9 +187,10 @@ async def tcp_silence() -> Any:
     return await asyncio.start_server(hold, "127.0.0.1", 0)
 
 
-#: The probe's --timeout: the wire deadline is 1.5 s shorter, so the check's own interpreter
-#: start-up (slow under load) never decides the outcome; the deadline modes wait ~3.5 s.
-PROBE_TIMEOUT = 5.0
+#: The probe's --timeout: the wire deadline is 1.5 s shorter, so the check's own start-up
+#: (slow under load) never decides the outcome; the deadline modes wait ~1.5 s (the same
+#: 1.5 s margin as any timeout: a longer one would only make those modes wait longer).
+PROBE_TIMEOUT = 3.0
 FAILURE_MODES = {
     "never-speaks": ("error", "the server sent nothing within"),
     "no-handshake": ("error", "could not connect within"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from helpers import run_subprocess
+from helpers import run_subprocess, shared_run
 from report_fixtures import (
     error_report,
     healthy_report,
@@ -25,6 +25,7 @@ from report_fixtures import (
     incident_report,
     interrupted_report,
 )
+from test_outputs_cli import INCIDENT_ENV, INCIDENT_RUN
 
 from netra_diag import profile as profile_mod
 from netra_diag.errors import ConfigError
@@ -67,13 +68,17 @@ def test_an_unknown_schema_name_is_a_usage_error(tmp_path):
 # -- run/v1 --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def scenario_runs(tmp_path_factory) -> dict[str, dict]:
+def scenario_runs(tmp_path_factory, shared_runs) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("runs")
     docs = {}
     for scenario in SCENARIOS:
         path = out / f"{scenario}.json"
-        proc = run_subprocess("run", "--scenario", scenario, "--format", "json", "-o", str(path),
-                              cwd=out)
+        if scenario == "incident":  # the run test_outputs_cli.py reads, made once
+            proc, folder = shared_run(shared_runs, *INCIDENT_RUN, env=INCIDENT_ENV)
+            path.write_bytes((folder / "incident.json").read_bytes())
+        else:
+            proc = run_subprocess("run", "--scenario", scenario, "--format", "json", "-o",
+                                  str(path), cwd=out)
         assert proc.returncode in (ExitCode.OK, ExitCode.FAILED), proc.stderr
         docs[scenario] = json.loads(path.read_text(encoding="utf-8"))
     baseline = out / "compared.json"

@@ -147,12 +147,14 @@ def test_static_mode_never_imports_the_target(tmp_path, cli):
 
 
 def _realistic_tree(tmp_path: Path, modules: int) -> Path:
+    """The benchmark's tree (its files and what they mention), each module's filler capped:
+    these tests are about which files are read and cached, not about reading 1.7 MB."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import realistic_tree
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
-    return realistic_tree.generate(tmp_path / "tree", modules=modules)
+    return realistic_tree.generate(tmp_path / "tree", modules=modules, max_lines=150)
 
 
 def _scan_result(src: Path, needles: list[str], **kwargs) -> tuple[list, list]:
