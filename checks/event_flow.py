@@ -10,6 +10,7 @@ from netra_diag.redaction import public_url
 from netra_diag.support.capture import Capture, is_loopback
 from netra_diag.support.judge import judge_run, normalise_events, received_text
 from netra_diag.support.wire import drive_run
+from netra_diag.support.wire_group import drive_run_in_turn
 
 from ._calling import build_role, call_target, run_async
 from ._endpoint import is_live, live_members, redact_verdict, server_url, wire_budget
@@ -84,7 +85,8 @@ def _live_event_flow(ctx: CheckContext) -> Verdict:
     shown = public_url(url)
     members = live_members(ctx)
     _, token = members[0]
-    capture = run_async(ctx, lambda: drive_run(url, token, timeout=wire_budget(ctx)))
+    # in the endpoint's turn: the other wire checks run the same users on it
+    capture = run_async(ctx, lambda: drive_run_in_turn(url, token, timeout=wire_budget(ctx)))
     if capture.auth_refused:
         verdict = errored(f"authentication refused by {shown}: {capture.failure}",
                           fix="check the token: pass a valid one with --token-env VAR")

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from .capture import Capture, keep, new_capture, next_frame
-from .wire import await_auth, bounded, guarded, start_and_follow
+from .wire import await_auth, bounded, drive_run, guarded, start_and_follow
 
-__all__ = ["drive_runs", "endpoint_turn"]
+__all__ = ["drive_run_in_turn", "drive_runs", "endpoint_turn"]
 
 #: Clock samples per connection when ``sync_clock`` is on (the one with the least RTT wins).
 CLOCK_SAMPLES = 5
@@ -71,6 +71,22 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
         await _drive(url, members, caps, remaining, message, agent, last_event, ssl,
                      sync_clock, flush, warm_up)
     return caps
+
+
+async def drive_run_in_turn(url: str, token: str, *, timeout: float) -> Capture:
+    """``wire.drive_run`` in the endpoint's turn (see ``endpoint_turn``): on a live endpoint
+    shared by several wire checks, another check's runs of the same user never arrive on
+    this run's connection. A turn not had within ``timeout`` s is a capture that never
+    connected, saying why (an ``error`` of the check, never its ``fail``)."""
+    started = time.monotonic()
+    async with endpoint_turn(url, timeout) as held:
+        remaining = max(timeout - (time.monotonic() - started), 0.001)
+        if not held:
+            cap = new_capture(url, remaining)
+            cap.failure = (f"another netra-diag wire check kept {cap.url} busy for the "
+                           f"whole {timeout:g} s; raise --timeout")
+            return cap
+        return await drive_run(url, token, timeout=remaining)
 
 
 #: How often a check waiting for its turn on an endpoint tries the lock again.
