@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,27 @@ def prestart(argv: list[str] | None = None) -> None:
     time, never a result (a check imports what was not preloaded itself)."""
     global _PRESTARTED
     if _PRESTARTED is None and hasattr(os, "fork"):
-        _PRESTARTED = CheckServer.start_early(static=static_hint(argv or []))
+        _PRESTARTED = CheckServer.start_early(static=static_hint(argv or []),
+                                              modules=modules_hint(argv or []))
+
+
+def modules_hint(argv: list[str]) -> list[str] | None:
+    """The built-in check modules a ``run``/``probe`` command line selects with ``--only``
+    (ids or tags, from the manifest), or None (all of them, or the manifest cannot say).
+    Only a hint for what to preload: a check whose module was not preloaded imports it."""
+    options = argv[2:]
+    options = options[:options.index("--")] if "--" in options else options
+    names: list[str] = []
+    for i, arg in enumerate(options):
+        if arg == "--only" and i + 1 < len(options):
+            names += options[i + 1].split(",")
+        elif arg.startswith("--only="):
+            names += arg.removeprefix("--only=").split(",")
+    if not names:
+        return None
+    from .manifest import modules_for
+
+    return modules_for({n.strip() for n in names if n.strip()})
 
 
 def static_hint(argv: list[str]) -> bool:
@@ -67,10 +88,11 @@ class CheckServer:
 
     def __init__(self, shared: dict[str, Any] | None = None, log: Path | None = None, *,
                  deferred: bool = False, compile_root: Path | None = None,
-                 static: bool = False) -> None:
+                 static: bool = False, modules: Sequence[str] | None = None) -> None:
         """Start a server; ``shared`` is the profile (as a dict) under shared-import;
         ``deferred``: the configuration is sent later with ``configure``; ``static``: a
-        ``--static`` run (a smaller preload)."""
+        ``--static`` run (a smaller preload); ``modules``: the only check modules the run
+        needs (None: every built-in one), preloaded with the worker."""
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
         self.log = log
@@ -80,7 +102,8 @@ class CheckServer:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-P", "-m", "netra_diag.zygote", str(write_fd),
-                 *(["--static"] if static else [])],
+                 *(["--static"] if static else []),
+                 *(["--modules", ",".join(modules)] if modules is not None else [])],
                 stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env,
                 pass_fds=(write_fd,), start_new_session=True)
         finally:
@@ -102,7 +125,8 @@ class CheckServer:
         self._reader.start()
 
     @classmethod
-    def start_early(cls, static: bool = False) -> CheckServer | None:
+    def start_early(cls, static: bool = False, modules: Sequence[str] | None = None
+                    ) -> CheckServer | None:
         """A ``process``-mode server started before the run knows its target, so that its
         imports overlap the parent's work (the one ``prestart`` made, if any); None where
         processes cannot fork."""
@@ -114,7 +138,7 @@ class CheckServer:
             return None
         fd, name = tempfile.mkstemp(prefix="netra-diag-server-", suffix=".log")
         os.close(fd)
-        server = cls(None, Path(name), deferred=True, static=static)
+        server = cls(None, Path(name), deferred=True, static=static, modules=modules)
         server._own_log = True
         return server
 

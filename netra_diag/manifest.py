@@ -91,6 +91,25 @@ def static_modules() -> set[str] | None:
         return None
 
 
+def modules_for(names: set[str]) -> list[str] | None:
+    """The built-in check modules holding a check whose id or a tag is in ``names``, from
+    the manifest; None when there is no usable manifest or a name is neither (a plugin's:
+    then every module is wanted)."""
+    path = _manifest_path()
+    if path is None:
+        return None
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        known = {raw["id"] for raw in rows} | {t for raw in rows for t in raw.get("tags", ())}
+        if not names <= known:
+            return None
+        return sorted({raw["origin"]["ref"] for raw in rows
+                       if raw["origin"]["kind"] == "module"
+                       and (raw["id"] in names or names & set(raw.get("tags", ())))})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _package_dir() -> Path | None:
     from importlib.util import find_spec
 

@@ -127,8 +127,9 @@ class Runner:
         self._early = server
         self._server_log: Path | None = None
 
-    def _start_server(self, folder: Path) -> None:
-        """Start the check server (a zygote) unless checks run in fresh interpreters."""
+    def _start_server(self, folder: Path, modules: list[str] | None = None) -> None:
+        """Start the check server (a zygote) unless checks run in fresh interpreters;
+        ``modules``: the check modules the run needs, preloaded there."""
         early, self._early = self._early, None
         # under --static nothing of the target is imported, not even once in the server
         shared = self.profile.to_dict() if self.isolation == "shared-import" and \
@@ -143,8 +144,8 @@ class Runner:
         if self.isolation == "interpreter" or not hasattr(os, "fork"):
             return
         self._server_log = folder / "check-server.log"
-        self._server = CheckServer(shared, self._server_log,
-                                   compile_root=self._compile_root())
+        self._server = CheckServer(shared, self._server_log, compile_root=self._compile_root(),
+                                   static=self.static, modules=modules)
 
     def _compile_root(self) -> Path | None:
         return self.profile.root if self.private_copy and not self.static else None
@@ -165,7 +166,7 @@ class Runner:
         pool = cf.ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="netra-check")
         server_dir = tempfile.TemporaryDirectory(prefix="netra-diag-server-")
         try:
-            self._start_server(Path(server_dir.name))
+            self._start_server(Path(server_dir.name), _modules_of(ordered))
             while waiting or running:
                 for spec in list(waiting):
                     deps = [d for d in spec.depends_on if d in selected]
@@ -363,6 +364,14 @@ class Runner:
         if self._server is not None:
             for job_id in jobs:
                 self._server.kill(job_id)
+
+
+def _modules_of(specs: Sequence[CheckSpec]) -> list[str] | None:
+    """The importable modules of ``specs`` (None when one is a plugin file: the server then
+    preloads every built-in module, as before)."""
+    if any(s.origin is None or s.origin.kind != "module" for s in specs):
+        return None
+    return sorted({s.origin.ref for s in specs if s.origin is not None})
 
 
 def ignore_further_interrupts() -> None:

@@ -199,13 +199,17 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def warm(static: bool = False) -> list[str]:
+def warm(static: bool = False, modules: list[str] | None = None) -> list[str]:
     """Import the preload list and the built-in checks; what failed to load. ``static`` (a
     ``--static`` run): only the worker and the check modules whose checks run under
     ``--static`` (the manifest's, when there is one): the others are reported skip by the
-    runner without a process, so neither they nor the wire's libraries are needed."""
+    runner without a process, so neither they nor the wire's libraries are needed.
+    ``modules``: the only check modules the run needs (with the worker and the hooks
+    loader); what they import comes with them."""
     import importlib
 
+    if modules is not None and not static:
+        return _preload(["netra_diag.worker", "netra_diag.hooks", *modules])
     missing = []
     preload = ["netra_diag.worker"] if static else list(PRELOAD)
     try:  # every support module: what the checks share, whatever gets added there
@@ -229,7 +233,15 @@ def warm(static: bool = False) -> list[str]:
         preload += modules
     except Exception:  # noqa: BLE001 - the worker reports a broken install per check
         pass
-    for name in preload:
+    return [*missing, *_preload(preload)]
+
+
+def _preload(names: list[str]) -> list[str]:
+    """Import ``names``; those that failed (a child imports them again and reports it)."""
+    import importlib
+
+    missing = []
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a child imports it again and reports it there
@@ -295,7 +307,10 @@ def main(argv: list[str]) -> int:
     die_with_parent(signum=signal.SIGTERM)
     mark("server", "started")
     # before the configuration arrives: the run may not know it yet
-    missing = warm(static="--static" in argv[1:])
+    wanted = argv[argv.index("--modules") + 1].split(",") if "--modules" in argv[1:] \
+        and argv.index("--modules") + 1 < len(argv) else None
+    missing = warm(static="--static" in argv[1:], modules=[m for m in wanted or () if m]
+                   if wanted is not None else None)
     first, pending = _first_line(0)
     config = json.loads(first or b"{}")
     if config.get("compile"):
