@@ -40,6 +40,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import interrupts
 from .errors import ConfigError, DuplicateCheckError
 from .loader import entry_point_items
 from .manifest import spec_from_dict, spec_to_dict
@@ -77,6 +78,8 @@ def load_external(registry: Registry, folders: list[Path]) -> None:
     while remaining:
         batch = _Batch(remaining, timeout, deadline)
         batch.run()
+        if interrupts.pending() is not None:  # Ctrl-C or SIGTERM: the run reports it
+            return
         if batch.output.strip():  # what plugins printed while importing: stderr only
             print(batch.output.rstrip(), file=sys.stderr)
         for outcome in batch.outcomes:
@@ -108,6 +111,10 @@ def load_external(registry: Registry, folders: list[Path]) -> None:
             registry.failures.append(LoadFailure(Origin.from_dict(item), raw["message"],
                                                  raw["traceback"]))
         remaining = remaining[done + len(culprits):]
+
+
+#: How often discovery looks for a deferred signal while it waits on its child.
+_SIGNAL_POLL_S = 0.05
 
 
 class _Batch:
@@ -161,7 +168,11 @@ class _Batch:
             if left <= 0:
                 self.timed_out = True
                 return
-            ready, _, _ = select.select([fd], [], [], left)
+            # a deferred Ctrl-C or SIGTERM does not wake select (it is retried): look
+            # for one every _SIGNAL_POLL_S, and stop reading (the caller acts on it)
+            ready, _, _ = select.select([fd], [], [], min(left, _SIGNAL_POLL_S))
+            if interrupts.pending() is not None:
+                return
             if not ready:
                 continue
             chunk = os.read(fd, 65536)
