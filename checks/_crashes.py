@@ -12,6 +12,7 @@ from typing import Any
 
 from netra_diag import CheckContext, Evidence, SetupError, TargetFailure
 from netra_diag.context import target_traceback
+from netra_diag.finding import COROUTINE_FROM
 
 __all__ = ["TOOL_OBJECTS", "crash_observations", "in_target", "target_crash",
            "tool_object_blamed"]
@@ -116,6 +117,8 @@ def crash_observations(items: Any, *, keep_file: bool = False) -> list[Evidence]
             item = Evidence("observed", item.message, item.file, item.line, item.data)
         elif item.kind == "location":
             at = f" at {item.location}" if item.file else ""
-            item = Evidence("observed", f"{item.message}{at}")
+            made = item.data.get(COROUTINE_FROM) if isinstance(item.data, dict) else None
+            item = Evidence("observed", f"{item.message}{at}",
+                            data={COROUTINE_FROM: made} if made else None)
         out.append(item)
     return out

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .finding import Finding, crash_site
+from .finding import COROUTINE_FROM, Finding, crash_site
 from .model import CheckResult, Evidence, Status
 
 __all__ = ["RULES", "blocked_at", "mark_blocked"]
@@ -42,6 +42,13 @@ def blocked_at(result: CheckResult) -> str | None:
         if isinstance(ev.data, dict) and isinstance(ev.data.get("blocked_at"), str):
             return ev.data["blocked_at"]
     return None
+
+
+def _made_at(result: CheckResult) -> list[str]:
+    """Where a coroutine the crash used was made (``finding.COROUTINE_FROM``): the
+    un-awaited call behind the crash, which another check may own."""
+    return [ev.data[COROUTINE_FROM] for ev in result.evidence
+            if isinstance(ev.data, dict) and isinstance(ev.data.get(COROUTINE_FROM), str)]
 
 
 def _sites(result: CheckResult) -> list[Finding]:
@@ -84,6 +91,9 @@ def mark_blocked(results: Sequence[CheckResult],
     for result in results:
         site = blocked_at(result) if result.status is Status.ERROR else _crash_site(result)
         owner = owners.get(site) if site else None
+        if site and owner is None:  # the crash used a coroutine made by an owned defect
+            site = next((made for made in _made_at(result) if made in owners), site)
+            owner = owners.get(site)
         if owner is None or owner.id == result.id:
             out.append(result)
             continue

@@ -33,7 +33,7 @@ from typing import Any
 
 from .budgets import Budgets
 from .errors import NotApplicable, SetupError
-from .finding import CRASH
+from .finding import COROUTINE_FROM, CRASH
 from .model import Evidence
 from .profile import ROLES, Profile
 
@@ -228,8 +228,12 @@ def target_traceback(exc: BaseException, root: Path) -> list[Evidence]:
     if frames:
         last = frames[-1]
         rel = Path(last.filename).resolve().relative_to(root_r).as_posix()
+        data: dict[str, object] = {CRASH: True, "exception": type(exc).__name__}
+        origin = _coroutine_origin(exc, root_r)
+        if origin is not None:  # the crash used a coroutine nobody awaited: made there
+            data[COROUTINE_FROM] = origin
         evidence.append(Evidence("location", f"raised here: {message}", rel, last.lineno,
-                                 data={CRASH: True, "exception": type(exc).__name__}))
+                                 data=data))
         lines = ["Traceback (target frames only):"]
         for f in frames:
             frel = Path(f.filename).resolve().relative_to(root_r).as_posix()
@@ -241,6 +245,31 @@ def target_traceback(exc: BaseException, root: Path) -> list[Evidence]:
     else:
         evidence.append(Evidence("traceback", message))
     return evidence
+
+
+def _coroutine_origin(exc: BaseException, root: Path) -> str | None:
+    """Where (``path:line``, in the target) a coroutine held by the crashing frame (a local,
+    or an attribute of one) was created, when the check process tracks coroutine origins
+    (``sys.set_coroutine_origin_tracking_depth``): the un-awaited call behind a crash such
+    as "'coroutine' object has no attribute ...". None otherwise."""
+    import inspect
+
+    tb, frame = exc.__traceback__, None
+    while tb is not None:
+        if _inside(tb.tb_frame.f_code.co_filename, root):
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    if frame is None:
+        return None
+    values = list(frame.f_locals.values())
+    for value in list(values):
+        values += list(getattr(value, "__dict__", {}).values())[:32]
+    for value in values:
+        origin = getattr(value, "cr_origin", None) if inspect.iscoroutine(value) else None
+        for filename, line, _ in origin or ():
+            if _inside(filename, root):
+                return f"{Path(filename).resolve().relative_to(root).as_posix()}:{line}"
+    return None
 
 
 def _inside(filename: str, root: Path) -> bool:

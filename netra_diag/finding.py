@@ -18,12 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["CRASH", "Finding", "crash_site", "finding_id", "findings_of", "with_finding_ids"]
+__all__ = ["COROUTINE_FROM", "CRASH", "Finding", "crash_site", "finding_id", "findings_of",
+           "with_finding_ids"]
 
 #: The ``data`` key that marks a located item as the site where the target raised
 #: (``context.target_traceback``; ``data["exception"]`` names the exception type): a crash
 #: seen by a step, not a finding about the check's own property.
 CRASH = "crash"
+#: The ``data`` key, beside ``CRASH``, naming where a coroutine the crashing code used was
+#: created (``path:line``): an async call nobody awaited, the defect behind the crash.
+COROUTINE_FROM = "coroutine_from"
 
 
 def crash_site(ev: Any) -> bool:

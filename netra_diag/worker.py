@@ -94,6 +94,9 @@ def execute(job: dict[str, Any], stage: Path | None = None) -> CheckResult:
     check_id = job["check_id"]
     profile = Profile.from_dict(job["profile"])
     ensure_on_path(profile.root)
+    # a crash on a coroutine nobody awaited can then name where it was made (the defect
+    # another check owns: context.target_traceback, netra_diag.blocking)
+    sys.set_coroutine_origin_tracking_depth(4)
     try:
         spec = load_spec(Origin.from_dict(job["origin"]), check_id)
     except Exception as exc:  # noqa: BLE001 - reported as the check's error
