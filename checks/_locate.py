@@ -32,7 +32,7 @@ def find_attribute(obj: Any, predicate: Callable[[Any], bool], *, depth: int = 1
     for _level in range(max(1, depth)):
         following: list[tuple[str, Any]] = []
         for path, holder in frontier:
-            for name, value in _held(holder):
+            for name, value in held(holder):
                 visited += 1
                 if visited > budget:
                     return None
@@ -62,7 +62,7 @@ def _worth_visiting(value: Any) -> bool:
                                   types.BuiltinFunctionType, types.MethodType))
 
 
-def _held(obj: Any) -> list[tuple[str, Any]]:
+def held(obj: Any) -> list[tuple[str, Any]]:
     """``(name, value)`` for what ``obj`` holds (see ``find_attribute``), without running
     any of its code."""
     import types

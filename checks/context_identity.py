@@ -31,6 +31,7 @@ from ._calling import (
     run_async,
 )
 from ._dynamic import dynamic_half
+from ._locate import held
 from ._source import guard_unparsed, scan
 
 EXPLAIN = """\
@@ -237,7 +238,7 @@ async def _candidates(ctx: CheckContext, entry: str, definitions: list[Finding],
     made = None
     if ctx.hooks.get("make_user_context") is not None:  # the application's own context
         made = await make_user_context(ctx, "identity")
-        ids = {**ids, **_fields_of(made)}  # a copy elsewhere is built with the same values
+        ids = {**ids, **dict(held(made))}  # a copy elsewhere is built with its values
     for c in candidates:
         if made is not None and type(made) is c.cls:
             c.instance = made
@@ -250,16 +251,6 @@ async def _candidates(ctx: CheckContext, entry: str, definitions: list[Finding],
         except (SetupError, TargetFailure) as exc:
             evidence.append(Evidence("note", f"{c.label}: could not build an instance: {exc}"))
     return candidates, role_index
-
-
-def _fields_of(value: Any) -> dict[str, Any]:
-    """An object's attribute values by name (``__dict__`` or ``__slots__``)."""
-    names = list(getattr(value, "__dict__", {}))
-    for klass in type(value).__mro__:
-        slots = getattr(klass, "__slots__", ())
-        names += [slots] if isinstance(slots, str) else list(slots)
-    return {n: getattr(value, n) for n in names
-            if not n.startswith("__") and hasattr(value, n)}
 
 
 @dataclass

@@ -71,7 +71,7 @@ def import_chain(ctx: CheckContext) -> Verdict:
     deprecated = ctx.profile.deprecated
     if not deprecated and not ctx.has_role("wiring_entry"):
         if "wiring_entry" in ctx.profile.absent_roles:
-            ctx.role("wiring_entry")  # declared absent: not applicable (a skip)
+            raise ctx.not_applicable("wiring_entry")
         return errored("the profile lists no deprecated entry points and no wiring entry",
                        fix="add 'deprecated:' entries and a 'roles: {wiring_entry: ...}'")
     modules, problems = scan(ctx, [d.attr for d in deprecated])

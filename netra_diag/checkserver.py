@@ -43,8 +43,7 @@ def modules_hint(argv: list[str]) -> list[str] | None:
     """The built-in check modules a ``run``/``probe`` command line selects with ``--only``
     (ids or tags, from the manifest), or None (all of them, or the manifest cannot say).
     Only a hint for what to preload: a check whose module was not preloaded imports it."""
-    options = argv[2:]
-    options = options[:options.index("--")] if "--" in options else options
+    options = _options(argv)
     names: list[str] = []
     for i, arg in enumerate(options):
         if arg == "--only" and i + 1 < len(options):
@@ -61,8 +60,13 @@ def modules_hint(argv: list[str]) -> list[str] | None:
 def static_hint(argv: list[str]) -> bool:
     """Whether the command line ``argv`` (``netra-diag run ...``) asks for ``--static``
     (an option before any ``--``)."""
+    return "--static" in _options(argv)
+
+
+def _options(argv: list[str]) -> list[str]:
+    """The options of ``netra-diag run|probe ...``, up to a ``--``."""
     options = argv[2:]
-    return "--static" in (options[:options.index("--")] if "--" in options else options)
+    return options[:options.index("--")] if "--" in options else options
 
 
 def server_stage(log: Path) -> Path:

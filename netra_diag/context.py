@@ -99,13 +99,18 @@ class CheckContext:
         except KeyError:
             what = ROLES.get(role, role)
             if role in self.profile.absent_roles:
-                raise NotApplicable(
-                    f"not applicable: the profile declares no '{role}' (roles.{role}: none): "
-                    f"this backend has no {what}") from None
+                raise self.not_applicable(role) from None
             raise SetupError(
                 f"the profile does not name the '{role}' role ({what})",
                 fix=f"add 'roles: {{{role}: package.module:attr}}' to {self.profile.source}",
             ) from None
+
+    def not_applicable(self, role: str) -> NotApplicable:
+        """The ``skip`` of a check that needs ``role``, which the profile declares absent
+        (``roles: {<role>: none}``)."""
+        return NotApplicable(f"not applicable: the profile declares no '{role}' "
+                             f"(roles.{role}: none): this backend has no "
+                             f"{ROLES.get(role, role)}")
 
     def resolve(self, role: str) -> Any:
         """Import the object a role names (see the module docstring for the error rules)."""

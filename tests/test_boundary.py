@@ -616,6 +616,10 @@ def test_a_fields_mapping_is_never_shadowed_by_the_targets_own_key():
     frames = [{"type": "agent_started", "ts": 1.5, "timestamp": "2026-11-29T20:00:00"}]
     assert normalise_events(frames, {"timestamp": "ts"}) == \
         [{"type": "agent_started", "timestamp": 1.5}]
+    # a wire control frame has no field of the backend's own: it keeps the protocol's type
+    assert normalise_events([{"type": "auth_ok"}, {"signal": "agent_started"}],
+                            {"type": "signal"}) == [{"type": "auth_ok"},
+                                                    {"type": "agent_started"}]
 
 
 # -- parts a backend does not have: roles declared none; the context from the hook -------

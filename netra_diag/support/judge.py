@@ -60,9 +60,15 @@ def normalise_events(frames: Sequence[dict[str, Any]], fields: dict[str, str | N
     renames = {theirs: ours for ours, theirs in fields.items() if theirs and theirs != ours}
     if not renames:
         return list(frames)
-    # a canonical name the target uses for something else never shadows the mapped field
-    shadowed = set(renames.values()) - set(renames)
-    return [{renames.get(k, k): v for k, v in f.items() if k not in shadowed} for f in frames]
+    out = []
+    for frame in frames:
+        # a canonical name the target uses for something else never shadows the mapped
+        # field; a frame without the mapped field (a control frame of the wire protocol,
+        # ``{"type": "auth_ok"}``) keeps its own
+        mapped = {renames[k] for k in frame if k in renames}
+        out.append({renames.get(k, k): v for k, v in frame.items()
+                    if k in renames or k not in mapped})
+    return out
 
 
 def received_text(types: Sequence[str], limit: int = 20) -> str:

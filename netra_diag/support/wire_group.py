@@ -65,8 +65,7 @@ async def drive_runs(url: str, members: Sequence[tuple[str, str]], *, timeout: f
         caps = [new_capture(url, remaining, label) for label, _ in members]
         if not held:
             for cap in caps:
-                cap.failure = (f"another netra-diag wire check kept {cap.url} busy for the "
-                               f"whole {timeout:g} s; raise --timeout")
+                cap.failure = _busy(cap, timeout)
             return caps
         await _drive(url, members, caps, remaining, message, agent, last_event, ssl,
                      sync_clock, flush, warm_up)
@@ -83,10 +82,15 @@ async def drive_run_in_turn(url: str, token: str, *, timeout: float) -> Capture:
         remaining = max(timeout - (time.monotonic() - started), 0.001)
         if not held:
             cap = new_capture(url, remaining)
-            cap.failure = (f"another netra-diag wire check kept {cap.url} busy for the "
-                           f"whole {timeout:g} s; raise --timeout")
+            cap.failure = _busy(cap, timeout)
             return cap
         return await drive_run(url, token, timeout=remaining)
+
+
+def _busy(cap: Capture, timeout: float) -> str:
+    """Why a run never started: no turn on the endpoint within ``timeout`` s."""
+    return (f"another netra-diag wire check kept {cap.url} busy for the whole {timeout:g} s; "
+            "raise --timeout")
 
 
 #: How often a check waiting for its turn on an endpoint tries the lock again.
